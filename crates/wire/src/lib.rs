@@ -9,7 +9,7 @@
 //! Nothing here knows HTTP, storage or call state: these types live at the edge and are mapped to domain types there.
 
 pub mod error;
-// pub mod limits;
+pub mod limits;
 pub mod model;
 pub mod odata;
 
