@@ -117,16 +117,21 @@ pub fn resolve(version: ApiVersion, method: &str, path: &str) -> Resolution {
     let rest = &segments[2..];
 
     let available = || ENDPOINTS.iter().filter(|e| e.availability.includes(version));
-    let full_matches: Vec<&Endpoint> = available()
-        .filter(|e| template_segments(e).count() == rest.len() && matched_prefix(e, rest) == rest.len())
-        .collect();
-    let Some(best) = full_matches.iter().map(|e| literal_count(e)).max() else {
+    let fully_matches =
+        |e: &&Endpoint| template_segments(e).count() == rest.len() && matched_prefix(e, rest) == rest.len();
+    let full_matches: Vec<&Endpoint> = available().filter(fully_matches).collect();
+    let best = full_matches.iter().map(|e| literal_count(e)).max();
+    // A beta-only action read as a key under v1.0 (`participants/muteAll` as a participant id) is reported as
+    // the unknown segment it is, with the reason.
+    let beta_only = ENDPOINTS
+        .iter()
+        .filter(|e| !e.availability.includes(version))
+        .filter(fully_matches)
+        .any(|e| best.is_none_or(|best| literal_count(e) > best));
+    let Some(best) = best.filter(|_| !beta_only) else {
+        // The first segment no operation of this version accepts (the last one, when a key swallowed it).
         let depth = available().map(|e| matched_prefix(e, rest)).max().unwrap_or(0);
-        let segment = rest.get(depth).cloned().unwrap_or_default();
-        let beta_only = version == ApiVersion::V1
-            && ENDPOINTS
-                .iter()
-                .any(|e| matched_prefix(e, rest) == rest.len() && template_segments(e).count() == rest.len());
+        let segment = rest.get(depth.min(rest.len().saturating_sub(1))).cloned().unwrap_or_default();
         let hint = beta_only.then_some("this operation exists only in the beta version; call it under /beta");
         return Resolution::UnknownSegment { segment, hint };
     };
@@ -225,6 +230,9 @@ mod tests {
         assert_eq!(segment, "record");
         assert!(hint.is_some_and(|h| h.contains("beta")));
         assert_eq!(found(ApiVersion::Beta, "POST", "/communications/calls/c1/record").0, EndpointId::Record);
+        let (segment, hint) = unknown("/communications/calls/c1/participants/muteAll");
+        assert_eq!(segment, "muteAll", "not read as a participant id under v1.0");
+        assert!(hint.is_some());
         assert!(matches!(resolve(ApiVersion::V1, "GET", "/communications"), Resolution::NotServed));
     }
 }

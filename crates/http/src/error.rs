@@ -1,0 +1,117 @@
+//! Every way a request can fail, and the one place they become HTTP responses with Graph's error body
+//! `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use switchboard_catalogue::{Endpoint, Method};
+use switchboard_store::StoreError;
+use switchboard_wire::{limits::Invalid, model::ODataError};
+
+use crate::request::RequestIds;
+
+/// Graph's message for a body it cannot read as JSON (observed on the gateway, e.g. microsoft-graph-docs #6259).
+pub(crate) const UNREADABLE_JSON: &str = "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The first path segment is not a Graph version.
+    #[error("Invalid version: {0}")]
+    InvalidVersion(String),
+    /// Graph's wording for a URL segment it cannot resolve (learn Q&A 852681).
+    #[error("Resource not found for the segment '{segment}'.{}", hint.map(|h| format!(" Switchboard: {h}.")).unwrap_or_default())]
+    UnknownSegment { segment: String, hint: Option<&'static str> },
+    /// A prefix of the calls API that is no operation (`/v1.0/communications`).
+    #[error("Switchboard serves the calls API only: use /{version}/communications/calls/… (see docs/compatibility.md)")]
+    NotServed { version: &'static str },
+    /// Graph's gateway answer to a method a URL does not support (observed 2025, e.g. MichaelGrafnetter/webauthn-interop#33).
+    #[error("The method is not supported for this URL. {method} {path} supports: {}.", allowed_list(allowed))]
+    MethodNotAllowed { method: String, path: String, allowed: Vec<Method> },
+    #[error("{UNREADABLE_JSON} ({0})")]
+    UnreadableJson(String),
+    /// Observed Graph wording for a missing body where one is expected (microsoft-graph-docs-contrib #7083).
+    #[error("Empty Payload. JSON content expected.")]
+    EmptyPayload,
+    #[error("The request body is larger than the limit of {limit} bytes.")]
+    PayloadTooLarge { limit: usize },
+    /// JSON that does not fit the operation's parameters (an unknown property, a wrong type, a bad enum value …).
+    #[error("{0}")]
+    InvalidBody(String),
+    /// A documented limit (`clientContext` ≤ 256 characters, ≤ 20 prompts …).
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("The '{name}' request header is required: {why}.")]
+    MissingHeader { name: &'static str, why: &'static str },
+    #[error(
+        "Switchboard does not implement {} {} ({}) yet; see docs/compatibility.md for what it serves.",
+        endpoint.method.as_str(),
+        endpoint.display_path(),
+        endpoint.name
+    )]
+    NotImplemented { endpoint: &'static Endpoint },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn allowed_list(allowed: &[Method]) -> String {
+    if allowed.is_empty() {
+        return "no method (the OpenAPI description lists it, but Graph has no such operation)".to_owned();
+    }
+    allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+impl ApiError {
+    /// The status and Graph error code: the single mapping from failures to HTTP.
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::InvalidVersion(_)
+            | ApiError::UnknownSegment { .. }
+            | ApiError::UnreadableJson(_)
+            | ApiError::EmptyPayload
+            | ApiError::InvalidBody(_)
+            | ApiError::Invalid(_)
+            | ApiError::MissingHeader { .. } => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed"),
+            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
+            ApiError::NotServed { .. } | ApiError::NotImplemented { .. } => {
+                (StatusCode::NOT_IMPLEMENTED, "NotImplemented")
+            }
+            ApiError::Store(StoreError::Full(_)) => (StatusCode::INSUFFICIENT_STORAGE, "InsufficientStorage"),
+            ApiError::Store(StoreError::ReadOnly(_) | StoreError::Busy(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+            }
+            ApiError::Store(StoreError::Backend(_) | StoreError::TooNew { .. }) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
+            }
+        }
+    }
+
+    /// The response, with Graph's error body carrying the request's ids.
+    pub(crate) fn into_graph_response(self, ids: &RequestIds) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            // Internal details go to the log, not to the client; the request id ties the two together.
+            ApiError::Store(StoreError::Backend(_) | StoreError::TooNew { .. }) => {
+                tracing::error!(request_id = %ids.request_id, error = %self, "request failed");
+                format!(
+                    "An internal error occurred; the server log has the details under request-id {}.",
+                    ids.request_id
+                )
+            }
+            _ => self.to_string(),
+        };
+        let body = ODataError::new(code, message, &ids.request_id, &ids.client_request_id, &ids.graph_date());
+        let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::MethodNotAllowed { allowed, .. } = &self {
+            let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names are ASCII"));
+        }
+        if matches!(self, ApiError::Store(StoreError::Busy(_))) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,206 @@
+//! The Graph API surface: every `/{version}/…` request is resolved against the endpoint catalogue, its body read
+//! and checked against the documented limits, and then handed to the operation's handler — or answered 501 when
+//! Switchboard does not implement the operation yet. Bad input is rejected the same way either way.
+
+use std::{future::Future, marker::PhantomData, pin::Pin};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, Method as HttpMethod, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+use switchboard_catalogue::{ApiVersion, Endpoint, Resolution, resolve};
+use switchboard_wire::limits::{Policy, Validate};
+
+use crate::{AppState, error::ApiError, request::RequestIds, routes::route};
+
+/// Graph's JSON content type (what the service sends; Kiota matches on the `application/json` part).
+const GRAPH_JSON: &str =
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+
+/// A resolved Graph request, as an operation's handler sees it.
+pub(crate) struct GraphRequest {
+    pub state: AppState,
+    pub version: ApiVersion,
+    pub endpoint: &'static Endpoint,
+    pub headers: HeaderMap,
+}
+
+/// A successful Graph response.
+pub(crate) struct GraphResponse {
+    status: StatusCode,
+    body: Option<Vec<u8>>,
+}
+
+impl GraphResponse {
+    /// A response without a body (202 Accepted for answer/reject/redirect/transfer, 204 for deletes, …).
+    pub(crate) fn empty(status: StatusCode) -> GraphResponse {
+        GraphResponse { status, body: None }
+    }
+}
+
+impl IntoResponse for GraphResponse {
+    fn into_response(self) -> Response {
+        match self.body {
+            Some(body) => (self.status, [(header::CONTENT_TYPE, GRAPH_JSON)], body).into_response(),
+            None => self.status.into_response(),
+        }
+    }
+}
+
+/// How an operation's request body is read.
+pub(crate) trait RequestBody: Sized + Send + 'static {
+    fn read(request: &GraphRequest, bytes: &Bytes) -> Result<Self, ApiError>;
+}
+
+/// The operation takes no body; one sent anyway is ignored, as Graph ignores it.
+pub(crate) struct NoBody;
+
+impl RequestBody for NoBody {
+    fn read(_: &GraphRequest, _: &Bytes) -> Result<Self, ApiError> {
+        Ok(NoBody)
+    }
+}
+
+/// A JSON body of type `B`, checked against the documented limits.
+pub(crate) struct Json<B>(pub B);
+
+impl<B: DeserializeOwned + Validate + Send + 'static> RequestBody for Json<B> {
+    fn read(request: &GraphRequest, bytes: &Bytes) -> Result<Self, ApiError> {
+        let body: B = parse_json(&request.headers, bytes)?;
+        let policy = Policy { allow_loopback_http_callbacks: request.state.config.dev_mode };
+        body.validate(&policy)?;
+        Ok(Json(body))
+    }
+}
+
+/// A JSON body for a partial update (PATCH) of a `B`: it must parse, but the rules for a new `B` do not apply.
+pub(crate) struct Patch<B>(PhantomData<B>);
+
+impl<B: DeserializeOwned + Send + 'static> RequestBody for Patch<B> {
+    fn read(request: &GraphRequest, bytes: &Bytes) -> Result<Self, ApiError> {
+        parse_json::<B>(&request.headers, bytes).map(|_| Patch(PhantomData))
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn parse_json<B: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<B, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)"));
+    let bytes: &[u8] = match (bytes.is_empty(), content_type) {
+        // A body-less POST without a Content-Type means "no parameters"; required ones are reported by name.
+        (true, None) => b"{}",
+        (true, Some(_)) => return Err(ApiError::EmptyPayload),
+        (false, Some(content_type)) if is_json(content_type) => bytes,
+        (false, Some(content_type)) => {
+            return Err(ApiError::UnreadableJson(format!(
+                "the Content-Type is '{content_type}'; send application/json"
+            )));
+        }
+        (false, None) => return Err(ApiError::UnreadableJson("no Content-Type header; send application/json".into())),
+    };
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if path == "." => {
+                ApiError::InvalidBody(format!("Invalid request body: {inner}"))
+            }
+            serde_json::error::Category::Data => ApiError::InvalidBody(format!("Invalid value for '{path}': {inner}")),
+            _ => ApiError::UnreadableJson(inner.to_string()),
+        }
+    })
+}
+
+type Outcome = Pin<Box<dyn Future<Output = Result<GraphResponse, ApiError>> + Send>>;
+
+/// One implemented Graph operation.
+pub(crate) trait Operation: 'static {
+    type Body: RequestBody;
+    fn handle(request: GraphRequest, body: Self::Body) -> impl Future<Output = Result<GraphResponse, ApiError>> + Send;
+}
+
+/// How the server answers one catalogue entry.
+pub(crate) struct Route {
+    pub implemented: bool,
+    run: fn(GraphRequest, Bytes) -> Outcome,
+}
+
+impl Route {
+    /// Served by the operation `O`.
+    pub(crate) fn serve<O: Operation>() -> Route {
+        Route {
+            implemented: true,
+            run: |request, bytes| {
+                Box::pin(async move {
+                    let body = O::Body::read(&request, &bytes)?;
+                    O::handle(request, body).await
+                })
+            },
+        }
+    }
+
+    /// Not implemented yet: the body is still read and checked, so a bot learns about bad input first; then 501.
+    pub(crate) fn pending<B: RequestBody>() -> Route {
+        Route {
+            implemented: false,
+            run: |request, bytes| {
+                Box::pin(async move {
+                    B::read(&request, &bytes)?;
+                    Err(ApiError::NotImplemented { endpoint: request.endpoint })
+                })
+            },
+        }
+    }
+}
+
+/// The fallback of the router: everything not served by a fixed route is a Graph request.
+pub(crate) async fn handle(
+    State(state): State<AppState>,
+    ids: RequestIds,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match dispatch(state, method, uri, headers, body).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_graph_response(&ids),
+    }
+}
+
+async fn dispatch(
+    state: AppState,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<GraphResponse, ApiError> {
+    let path = uri.path();
+    let (first, rest) = path.trim_start_matches('/').split_once('/').unwrap_or((path.trim_start_matches('/'), ""));
+    let version = ApiVersion::parse(first).ok_or_else(|| ApiError::InvalidVersion(first.to_owned()))?;
+    let endpoint = match resolve(version, method.as_str(), rest) {
+        Resolution::Found { endpoint, .. } => endpoint,
+        Resolution::MethodNotAllowed { allowed, path } => {
+            return Err(ApiError::MethodNotAllowed { method: method.to_string(), path, allowed });
+        }
+        Resolution::UnknownSegment { segment, hint } => return Err(ApiError::UnknownSegment { segment, hint }),
+        Resolution::NotServed => return Err(ApiError::NotServed { version: version.as_str() }),
+    };
+    let limit = state.config.max_body_bytes;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
+    let route =
+        route(endpoint.id).expect("the catalogue resolves only operations Graph serves, and those all have routes");
+    let request = GraphRequest { state, version, endpoint, headers };
+    (route.run)(request, bytes).await
+}

@@ -1,0 +1,164 @@
+//! The server's settings: built-in defaults, overridden by a TOML file (`--config`), then by environment variables
+//! and flags (clap reads both; a flag wins over its variable).
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use clap::{Args, ValueEnum};
+use figment::{
+    Figment,
+    providers::{Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// How strictly the server behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Mode {
+    /// For developing and testing bots: plain-http callbacks to loopback hosts are accepted.
+    Dev,
+    /// For running calls for real: Graph's rules without the dev-mode conveniences.
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting of `switchboard serve`, with its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) ephemeral: bool,
+    pub(crate) mode: Mode,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log: String,
+    #[serde(with = "humantime_serde")]
+    pub(crate) shutdown_grace: Duration,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8640)),
+            data_dir: PathBuf::from("switchboard-data"),
+            ephemeral: false,
+            mode: Mode::Dev,
+            log_format: LogFormat::Text,
+            log: "info,sqlx=warn".to_owned(),
+            shutdown_grace: Duration::from_secs(10),
+            // Graph refuses JSON bodies above 4 MB.
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The flags of `switchboard serve`; each overrides the config file and the built-in default.
+#[derive(Debug, Clone, Default, Args, Serialize)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8640; port 0 picks a free one]
+    #[arg(long, env = "SWITCHBOARD_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Directory for the database and everything else the server keeps [default: ./switchboard-data]
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Keep everything in memory; nothing is written to disk and all is gone when the server stops
+    #[arg(long, env = "SWITCHBOARD_EPHEMERAL")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) ephemeral: bool,
+    /// dev: conveniences for bot development (plain-http loopback callbacks); production: Graph's rules only [default: dev]
+    #[arg(long, value_enum, env = "SWITCHBOARD_MODE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mode: Option<Mode>,
+    /// Log format on stderr [default: text]
+    #[arg(long, value_enum, env = "SWITCHBOARD_LOG_FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) log_format: Option<LogFormat>,
+    /// Log filter, in tracing's EnvFilter syntax [default: info,sqlx=warn]
+    #[arg(long, env = "SWITCHBOARD_LOG")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) log: Option<String>,
+    /// How long requests in flight may run after a shutdown signal, e.g. 10s [default: 10s]
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_duration")]
+    pub(crate) shutdown_grace: Option<Duration>,
+    /// Largest request body accepted, in bytes [default: 4194304]
+    #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_body_bytes: Option<usize>,
+}
+
+mod optional_duration {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub(super) fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => humantime_serde::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("the config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl Settings {
+    /// Defaults, then the config file, then flags and environment variables.
+    pub(crate) fn load(config_file: Option<&Path>, args: &ServeArgs) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Serialized::defaults(args)).extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_the_defaults() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("switchboard.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmode = \"production\"\nshutdown_grace = \"3s\"\n").unwrap();
+        let args = ServeArgs { mode: Some(Mode::Dev), ..ServeArgs::default() };
+        let settings = Settings::load(Some(&file), &args).unwrap();
+        assert_eq!(settings.listen, SocketAddr::from(([127, 0, 0, 1], 9000)), "from the file");
+        assert_eq!(settings.mode, Mode::Dev, "the flag wins");
+        assert_eq!(settings.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(settings.data_dir, PathBuf::from("switchboard-data"), "the default");
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_reported() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("switchboard.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let error = Settings::load(Some(&file), &ServeArgs::default()).unwrap_err().to_string();
+        assert!(error.contains("lisen"), "{error}");
+        let missing = Settings::load(Some(&directory.path().join("nope.toml")), &ServeArgs::default()).unwrap_err();
+        assert!(matches!(missing, ConfigError::MissingFile(_)));
+    }
+}

@@ -1,0 +1,48 @@
+//! `switchboard`: a self-hostable implementation of the Microsoft Graph cloud-communications calling API.
+
+mod config;
+mod serve;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::ServeArgs;
+
+/// Switchboard serves the Microsoft Graph calling API (/communications/calls, v1.0 and beta) on your own machine:
+/// point a calling bot or the Graph SDK at http://127.0.0.1:8640/v1.0.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, propagate_version = true)]
+struct Cli {
+    /// A TOML file with settings (the same names as the flags, with underscores); flags and environment win
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (dev mode, 127.0.0.1:8640, data in ./switchboard-data unless told otherwise)
+    Serve(ServeArgs),
+    /// Print the compatibility table (docs/compatibility.md) generated from the endpoint catalogue
+    Compat,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => match config::Settings::load(cli.config.as_deref(), &args) {
+            Ok(settings) => serve::run(settings),
+            Err(error) => {
+                eprintln!("switchboard: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Compat => {
+            print!("{}", switchboard_http::compatibility_table());
+            ExitCode::SUCCESS
+        }
+    }
+}
