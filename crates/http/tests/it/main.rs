@@ -1,5 +1,6 @@
 //! The HTTP surface over real loopback HTTP, against a server with a real SQLite file.
 
+mod compat;
 mod errors;
 mod support;
 mod surface;
