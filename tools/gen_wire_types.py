@@ -30,6 +30,13 @@ OBSERVED_PROPERTIES = {
     ],
 }
 
+# Action parameters the current SDKs send that the reconstructed OpenAPI files lack (their bodies were "not read").
+# Source: msgraph-beta-sdk-python 1.66.0, communications/calls/item/{start,stop}_transcription/*_post_request_body.py.
+OBSERVED_PARAMETERS = {
+    "StartTranscriptionPostRequestBody": [("language", "The language of the transcription (e.g. en-US). Beta SDK 1.66.")],
+    "StopTranscriptionPostRequestBody": [("language", "The language of the transcription (e.g. en-US). Beta SDK 1.66.")],
+}
+
 # Schemas Graph treats as open although the reconstruction does not flag them: the error body is
 # "service-specific" (real responses carry innerError.message), and collection envelopes carry annotations.
 ALSO_OPEN = {"microsoft.graph.ODataErrors.InnerError", "microsoft.graph.ODataErrors.MainError"}
@@ -396,6 +403,11 @@ class Generator:
                     else:
                         body["properties"][prop] = (spec, {version})
                         body["order"].append(prop)
+        for rust, parameters in OBSERVED_PARAMETERS.items():
+            body = self.request_bodies[rust]
+            for prop, doc in parameters:
+                body["properties"][prop] = ({"type": "string", "nullable": True, "description": doc}, set(body["versions"]))
+                body["order"].append(prop)
         # A participant-scoped body identical to the call-scoped one is the same type (e.g. mute's clientContext).
         for rust in [r for r in self.request_bodies if r.startswith("Participant")]:
             shared = rust[len("Participant"):]
@@ -460,8 +472,11 @@ class Generator:
         self.emit("/// the Rust type that models it. Tests use it to prove every schema has a type that loses no field.")
         self.emit("pub struct SchemaEntry {")
         self.emit("    pub name: &'static str,")
-        self.emit("    pub round_trip: fn(Value) -> Result<Value, serde_json::Error>,")
+        self.emit("    pub round_trip: RoundTrip,")
         self.emit("}")
+        self.emit()
+        self.emit("/// Deserializes a JSON value into a Rust type and serializes it back.")
+        self.emit("pub type RoundTrip = fn(Value) -> Result<Value, serde_json::Error>;")
         self.emit()
         self.emit("fn round_trip<T: Serialize + for<'de> Deserialize<'de>>(value: Value) -> Result<Value, serde_json::Error> {")
         self.emit("    serde_json::to_value(serde_json::from_value::<T>(value)?)")

@@ -32,7 +32,7 @@ fn report(n: u32) -> NewDeviceQualityReport {
         api_version: "v1.0".into(),
         user_agent: format!("TestDevice/{n}"),
         call_chain_id: Some(format!("chain-{n}")),
-        participant_id: (n % 2 == 0).then(|| format!("participant-{n}")),
+        participant_id: n.is_multiple_of(2).then(|| format!("participant-{n}")),
         media_leg_id: None,
         quality_json: format!(r#"{{"deviceName":"room {n}"}}"#),
     }

@@ -4810,6 +4810,9 @@ pub struct StartTranscriptionPostRequestBody {
     ///  Beta only.
     #[serde(rename = "clientContext", default, skip_serializing_if = "Maybe::is_absent")]
     pub client_context: Maybe<String>,
+    /// The language of the transcription (e.g. en-US). Beta SDK 1.66. Beta only.
+    #[serde(rename = "language", default, skip_serializing_if = "Maybe::is_absent")]
+    pub language: Maybe<String>,
     /// Instance annotations (`@odata.etag` …); any other undeclared property is refused.
     #[serde(flatten)]
     pub annotations: Annotations<StartTranscriptionPostRequestBody>,
@@ -4840,6 +4843,9 @@ pub struct StopTranscriptionPostRequestBody {
     ///  Beta only.
     #[serde(rename = "clientContext", default, skip_serializing_if = "Maybe::is_absent")]
     pub client_context: Maybe<String>,
+    /// The language of the transcription (e.g. en-US). Beta SDK 1.66. Beta only.
+    #[serde(rename = "language", default, skip_serializing_if = "Maybe::is_absent")]
+    pub language: Maybe<String>,
     /// Instance annotations (`@odata.etag` …); any other undeclared property is refused.
     #[serde(flatten)]
     pub annotations: Annotations<StopTranscriptionPostRequestBody>,
@@ -4927,8 +4933,11 @@ graph_enum! {
 /// the Rust type that models it. Tests use it to prove every schema has a type that loses no field.
 pub struct SchemaEntry {
     pub name: &'static str,
-    pub round_trip: fn(Value) -> Result<Value, serde_json::Error>,
+    pub round_trip: RoundTrip,
 }
+
+/// Deserializes a JSON value into a Rust type and serializes it back.
+pub type RoundTrip = fn(Value) -> Result<Value, serde_json::Error>;
 
 fn round_trip<T: Serialize + for<'de> Deserialize<'de>>(value: Value) -> Result<Value, serde_json::Error> {
     serde_json::to_value(serde_json::from_value::<T>(value)?)

@@ -10,7 +10,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use switchboard_wire::model::SCHEMAS;
+use switchboard_wire::model::{RoundTrip, SCHEMAS};
 
 mod common;
 use common::assert_keeps_every_field;
@@ -148,7 +148,7 @@ impl Spec {
     }
 }
 
-fn registry() -> BTreeMap<&'static str, fn(Value) -> Result<Value, serde_json::Error>> {
+fn registry() -> BTreeMap<&'static str, RoundTrip> {
     SCHEMAS.iter().map(|entry| (entry.name, entry.round_trip)).collect()
 }
 
