@@ -19,13 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "spec/examples"
 
 
-def strip_comments(text):
-    """Removes // comments outside strings."""
-    result, in_string, escaped, i = [], False, False, 0
+def scan(text):
+    """Yields (character, inside a string literal) for `text`, leaving out // comments outside strings."""
+    in_string = escaped = False
+    i = 0
     while i < len(text):
         ch = text[i]
+        if not in_string and text.startswith("//", i):
+            i = text.find("\n", i)
+            if i == -1:
+                return
+            continue
+        yield ch, in_string
         if in_string:
-            result.append(ch)
             if escaped:
                 escaped = False
             elif ch == "\\":
@@ -34,41 +40,23 @@ def strip_comments(text):
                 in_string = False
         elif ch == '"':
             in_string = True
-            result.append(ch)
-        elif text.startswith("//", i):
-            while i < len(text) and text[i] != "\n":
-                i += 1
-            continue
-        else:
-            result.append(ch)
         i += 1
-    return "".join(result)
 
 
 def clean(text):
-    cleaned = strip_comments(text)
+    """Documentation JSON → JSON: comments and trailing commas removed."""
+    cleaned = "".join(ch for ch, _ in scan(text))
     cleaned = re.sub(r",(\s*[}\]])", r"\1", cleaned)
     return cleaned, cleaned != text
 
 
 def balanced_block(lines, start):
     """The lines from `start` (a line that is just "{") to its matching "}" line, by brace depth outside strings."""
-    depth, in_string, escaped = 0, False, False
+    depth = 0
     for end in range(start, len(lines)):
-        for ch in strip_comments(lines[end]):
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
+        for ch, inside in scan(lines[end]):
+            if not inside and ch in "{}":
+                depth += 1 if ch == "{" else -1
                 if depth == 0:
                     return "\n".join(lines[start : end + 1]), end
     return None, start
