@@ -75,13 +75,14 @@ pub fn compatibility_table() -> String {
             Availability::Both => "v1.0, beta",
             Availability::BetaOnly => "beta",
         };
-        let (status_text, source) = match (status(endpoint), endpoint.documentation) {
-            (Status::Implemented, Documentation::Documented { source } | Documentation::Inferred { source }) => {
-                ("implemented", source)
-            }
-            (Status::Pending, Documentation::Documented { source }) => ("501", source),
-            (Status::Pending, Documentation::Inferred { source }) => ("501", source),
-            (_, Documentation::Undocumented) | (Status::Refused, _) => ("405", "OpenAPI converter only"),
+        let status_text = match status(endpoint) {
+            Status::Implemented => "implemented",
+            Status::Pending => "501",
+            Status::Refused => "405",
+        };
+        let source = match endpoint.documentation {
+            Documentation::Documented { source } | Documentation::Inferred { source } => source,
+            Documentation::Undocumented => "OpenAPI converter only",
         };
         let inferred = if matches!(endpoint.documentation, Documentation::Inferred { .. }) { " (assumed)" } else { "" };
         let _ = writeln!(

@@ -15,7 +15,7 @@ use crate::request::RequestIds;
 pub(crate) const UNREADABLE_JSON: &str = "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.";
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// The first path segment is not a Graph version.
     #[error("Invalid version: {0}")]
     InvalidVersion(String),

@@ -24,7 +24,7 @@ use switchboard_store::{Instance, Store};
 use tokio::{net::TcpListener, sync::Notify};
 
 pub use compat::compatibility_table;
-pub use error::ApiError;
+use error::ApiError;
 use request::RequestIds;
 
 /// What the HTTP layer needs to know about how the server runs.
