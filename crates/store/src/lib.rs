@@ -44,6 +44,63 @@ pub struct DeviceQualityReport {
     pub report: NewDeviceQualityReport,
 }
 
+/// A tenant: the directory that apps, and later users and calls, belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub tenant_id: Uuid,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An app registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub app_id: Uuid,
+    pub tenant_id: Uuid,
+    pub display_name: String,
+    /// Granted application permissions, by role name, sorted.
+    pub permissions: Vec<String>,
+    /// Where incoming-call notifications for the app go (its "Webhook (for calling)").
+    pub calling_webhook: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A client secret, known only by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRecord {
+    pub secret_id: Uuid,
+    pub app_id: Uuid,
+    /// The first characters of the value, to tell secrets apart (as the Azure portal shows them).
+    pub hint: String,
+    /// Lower-case hex SHA-256 of the value.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A certificate (or public key) an app signs client assertions with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub app_id: Uuid,
+    /// Lower-case hex SHA-1 of the certificate's DER (what `x5t` carries, base64url-encoded).
+    pub sha1: String,
+    pub sha256: String,
+    pub public_key_pem: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A key that signs the tokens Switchboard issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub private_key_pem: String,
+    pub created_at: DateTime<Utc>,
+    /// When a newer key replaced it; it stays published until the tokens it signed have expired.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The disk holding the data directory is full; nothing was written.
@@ -80,6 +137,50 @@ pub trait Store: Send + Sync + 'static {
 
     /// Reports with an id above `after`, oldest first, at most `limit`.
     async fn device_quality_reports(&self, after: i64, limit: u32) -> Result<Vec<DeviceQualityReport>, StoreError>;
+
+    /// Records that dev mode provisioned its well-known tenant and app. True only for the call that recorded it,
+    /// so the defaults are created once per store, and deleting them is respected.
+    async fn claim_dev_defaults(&self, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Creates or updates a tenant.
+    async fn put_tenant(&self, tenant: TenantRecord) -> Result<(), StoreError>;
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+
+    /// Deletes a tenant with its apps; false if there was none.
+    async fn delete_tenant(&self, tenant_id: Uuid) -> Result<bool, StoreError>;
+
+    /// Creates or updates an app, replacing its permissions.
+    async fn put_application(&self, application: ApplicationRecord) -> Result<(), StoreError>;
+
+    async fn application(&self, app_id: Uuid) -> Result<Option<ApplicationRecord>, StoreError>;
+
+    async fn applications(&self) -> Result<Vec<ApplicationRecord>, StoreError>;
+
+    /// Deletes an app with its secrets and certificates; false if there was none.
+    async fn delete_application(&self, app_id: Uuid) -> Result<bool, StoreError>;
+
+    async fn add_secret(&self, secret: SecretRecord) -> Result<(), StoreError>;
+
+    async fn secrets(&self, app_id: Uuid) -> Result<Vec<SecretRecord>, StoreError>;
+
+    async fn delete_secret(&self, app_id: Uuid, secret_id: Uuid) -> Result<bool, StoreError>;
+
+    /// Adds a certificate; adding one with the same thumbprint again replaces it.
+    async fn put_certificate(&self, certificate: CertificateRecord) -> Result<(), StoreError>;
+
+    async fn certificates(&self, app_id: Uuid) -> Result<Vec<CertificateRecord>, StoreError>;
+
+    async fn delete_certificate(&self, app_id: Uuid, sha1: &str) -> Result<bool, StoreError>;
+
+    /// All signing keys, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+
+    /// In one transaction: retires every active key at `key.created_at` and adds `key` as the active one.
+    async fn rotate_signing_key(&self, key: SigningKeyRecord) -> Result<(), StoreError>;
+
+    /// Deletes keys retired before `cutoff`; returns how many.
+    async fn delete_signing_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Flushes and closes; the store answers nothing afterwards.
     async fn close(&self);

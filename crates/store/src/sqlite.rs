@@ -14,7 +14,10 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use crate::{DeviceQualityReport, Instance, NewDeviceQualityReport, Store, StoreError};
+use crate::{
+    ApplicationRecord, CertificateRecord, DeviceQualityReport, Instance, NewDeviceQualityReport, SecretRecord,
+    SigningKeyRecord, Store, StoreError, TenantRecord,
+};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -100,6 +103,92 @@ fn classify(error: sqlx::Error) -> StoreError {
     }
 }
 
+fn optional_timestamp(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let text: Option<String> = row.try_get(column).map_err(classify)?;
+    text.as_deref().map(parse_timestamp).transpose()
+}
+
+fn required_timestamp(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    let text: String = row.try_get(column).map_err(classify)?;
+    parse_timestamp(&text)
+}
+
+fn uuid(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column).map_err(classify)?;
+    text.parse().map_err(|e| StoreError::Backend(format!("stored {column} '{text}' is not a UUID: {e}")))
+}
+
+fn text(row: &SqliteRow, column: &str) -> Result<String, StoreError> {
+    row.try_get(column).map_err(classify)
+}
+
+fn tenant_from_row(row: &SqliteRow) -> Result<TenantRecord, StoreError> {
+    Ok(TenantRecord {
+        tenant_id: uuid(row, "tenant_id")?,
+        display_name: text(row, "display_name")?,
+        created_at: required_timestamp(row, "created_at")?,
+    })
+}
+
+fn application_from_row(row: &SqliteRow) -> Result<ApplicationRecord, StoreError> {
+    let permissions: Option<String> = row.try_get("permissions").map_err(classify)?;
+    let mut permissions: Vec<String> =
+        permissions.map(|list| list.split(',').map(str::to_owned).collect()).unwrap_or_default();
+    permissions.sort();
+    Ok(ApplicationRecord {
+        app_id: uuid(row, "app_id")?,
+        tenant_id: uuid(row, "tenant_id")?,
+        display_name: text(row, "display_name")?,
+        permissions,
+        calling_webhook: row.try_get("calling_webhook").map_err(classify)?,
+        created_at: required_timestamp(row, "created_at")?,
+    })
+}
+
+fn secret_from_row(row: &SqliteRow) -> Result<SecretRecord, StoreError> {
+    Ok(SecretRecord {
+        secret_id: uuid(row, "secret_id")?,
+        app_id: uuid(row, "app_id")?,
+        hint: text(row, "hint")?,
+        sha256: text(row, "sha256")?,
+        created_at: required_timestamp(row, "created_at")?,
+        expires_at: optional_timestamp(row, "expires_at")?,
+    })
+}
+
+fn certificate_from_row(row: &SqliteRow) -> Result<CertificateRecord, StoreError> {
+    Ok(CertificateRecord {
+        app_id: uuid(row, "app_id")?,
+        sha1: text(row, "sha1")?,
+        sha256: text(row, "sha256")?,
+        public_key_pem: text(row, "public_key_pem")?,
+        description: text(row, "description")?,
+        created_at: required_timestamp(row, "created_at")?,
+        expires_at: optional_timestamp(row, "expires_at")?,
+    })
+}
+
+fn signing_key_from_row(row: &SqliteRow) -> Result<SigningKeyRecord, StoreError> {
+    Ok(SigningKeyRecord {
+        kid: text(row, "kid")?,
+        private_key_pem: text(row, "private_key_pem")?,
+        created_at: required_timestamp(row, "created_at")?,
+        retired_at: optional_timestamp(row, "retired_at")?,
+    })
+}
+
+/// Applications with their permissions folded into one comma-separated column, then `$rest`.
+macro_rules! select_applications {
+    ($rest:literal) => {
+        concat!(
+            "SELECT a.app_id, a.tenant_id, a.display_name, a.calling_webhook, a.created_at, ",
+            "(SELECT group_concat(p.permission) FROM application_permission p WHERE p.app_id = a.app_id) AS permissions ",
+            "FROM application a ",
+            $rest
+        )
+    };
+}
+
 fn report_from_row(row: &SqliteRow) -> Result<DeviceQualityReport, StoreError> {
     let received_at: String = row.try_get("received_at").map_err(classify)?;
     Ok(DeviceQualityReport {
@@ -172,6 +261,201 @@ impl Store for SqliteStore {
             .iter()
             .map(report_from_row)
             .collect()
+    }
+
+    async fn claim_dev_defaults(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let claimed = sqlx::query("UPDATE instance SET dev_defaults_at = ? WHERE dev_defaults_at IS NULL")
+            .bind(timestamp(now))
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn put_tenant(&self, tenant: TenantRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tenant (tenant_id, display_name, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (tenant_id) DO UPDATE SET display_name = excluded.display_name",
+        )
+        .bind(tenant.tenant_id.to_string())
+        .bind(&tenant.display_name)
+        .bind(timestamp(tenant.created_at))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM tenant ORDER BY created_at, tenant_id").fetch_all(&self.pool).await;
+        rows.map_err(classify)?.iter().map(tenant_from_row).collect()
+    }
+
+    async fn delete_tenant(&self, tenant_id: Uuid) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM tenant WHERE tenant_id = ?")
+            .bind(tenant_id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    async fn put_application(&self, application: ApplicationRecord) -> Result<(), StoreError> {
+        let app_id = application.app_id.to_string();
+        let mut transaction = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO application (app_id, tenant_id, display_name, calling_webhook, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (app_id) DO UPDATE SET tenant_id = excluded.tenant_id, display_name = excluded.display_name, \
+             calling_webhook = excluded.calling_webhook",
+        )
+        .bind(&app_id)
+        .bind(application.tenant_id.to_string())
+        .bind(&application.display_name)
+        .bind(&application.calling_webhook)
+        .bind(timestamp(application.created_at))
+        .execute(&mut *transaction)
+        .await
+        .map_err(classify)?;
+        sqlx::query("DELETE FROM application_permission WHERE app_id = ?")
+            .bind(&app_id)
+            .execute(&mut *transaction)
+            .await
+            .map_err(classify)?;
+        for permission in &application.permissions {
+            sqlx::query("INSERT INTO application_permission (app_id, permission) VALUES (?, ?)")
+                .bind(&app_id)
+                .bind(permission)
+                .execute(&mut *transaction)
+                .await
+                .map_err(classify)?;
+        }
+        transaction.commit().await.map_err(classify)
+    }
+
+    async fn application(&self, app_id: Uuid) -> Result<Option<ApplicationRecord>, StoreError> {
+        let row = sqlx::query(select_applications!("WHERE a.app_id = ?"))
+            .bind(app_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(application_from_row).transpose()
+    }
+
+    async fn applications(&self) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let rows = sqlx::query(select_applications!("ORDER BY a.created_at, a.app_id")).fetch_all(&self.pool).await;
+        rows.map_err(classify)?.iter().map(application_from_row).collect()
+    }
+
+    async fn delete_application(&self, app_id: Uuid) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM application WHERE app_id = ?")
+            .bind(app_id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    async fn add_secret(&self, secret: SecretRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO application_secret (secret_id, app_id, hint, sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(secret.secret_id.to_string())
+        .bind(secret.app_id.to_string())
+        .bind(&secret.hint)
+        .bind(&secret.sha256)
+        .bind(timestamp(secret.created_at))
+        .bind(secret.expires_at.map(timestamp))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn secrets(&self, app_id: Uuid) -> Result<Vec<SecretRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM application_secret WHERE app_id = ? ORDER BY created_at, secret_id")
+            .bind(app_id.to_string())
+            .fetch_all(&self.pool)
+            .await;
+        rows.map_err(classify)?.iter().map(secret_from_row).collect()
+    }
+
+    async fn delete_secret(&self, app_id: Uuid, secret_id: Uuid) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM application_secret WHERE app_id = ? AND secret_id = ?")
+            .bind(app_id.to_string())
+            .bind(secret_id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    async fn put_certificate(&self, certificate: CertificateRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO application_certificate (app_id, sha1, sha256, public_key_pem, description, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, sha1) DO UPDATE SET sha256 = excluded.sha256, \
+             public_key_pem = excluded.public_key_pem, description = excluded.description, expires_at = excluded.expires_at",
+        )
+        .bind(certificate.app_id.to_string())
+        .bind(&certificate.sha1)
+        .bind(&certificate.sha256)
+        .bind(&certificate.public_key_pem)
+        .bind(&certificate.description)
+        .bind(timestamp(certificate.created_at))
+        .bind(certificate.expires_at.map(timestamp))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn certificates(&self, app_id: Uuid) -> Result<Vec<CertificateRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM application_certificate WHERE app_id = ? ORDER BY created_at, sha1")
+            .bind(app_id.to_string())
+            .fetch_all(&self.pool)
+            .await;
+        rows.map_err(classify)?.iter().map(certificate_from_row).collect()
+    }
+
+    async fn delete_certificate(&self, app_id: Uuid, sha1: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM application_certificate WHERE app_id = ? AND sha1 = ?")
+            .bind(app_id.to_string())
+            .bind(sha1)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM signing_key ORDER BY created_at, kid").fetch_all(&self.pool).await;
+        rows.map_err(classify)?.iter().map(signing_key_from_row).collect()
+    }
+
+    async fn rotate_signing_key(&self, key: SigningKeyRecord) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await.map_err(classify)?;
+        sqlx::query("UPDATE signing_key SET retired_at = ? WHERE retired_at IS NULL")
+            .bind(timestamp(key.created_at))
+            .execute(&mut *transaction)
+            .await
+            .map_err(classify)?;
+        sqlx::query("INSERT INTO signing_key (kid, private_key_pem, created_at, retired_at) VALUES (?, ?, ?, ?)")
+            .bind(&key.kid)
+            .bind(&key.private_key_pem)
+            .bind(timestamp(key.created_at))
+            .bind(key.retired_at.map(timestamp))
+            .execute(&mut *transaction)
+            .await
+            .map_err(classify)?;
+        transaction.commit().await.map_err(classify)
+    }
+
+    async fn delete_signing_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM signing_key WHERE retired_at IS NOT NULL AND retired_at < ?")
+            .bind(timestamp(cutoff))
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(deleted.rows_affected())
     }
 
     async fn close(&self) {
