@@ -87,16 +87,19 @@ pub enum Permission {
     CallsAccessMediaAll,
     /// A Teams resource-specific-consent permission, granted per chat rather than tenant-wide (docs:application-post-calls).
     CallsJoinGroupCallsChat,
+    /// The resource-specific-consent counterpart of `Calls.AccessMedia.All`.
+    CallsAccessMediaChat,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::CallsInitiateAll,
         Permission::CallsInitiateGroupCallAll,
         Permission::CallsJoinGroupCallAll,
         Permission::CallsJoinGroupCallAsGuestAll,
         Permission::CallsAccessMediaAll,
         Permission::CallsJoinGroupCallsChat,
+        Permission::CallsAccessMediaChat,
     ];
 
     /// The role name as it appears in a token's `roles` claim.
@@ -108,7 +111,13 @@ impl Permission {
             Permission::CallsJoinGroupCallAsGuestAll => "Calls.JoinGroupCallAsGuest.All",
             Permission::CallsAccessMediaAll => "Calls.AccessMedia.All",
             Permission::CallsJoinGroupCallsChat => "Calls.JoinGroupCalls.Chat",
+            Permission::CallsAccessMediaChat => "Calls.AccessMedia.Chat",
         }
+    }
+
+    /// A role name, matched without regard to case as Entra ID matches app-role values.
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(name.trim()))
     }
 }
 

@@ -1,0 +1,136 @@
+//! What apps prove themselves with: client secrets (kept only as SHA-256 hashes; a secret is 240 random bits, so a
+//! fast hash is enough — there is nothing to brute-force) and certificates for client assertions.
+
+use aws_lc_rs::{constant_time, digest};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, TimeZone, Utc};
+use switchboard_store::{CertificateRecord, SecretRecord};
+use uuid::Uuid;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::AdminError;
+
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, data).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `len` characters from the base64url alphabet, from the system's secure random source.
+pub(crate) fn random_text(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random source works");
+    URL_SAFE_NO_PAD.encode(&bytes)[..len].to_owned()
+}
+
+/// A client secret as created: its value exists only here and in the one response that shows it.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    pub secret_id: Uuid,
+    pub value: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The record of a secret `value`.
+pub(crate) fn secret_record(
+    app_id: Uuid,
+    value: &str,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> SecretRecord {
+    SecretRecord {
+        secret_id: Uuid::new_v4(),
+        app_id,
+        hint: value.chars().take(3).collect(),
+        sha256: sha256_hex(value.as_bytes()),
+        created_at: now,
+        expires_at,
+    }
+}
+
+/// A new random secret, 40 characters like the Azure portal's.
+pub(crate) fn generate_secret(
+    app_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> (SecretRecord, NewSecret) {
+    let value = random_text(40);
+    let record = secret_record(app_id, &value, now, expires_at);
+    let secret = NewSecret { secret_id: record.secret_id, value, expires_at };
+    (record, secret)
+}
+
+/// Whether `value` is the secret `record` was made from, compared in constant time.
+pub(crate) fn secret_matches(record: &SecretRecord, value: &str) -> bool {
+    constant_time::verify_slices_are_equal(record.sha256.as_bytes(), sha256_hex(value.as_bytes()).as_bytes()).is_ok()
+}
+
+/// A certificate (or bare public key) as registered for client assertions.
+pub(crate) fn parse_certificate(app_id: Uuid, text: &str, now: DateTime<Utc>) -> Result<CertificateRecord, AdminError> {
+    let parsed = pem::parse(text.trim()).map_err(|e| AdminError::InvalidCertificate(format!("not PEM: {e}")))?;
+    let der = parsed.contents();
+    let (public_key, description, expires_at) = match parsed.tag() {
+        "CERTIFICATE" => {
+            let (_, certificate) = X509Certificate::from_der(der)
+                .map_err(|e| AdminError::InvalidCertificate(format!("not an X.509 certificate: {e}")))?;
+            let not_after = certificate.validity().not_after.timestamp();
+            let expires_at = Utc.timestamp_opt(not_after, 0).single();
+            (certificate.public_key().raw.to_vec(), certificate.subject().to_string(), expires_at)
+        }
+        "PUBLIC KEY" => (der.to_vec(), "public key".to_owned(), None),
+        other => {
+            return Err(AdminError::InvalidCertificate(format!(
+                "a PEM '{other}' block; send a CERTIFICATE or a PUBLIC KEY (never a private key)"
+            )));
+        }
+    };
+    rsa_public_key(&public_key)?;
+    let public_key_pem = pem::encode(&pem::Pem::new("PUBLIC KEY", public_key));
+    Ok(CertificateRecord {
+        app_id,
+        sha1: hex(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref()),
+        sha256: sha256_hex(der),
+        public_key_pem,
+        description,
+        created_at: now,
+        expires_at,
+    })
+}
+
+/// The PKCS#1 RSA key inside a SubjectPublicKeyInfo; client assertions are RSA-signed.
+pub(crate) fn rsa_public_key(subject_public_key_info: &[u8]) -> Result<Vec<u8>, AdminError> {
+    let (_, info) = x509_parser::x509::SubjectPublicKeyInfo::from_der(subject_public_key_info)
+        .map_err(|e| AdminError::InvalidCertificate(format!("unreadable public key: {e}")))?;
+    match info.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(_)) => Ok(info.subject_public_key.data.to_vec()),
+        _ => Err(AdminError::InvalidCertificate("only RSA keys are supported for client assertions".to_owned())),
+    }
+}
+
+/// `x5t` as a JWT header carries it: the base64url SHA-1 thumbprint.
+pub(crate) fn x5t_matches(record: &CertificateRecord, x5t: &str) -> bool {
+    URL_SAFE_NO_PAD.decode(x5t.trim_end_matches('=')).is_ok_and(|bytes| hex(&bytes) == record.sha1)
+}
+
+/// `x5t#S256`: the base64url SHA-256 thumbprint.
+pub(crate) fn x5t_s256_matches(record: &CertificateRecord, x5t: &str) -> bool {
+    URL_SAFE_NO_PAD.decode(x5t.trim_end_matches('=')).is_ok_and(|bytes| hex(&bytes) == record.sha256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_match_only_their_value() {
+        let now = Utc::now();
+        let (record, secret) = generate_secret(Uuid::new_v4(), now, None);
+        assert_eq!(secret.value.len(), 40);
+        assert!(secret_matches(&record, &secret.value));
+        assert!(!secret_matches(&record, &secret.value[1..]));
+        assert!(!record.sha256.contains(&secret.value), "only the hash is kept");
+        assert_eq!(record.hint, secret.value[..3]);
+    }
+}

@@ -1,0 +1,471 @@
+//! Switchboard's identity service: the Microsoft identity platform's part of a Graph bot's life.
+//!
+//! * [`Directory`]: tenants and app registrations (permissions, hashed secrets, certificates, calling webhook) —
+//!   the one code path behind the config file, `switchboard app …` and `/_admin`;
+//! * [`Identity::issue_token`]: the OAuth2 client-credentials flow (client secret or certificate assertion), with the
+//!   platform's errors;
+//! * [`Identity::authenticate`]: verification of the bearer token on a Graph request, yielding an
+//!   [`AuthenticatedApp`] only it can construct;
+//! * [`Identity::notification_token`]: the token on every notification Switchboard sends a bot;
+//! * the OpenID configurations and the JWKS for both; RS256 keys persisted in the store and rotated with overlap.
+//!
+//! Time is always passed in (`now`), so tests can move it.
+
+mod credentials;
+mod directory;
+mod keys;
+pub mod oauth;
+mod tokens;
+
+use std::sync::{Arc, RwLock};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, jwk::JwkSet};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_catalogue::Permission;
+use switchboard_store::{ApplicationRecord, Store, StoreError};
+use url::Url;
+use uuid::Uuid;
+
+pub use credentials::NewSecret;
+pub use directory::{
+    AdminError, App, AppConfig, CertificateInfo, DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Directory, DirectoryConfig,
+    NewApp, SecretInfo, Tenant, TenantConfig,
+};
+use keys::{KeySet, SigningKey};
+use oauth::{OAuthError, TokenRequest, TokenResponse};
+use tokens::{AccessClaims, CLOCK_SKEW_SECONDS, GRAPH_AUDIENCES, NotificationClaims, seconds};
+pub use tokens::{AuthenticatedApp, TokenRejection};
+
+/// The issuer Bot Framework uses on calling notifications; bots built from the Graph samples accept it.
+pub const BOT_FRAMEWORK_ISSUER: &str = "https://api.botframework.com";
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// Where clients reach Switchboard (`http://127.0.0.1:8640`); issuers and endpoint URLs are built from it.
+    pub public_url: Url,
+    /// How long access and notification tokens live (Entra ID's default is about an hour).
+    pub token_lifetime: Duration,
+    /// The `iss` of notification tokens: Switchboard's own URL, or [`BOT_FRAMEWORK_ISSUER`].
+    pub notification_issuer: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("could not generate an RSA signing key")]
+    KeyGeneration,
+    #[error("the stored signing key '{0}' is unusable: {1}")]
+    InvalidStoredKey(String, String),
+    #[error("the store holds no active signing key")]
+    NoActiveKey,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A token request that did not produce a token.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Refused(#[from] OAuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A Graph request whose caller could not be established.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticationError {
+    #[error(transparent)]
+    Rejected(#[from] TokenRejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Identity {
+    store: Arc<dyn Store>,
+    config: IdentityConfig,
+    keys: RwLock<KeySet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
+}
+
+impl Identity {
+    /// Loads the signing keys, generating the first one on a new store and dropping keys no token can need.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        config: IdentityConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, IdentityError> {
+        store.delete_signing_keys_retired_before(now - config.token_lifetime).await?;
+        let mut records = store.signing_keys().await?;
+        if !records.iter().any(|k| k.retired_at.is_none()) {
+            let first = SigningKey::generate(now)?;
+            store.rotate_signing_key(first).await?;
+            records = store.signing_keys().await?;
+            tracing::info!("generated the first token signing key");
+        }
+        let keys = RwLock::new(KeySet::from_records(&records)?);
+        Ok(Identity { store, config, keys })
+    }
+
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
+    }
+
+    pub fn directory(&self) -> Directory<'_> {
+        Directory::new(&*self.store)
+    }
+
+    fn base(&self) -> &str {
+        self.config.public_url.as_str().trim_end_matches('/')
+    }
+
+    /// `{public_url}/{tenant}/v2.0`: the issuer of a tenant's access tokens.
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/v2.0", self.base())
+    }
+
+    pub fn token_endpoint(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.base())
+    }
+
+    /// Where bots find the notification signing keys (the counterpart of
+    /// `https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration`, which the Graph samples hard-code).
+    pub fn notification_openid_configuration_url(&self) -> String {
+        format!("{}/v1/.well-known/OpenIdConfiguration", self.base())
+    }
+
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        self.keys.read().expect("the key set lock is never poisoned: no code panics while holding it")
+    }
+
+    /// Re-reads the keys, for a token signed by a key another process (the CLI) added.
+    async fn reload_keys(&self) -> Result<(), IdentityError> {
+        let records = self.store.signing_keys().await?;
+        let keys = KeySet::from_records(&records)?;
+        *self.keys.write().expect("the key set lock is never poisoned: no code panics while holding it") = keys;
+        Ok(())
+    }
+
+    /// Makes a new key active; the old one stays published until its tokens have expired. Returns the new key id.
+    pub async fn rotate_keys(&self, now: DateTime<Utc>) -> Result<String, IdentityError> {
+        let key = SigningKey::generate(now)?;
+        let kid = key.kid.clone();
+        self.store.rotate_signing_key(key).await?;
+        self.store.delete_signing_keys_retired_before(now - self.config.token_lifetime).await?;
+        self.reload_keys().await?;
+        tracing::info!(kid, "rotated the token signing key");
+        Ok(kid)
+    }
+
+    /// The public signing keys a verifier needs now.
+    pub fn jwks(&self, now: DateTime<Utc>) -> JwkSet {
+        self.keys().published(now, self.config.token_lifetime)
+    }
+
+    /// The tenant's OpenID configuration, as `{tenant}/v2.0/.well-known/openid-configuration` serves it.
+    pub fn openid_configuration(&self, tenant: &str) -> Value {
+        let base = self.base();
+        json!({
+            "token_endpoint": self.token_endpoint(tenant),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": self.issuer(tenant),
+            "request_uri_parameter_supported": false,
+            "userinfo_endpoint": format!("{base}/oidc/userinfo"),
+            "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "appid", "azp", "roles", "oid", "ver"],
+            "tenant_region_scope": "NA",
+            "cloud_instance_name": self.config.public_url.host_str().unwrap_or("localhost"),
+            "msgraph_host": self.config.public_url.authority(),
+        })
+    }
+
+    /// The OpenID configuration for notification tokens.
+    pub fn notification_openid_configuration(&self) -> Value {
+        json!({
+            "issuer": self.config.notification_issuer,
+            "jwks_uri": format!("{}/v1/.well-known/keys", self.base()),
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        })
+    }
+
+    /// Signs `claims` with the active key.
+    fn sign(&self, claims: &impl serde::Serialize) -> String {
+        let keys = self.keys();
+        let key = keys.active();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some("JWT".to_owned());
+        jsonwebtoken::encode(&header, claims, &key.encoding).expect("RS256 signing with a loaded key cannot fail")
+    }
+
+    /// The client-credentials flow: checks the tenant, the app, the scope and the credential, then issues an
+    /// access token carrying the app's granted permissions as `roles`.
+    pub async fn issue_token(
+        &self,
+        tenant: &str,
+        request: &TokenRequest,
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, IssueError> {
+        let tenant_id: Uuid = tenant.parse().map_err(|_| OAuthError::tenant_not_found(tenant))?;
+        if !self.store.tenants().await?.iter().any(|t| t.tenant_id == tenant_id) {
+            return Err(OAuthError::tenant_not_found(tenant).into());
+        }
+        let grant_type = request.grant_type.as_deref().ok_or_else(|| OAuthError::missing("grant_type"))?;
+        if grant_type != "client_credentials" {
+            return Err(OAuthError::unsupported_grant_type(grant_type).into());
+        }
+        let client_id = request.client_id.as_deref().ok_or_else(|| OAuthError::missing("client_id"))?;
+        let application = match client_id.parse::<Uuid>() {
+            Ok(app_id) => self.store.application(app_id).await?.filter(|a| a.tenant_id == tenant_id),
+            Err(_) => None,
+        };
+        let application = application.ok_or_else(|| OAuthError::application_not_found(client_id, tenant))?;
+        check_scope(request.scope.as_deref(), tenant)?;
+        let authentication_method = match (&request.client_secret, &request.client_assertion) {
+            (Some(secret), _) => {
+                self.check_secret(&application, secret, now).await?;
+                "1"
+            }
+            (None, Some(assertion)) => {
+                if request.client_assertion_type.as_deref() != Some(JWT_BEARER) {
+                    return Err(OAuthError::invalid_assertion_type().into());
+                }
+                self.check_assertion(&application, tenant, assertion, now).await?;
+                "2"
+            }
+            (None, None) => return Err(OAuthError::missing_credentials().into()),
+        };
+        let lifetime = self.config.token_lifetime;
+        let app_id = application.app_id.to_string();
+        let claims = AccessClaims {
+            aud: GRAPH_AUDIENCES[0].to_owned(),
+            iss: self.issuer(&tenant_id.to_string()),
+            iat: seconds(now),
+            nbf: seconds(now),
+            exp: seconds(now + lifetime),
+            appid: app_id.clone(),
+            azp: app_id.clone(),
+            appidacr: authentication_method.to_owned(),
+            azpacr: authentication_method.to_owned(),
+            idtyp: "app".to_owned(),
+            oid: app_id.clone(),
+            roles: application.permissions.clone(),
+            sub: app_id,
+            tid: tenant_id.to_string(),
+            jti: Uuid::new_v4().to_string(),
+            ver: "2.0".to_owned(),
+        };
+        Ok(TokenResponse {
+            token_type: "Bearer",
+            expires_in: lifetime.num_seconds(),
+            ext_expires_in: lifetime.num_seconds(),
+            access_token: self.sign(&claims),
+        })
+    }
+
+    async fn check_secret(
+        &self,
+        application: &ApplicationRecord,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), IssueError> {
+        let app_id = application.app_id.to_string();
+        let secrets = self.store.secrets(application.app_id).await?;
+        match secrets.iter().find(|record| credentials::secret_matches(record, secret)) {
+            Some(record) if record.expires_at.is_some_and(|expiry| expiry <= now) => {
+                Err(OAuthError::expired_secret(&app_id).into())
+            }
+            Some(_) => Ok(()),
+            None => Err(OAuthError::invalid_secret(&app_id).into()),
+        }
+    }
+
+    /// A client assertion (RFC 7523): a JWT the app signed with a registered certificate's key, naming itself as
+    /// issuer and subject and this token endpoint as audience.
+    async fn check_assertion(
+        &self,
+        application: &ApplicationRecord,
+        tenant: &str,
+        assertion: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), IssueError> {
+        let app_id = application.app_id.to_string();
+        let header = jsonwebtoken::decode_header(assertion).map_err(|_| OAuthError::malformed_assertion())?;
+        if !matches!(header.alg, Algorithm::RS256 | Algorithm::PS256) {
+            return Err(OAuthError::assertion_signature(&app_id).into());
+        }
+        let certificates = self.store.certificates(application.app_id).await?;
+        let named = |record: &&switchboard_store::CertificateRecord| match (&header.x5t_s256, &header.x5t, &header.kid)
+        {
+            (Some(thumbprint), _, _) => credentials::x5t_s256_matches(record, thumbprint),
+            (None, Some(thumbprint), _) => credentials::x5t_matches(record, thumbprint),
+            (None, None, Some(kid)) => kid.eq_ignore_ascii_case(&record.sha1) || credentials::x5t_matches(record, kid),
+            (None, None, None) => true,
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let verified = certificates
+            .iter()
+            .filter(named)
+            .filter(|record| record.expires_at.is_none_or(|expiry| expiry > now))
+            .filter_map(|record| {
+                let spki = pem::parse(&record.public_key_pem).ok()?;
+                let key = DecodingKey::from_rsa_der(&credentials::rsa_public_key(spki.contents()).ok()?);
+                jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).ok()
+            })
+            .next();
+        let claims = verified.ok_or_else(|| OAuthError::assertion_signature(&app_id))?.claims;
+        if !(claims.iss.eq_ignore_ascii_case(&app_id) && claims.sub.eq_ignore_ascii_case(&app_id)) {
+            return Err(OAuthError::assertion_subject().into());
+        }
+        let expected = self.token_endpoint(tenant);
+        if !claims.aud.trim_end_matches('/').eq_ignore_ascii_case(&expected) {
+            return Err(OAuthError::assertion_audience(&expected).into());
+        }
+        let now = seconds(now);
+        if claims.exp + CLOCK_SKEW_SECONDS < now || claims.nbf.is_some_and(|nbf| nbf - CLOCK_SKEW_SECONDS > now) {
+            return Err(OAuthError::assertion_lifetime().into());
+        }
+        Ok(())
+    }
+
+    /// Verifies the `Authorization` header of a Graph request.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<AuthenticatedApp, AuthenticationError> {
+        let token = bearer_token(authorization)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
+        let kid = header.kid.ok_or(TokenRejection::InvalidSignature)?;
+        if self.keys().find(&kid).is_none() {
+            self.reload_keys().await.map_err(|error| match error {
+                IdentityError::Store(store) => AuthenticationError::Store(store),
+                _ => AuthenticationError::Rejected(TokenRejection::InvalidSignature),
+            })?;
+        }
+        let claims = self.verify_access_token(token, &kid, now)?;
+        let tenant_id: Uuid = claims.tid.parse().map_err(|_| TokenRejection::Malformed)?;
+        let app_id: Uuid = claims.appid.parse().map_err(|_| TokenRejection::Malformed)?;
+        let application = self.store.application(app_id).await?.ok_or(TokenRejection::UnknownApplication)?;
+        if application.tenant_id != tenant_id {
+            return Err(TokenRejection::TenantMismatch.into());
+        }
+        let roles = claims.roles.iter().filter_map(|name| Permission::parse(name)).collect();
+        Ok(AuthenticatedApp::new(tenant_id, app_id, roles))
+    }
+
+    fn verify_access_token(&self, token: &str, kid: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenRejection> {
+        let keys = self.keys();
+        let key = keys.find(kid).ok_or(TokenRejection::InvalidSignature)?;
+        // Only the signature here; the claims are checked below, against the time passed in, with Graph's messages.
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature
+                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => TokenRejection::InvalidSignature,
+                _ => TokenRejection::Malformed,
+            })?
+            .claims;
+        if claims.iss != self.issuer(&claims.tid) {
+            return Err(TokenRejection::InvalidIssuer);
+        }
+        if !GRAPH_AUDIENCES.contains(&claims.aud.as_str()) {
+            return Err(TokenRejection::InvalidAudience);
+        }
+        let now = seconds(now);
+        if claims.exp + CLOCK_SKEW_SECONDS <= now {
+            return Err(TokenRejection::Expired);
+        }
+        if claims.nbf - CLOCK_SKEW_SECONDS > now {
+            return Err(TokenRejection::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The bearer token for a notification to `app_id` about a call in `tenant_id`.
+    pub fn notification_token(&self, tenant_id: Uuid, app_id: Uuid, now: DateTime<Utc>) -> String {
+        let claims = NotificationClaims {
+            aud: app_id.to_string(),
+            iss: self.config.notification_issuer.clone(),
+            iat: seconds(now),
+            nbf: seconds(now),
+            exp: seconds(now + self.config.token_lifetime),
+            tid: tenant_id.to_string(),
+            jti: Uuid::new_v4().to_string(),
+        };
+        self.sign(&claims)
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer_token(authorization: Option<&str>) -> Result<&str, TokenRejection> {
+    let value = authorization.map(str::trim).filter(|v| !v.is_empty()).ok_or(TokenRejection::Missing)?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(TokenRejection::Malformed);
+    }
+    match token.trim() {
+        "" => Err(TokenRejection::Missing),
+        token => Ok(token),
+    }
+}
+
+/// Client credentials take exactly one scope, `{resource}/.default`, and Switchboard's only resource is Graph.
+fn check_scope(scope: Option<&str>, tenant: &str) -> Result<(), OAuthError> {
+    let scope = scope.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| OAuthError::missing("scope"))?;
+    let mut scopes = scope.split_whitespace();
+    let (Some(only), None) = (scopes.next(), scopes.next()) else {
+        return Err(OAuthError::invalid_scope(scope));
+    };
+    let resource = only.strip_suffix("/.default").ok_or_else(|| OAuthError::invalid_scope(scope))?;
+    if GRAPH_AUDIENCES
+        .iter()
+        .any(|audience| audience.trim_end_matches('/').eq_ignore_ascii_case(resource.trim_end_matches('/')))
+    {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_resource(resource, tenant))
+    }
+}
+
+/// Decodes an `Authorization: Basic` header into a client id and secret (`client_secret_basic`).
+pub fn basic_credentials(authorization: Option<&str>) -> Option<(String, String)> {
+    let (scheme, encoded) = authorization?.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
