@@ -114,10 +114,13 @@ pub static ENDPOINTS: &[Endpoint] = &[
         .returns(202, Response::Operation("microsoft.graph.addLargeGalleryViewOperation"))
         .permissions(&[CallsJoinGroupCallAsGuestAll, CallsJoinGroupCallAll, CallsInitiateGroupCallAll])
         .documented("docs:call-addlargegalleryview"),
+    // "If a user wants to call a bot, the bot doesn't need any additional permissions in order to respond to the
+    // P2P call" (concepts: cloud-communications-calls); a group-call invitation needs a join permission (PERM-2022),
+    // which depends on the call, so it is checked against the call, not the request.
     action(Answer, "call: answer", "/{call-id}/answer")
         .returns(202, Response::Empty)
-        .permissions(&[CallsJoinGroupCallAll, CallsJoinGroupCallAsGuestAll])
-        .documented("docs:call-answer (permissions: PERM-2022)"),
+        .checked_at_call_creation(&[CallsJoinGroupCallAll, CallsJoinGroupCallAsGuestAll])
+        .documented("docs:call-answer; concepts: cloud-communications-calls"),
     action(CancelMediaProcessing, "call: cancelMediaProcessing", "/{call-id}/cancelMediaProcessing")
         .returns(200, Response::Operation("microsoft.graph.cancelMediaProcessingOperation"))
         .checked_at_call_creation(&[CallsInitiateAll, CallsAccessMediaAll])

@@ -5,7 +5,8 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use switchboard_catalogue::{Endpoint, Method};
+use switchboard_catalogue::{Endpoint, Method, Permission};
+use switchboard_identity::{AdminError, TokenRejection};
 use switchboard_store::StoreError;
 use switchboard_wire::{limits::Invalid, model::ODataError};
 
@@ -28,6 +29,28 @@ pub(crate) enum ApiError {
     /// Graph's gateway answer to a method a URL does not support (observed 2025, e.g. MichaelGrafnetter/webauthn-interop#33).
     #[error("The method is not supported for this URL. {method} {path} supports: {}.", allowed_list(allowed))]
     MethodNotAllowed { method: String, path: String, allowed: Vec<Method> },
+    /// A wrong method on one of the server's own routes (the router adds the `Allow` header).
+    #[error("The method is not supported for this URL: {method} {path}.")]
+    FixedRouteMethodNotAllowed { method: String, path: String },
+    /// No valid access token: Graph's 401 with a `WWW-Authenticate` challenge naming where to get one.
+    #[error("{rejection}")]
+    Unauthenticated { rejection: TokenRejection, authorization_uri: String },
+    /// The token lacks every permission the operation accepts (Graph's calling service answers 7504,
+    /// comms-samples #276).
+    #[error(
+        "Insufficient enterprise tenant permissions, cannot access this API. Switchboard: {endpoint} needs one of: {}; \
+         the token has: {}.",
+        permission_list(needed),
+        if has.is_empty() { "no calls permission".to_owned() } else { permission_list(has) }
+    )]
+    Forbidden { endpoint: &'static str, needed: &'static [Permission], has: Vec<Permission> },
+    /// The admin API refused the caller.
+    #[error("{0}")]
+    AdminUnauthorized(&'static str),
+    #[error("No admin resource at {0}; see the README for the /_admin routes.")]
+    AdminNotFound(String),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
     #[error("{UNREADABLE_JSON} ({0})")]
     UnreadableJson(String),
     /// Observed Graph wording for a missing body where one is expected (microsoft-graph-docs-contrib #7083).
@@ -54,6 +77,10 @@ pub(crate) enum ApiError {
     Store(#[from] StoreError),
 }
 
+fn permission_list(permissions: &[Permission]) -> String {
+    permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 fn allowed_list(allowed: &[Method]) -> String {
     if allowed.is_empty() {
         return "no method (the OpenAPI description lists it, but Graph has no such operation)".to_owned();
@@ -72,32 +99,61 @@ impl ApiError {
             | ApiError::InvalidBody(_)
             | ApiError::Invalid(_)
             | ApiError::MissingHeader { .. } => (StatusCode::BAD_REQUEST, "BadRequest"),
-            ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed"),
+            ApiError::MethodNotAllowed { .. } | ApiError::FixedRouteMethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed")
+            }
+            ApiError::Unauthenticated { rejection: TokenRejection::UnknownApplication, .. } => {
+                (StatusCode::FORBIDDEN, "UnknownError")
+            }
+            ApiError::Unauthenticated { rejection: TokenRejection::TenantMismatch, .. } => {
+                (StatusCode::FORBIDDEN, "7505")
+            }
+            ApiError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
+            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "7504"),
+            ApiError::AdminUnauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            ApiError::AdminNotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            ApiError::Admin(
+                AdminError::UnknownTenant(_)
+                | AdminError::UnknownApp(_)
+                | AdminError::UnknownSecret { .. }
+                | AdminError::UnknownCertificate { .. },
+            ) => (StatusCode::NOT_FOUND, "NotFound"),
+            ApiError::Admin(AdminError::AppExists(_)) => (StatusCode::CONFLICT, "Conflict"),
+            ApiError::Admin(
+                AdminError::UnknownPermission(_) | AdminError::InvalidWebhook(_) | AdminError::InvalidCertificate(_),
+            ) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::Admin(AdminError::Store(error)) => store_status(error),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
             ApiError::NotServed { .. } | ApiError::NotImplemented { .. } => {
                 (StatusCode::NOT_IMPLEMENTED, "NotImplemented")
             }
-            ApiError::Store(StoreError::Full(_)) => (StatusCode::INSUFFICIENT_STORAGE, "InsufficientStorage"),
-            ApiError::Store(StoreError::ReadOnly(_) | StoreError::Busy(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
-            }
-            ApiError::Store(StoreError::Backend(_) | StoreError::TooNew { .. }) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
-            }
+            ApiError::Store(error) => store_status(error),
+        }
+    }
+
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            ApiError::Store(error) | ApiError::Admin(AdminError::Store(error)) => Some(error),
+            _ => None,
         }
     }
 
     /// The response, with Graph's error body carrying the request's ids.
     pub(crate) fn into_graph_response(self, ids: &RequestIds) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match &self {
+        let message = match (&self, self.store_error()) {
             // Internal details go to the log, not to the client; the request id ties the two together.
-            ApiError::Store(StoreError::Backend(_) | StoreError::TooNew { .. }) => {
+            (_, Some(StoreError::Backend(_) | StoreError::TooNew { .. })) => {
                 tracing::error!(request_id = %ids.request_id, error = %self, "request failed");
                 format!(
                     "An internal error occurred; the server log has the details under request-id {}.",
                     ids.request_id
                 )
+            }
+            // The calling service reports an unknown app as JSON text inside the message (microsoft-graph-docs #10845).
+            (ApiError::Unauthenticated { rejection: TokenRejection::UnknownApplication, .. }, _) => {
+                r#"{"errorCode":"7503","message":"Application is not registered in our store.","instanceAnnotations":[]}"#
+                    .to_owned()
             }
             _ => self.to_string(),
         };
@@ -109,9 +165,39 @@ impl ApiError {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names are ASCII"));
         }
-        if matches!(self, ApiError::Store(StoreError::Busy(_))) {
+        if let ApiError::Unauthenticated { authorization_uri, .. } = &self
+            && status == StatusCode::UNAUTHORIZED
+        {
+            // Graph's challenge (the client_id is Graph's own app id).
+            let challenge = format!(
+                r#"Bearer realm="", authorization_uri="{authorization_uri}", client_id="00000003-0000-0000-c000-000000000000""#
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        if matches!(self.store_error(), Some(StoreError::Busy(_))) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
+    }
+}
+
+fn store_status(error: &StoreError) -> (StatusCode, &'static str) {
+    match error {
+        StoreError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "InsufficientStorage"),
+        StoreError::ReadOnly(_) | StoreError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        StoreError::Backend(_) | StoreError::TooNew { .. } => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
+        }
+    }
+}
+
+/// An [`ApiError`] together with its request's ids: what handlers outside the Graph dispatcher return.
+pub(crate) struct GraphError(pub(crate) ApiError, pub(crate) RequestIds);
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        self.0.into_graph_response(&self.1)
     }
 }

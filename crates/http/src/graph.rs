@@ -11,7 +11,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::de::DeserializeOwned;
-use switchboard_catalogue::{ApiVersion, Endpoint, Resolution, resolve};
+use switchboard_catalogue::{ApiVersion, Endpoint, PermissionCheck, Resolution, resolve};
+use switchboard_identity::{AuthenticatedApp, AuthenticationError};
 use switchboard_wire::limits::{Policy, Validate};
 
 use crate::{AppState, error::ApiError, request::RequestIds, routes::route};
@@ -26,6 +27,8 @@ pub(crate) struct GraphRequest {
     pub version: ApiVersion,
     pub endpoint: &'static Endpoint,
     pub headers: HeaderMap,
+    /// The caller, authenticated and authorised for the endpoint.
+    pub app: AuthenticatedApp,
 }
 
 /// A successful Graph response.
@@ -90,7 +93,7 @@ fn is_json(content_type: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-fn parse_json<B: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<B, ApiError> {
+pub(crate) fn parse_json<B: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<B, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)"));
     let bytes: &[u8] = match (bytes.is_empty(), content_type) {
         // A body-less POST without a Content-Type means "no parameters"; required ones are reported by name.
@@ -175,6 +178,35 @@ pub(crate) async fn handle(
     }
 }
 
+/// The caller of a Graph request, from its bearer token. Like Graph's gateway, this comes before anything else
+/// about the request is looked at.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthenticatedApp, ApiError> {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match state.identity.authenticate(authorization, state.clock.now()).await {
+        Ok(app) => Ok(app),
+        Err(AuthenticationError::Store(error)) => Err(ApiError::Store(error)),
+        Err(AuthenticationError::Rejected(rejection)) => {
+            let base = state.identity.config().public_url.as_str().trim_end_matches('/').to_owned();
+            Err(ApiError::Unauthenticated { rejection, authorization_uri: format!("{base}/common/oauth2/authorize") })
+        }
+    }
+}
+
+/// The catalogue's permission rule for the endpoint. Operations Graph checks only when the call was created or
+/// answered need no role now: the call itself must belong to the app, which the operation checks (a call of another
+/// app is a 404).
+fn authorize(app: &AuthenticatedApp, endpoint: &'static Endpoint) -> Result<(), ApiError> {
+    match endpoint.permission_check {
+        PermissionCheck::AtCallCreation => Ok(()),
+        PermissionCheck::OnRequest if endpoint.permissions.is_empty() || app.has_any(endpoint.permissions) => Ok(()),
+        PermissionCheck::OnRequest => Err(ApiError::Forbidden {
+            endpoint: endpoint.name,
+            needed: endpoint.permissions,
+            has: app.roles().iter().copied().collect(),
+        }),
+    }
+}
+
 async fn dispatch(
     state: AppState,
     method: HttpMethod,
@@ -185,6 +217,7 @@ async fn dispatch(
     let path = uri.path();
     let (first, rest) = path.trim_start_matches('/').split_once('/').unwrap_or((path.trim_start_matches('/'), ""));
     let version = ApiVersion::parse(first).ok_or_else(|| ApiError::InvalidVersion(first.to_owned()))?;
+    let app = authenticate(&state, &headers).await?;
     let endpoint = match resolve(version, method.as_str(), rest) {
         Resolution::Found { endpoint, .. } => endpoint,
         Resolution::MethodNotAllowed { allowed, path } => {
@@ -193,6 +226,7 @@ async fn dispatch(
         Resolution::UnknownSegment { segment, hint } => return Err(ApiError::UnknownSegment { segment, hint }),
         Resolution::NotServed => return Err(ApiError::NotServed { version: version.as_str() }),
     };
+    authorize(&app, endpoint)?;
     let limit = state.config.max_body_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
@@ -201,6 +235,6 @@ async fn dispatch(
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
     let route =
         route(endpoint.id).expect("the catalogue resolves only operations Graph serves, and those all have routes");
-    let request = GraphRequest { state, version, endpoint, headers };
+    let request = GraphRequest { state, version, endpoint, headers, app };
     (route.run)(request, bytes).await
 }

@@ -2,10 +2,13 @@
 //! own routes (`/healthz`). Only this crate knows axum and HTTP status codes; every failure becomes Graph's error
 //! body in one place (`error.rs`).
 
+mod admin;
+pub mod clock;
 mod compat;
 mod error;
 mod graph;
 mod health;
+mod oauth;
 mod operations;
 mod request;
 mod routes;
@@ -19,9 +22,11 @@ use axum::{
     response::Response,
     routing::get,
 };
-use switchboard_catalogue::Method;
+use switchboard_identity::Identity;
 use switchboard_store::{Instance, Store};
 use tokio::{net::TcpListener, sync::Notify};
+
+use crate::clock::Clock;
 
 pub use compat::compatibility_table;
 use error::ApiError;
@@ -30,10 +35,12 @@ use request::RequestIds;
 /// What the HTTP layer needs to know about how the server runs.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// Dev mode relaxes what only matters in production (plain-http loopback callbacks, for now).
+    /// Dev mode relaxes what only matters in production: plain-http loopback callbacks, an open `/_admin`.
     pub dev_mode: bool,
     /// Request bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// The key `/_admin` requires outside dev mode; without one, `/_admin` is closed outside dev mode.
+    pub admin_key: Option<String>,
 }
 
 /// Shared by every request.
@@ -42,13 +49,15 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Arc<dyn Store>,
+    pub identity: Arc<Identity>,
     pub instance: Instance,
     pub config: HttpConfig,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, instance: Instance, config: HttpConfig) -> AppState {
-        AppState(Arc::new(Shared { store, instance, config }))
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
     }
 }
 
@@ -64,24 +73,43 @@ impl std::ops::Deref for AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .merge(oauth::router())
+        .nest("/_admin", admin::router(state.clone()))
         .fallback(graph::handle)
         .method_not_allowed_fallback(fixed_route_method_not_allowed)
         .layer(middleware::from_fn(request::stamp))
         .with_state(state)
 }
 
-/// A wrong method on one of the server's own routes, all of which are GET.
+/// A wrong method on one of the server's own routes (the router adds the `Allow` header).
 async fn fixed_route_method_not_allowed(ids: RequestIds, method: HttpMethod, uri: Uri) -> Response {
-    let error = ApiError::MethodNotAllowed {
-        method: method.to_string(),
-        path: uri.path().to_owned(),
-        allowed: vec![Method::Get],
-    };
+    let error = ApiError::FixedRouteMethodNotAllowed { method: method.to_string(), path: uri.path().to_owned() };
     error.into_graph_response(&ids)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight finish for at most `grace`.
+/// A certificate chain and its key, PEM, for serving https.
+#[derive(Clone)]
+pub struct TlsCertificate {
+    pub chain_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+/// Serves `router` on `listener` (https when `tls` is given) until `shutdown` resolves, then lets requests in flight
+/// finish for at most `grace`.
 pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsCertificate>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    match tls {
+        Some(certificate) => serve_tls(listener, router, certificate, shutdown, grace).await,
+        None => serve_plain(listener, router, shutdown, grace).await,
+    }
+}
+
+async fn serve_plain(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -111,4 +139,22 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    certificate: TlsCertificate,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem(certificate.chain_pem, certificate.key_pem).await?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        // Stops accepting, then closes whatever is still open once `grace` has passed.
+        stopper.graceful_shutdown(Some(grace));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?.handle(handle).serve(router.into_make_service()).await
 }

@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// The form fields of a token request. Unknown fields (MSAL sends `client_info`, …) are ignored.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +55,18 @@ pub struct TokenResponse {
     pub access_token: String,
 }
 
+/// The JSON of a refused token request.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthErrorBody {
+    pub error: &'static str,
+    pub error_description: String,
+    pub error_codes: [u32; 1],
+    pub timestamp: String,
+    pub trace_id: String,
+    pub correlation_id: String,
+    pub error_uri: String,
+}
+
 /// A refused token request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("AADSTS{code}: {description}")]
@@ -77,24 +88,24 @@ impl OAuthError {
         if self.error == "invalid_client" { 401 } else { 400 }
     }
 
-    /// The body, with the request's trace and correlation ids.
-    pub fn body(&self, trace_id: &str, correlation_id: &str, now: DateTime<Utc>) -> Value {
+    /// The body, with the request's trace and correlation ids, members in the platform's order.
+    pub fn body(&self, trace_id: &str, correlation_id: &str, now: DateTime<Utc>) -> OAuthErrorBody {
         let timestamp = now.format("%Y-%m-%d %H:%M:%SZ").to_string();
-        json!({
-            "error": self.error,
-            "error_description": format!(
+        OAuthErrorBody {
+            error: self.error,
+            error_description: format!(
                 "AADSTS{}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
                 self.code, self.description
             ),
-            "error_codes": [self.code],
-            "timestamp": timestamp,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
-            "error_uri": format!("https://login.microsoftonline.com/error?code={}", self.code),
-        })
+            error_codes: [self.code],
+            timestamp,
+            trace_id: trace_id.to_owned(),
+            correlation_id: correlation_id.to_owned(),
+            error_uri: format!("https://login.microsoftonline.com/error?code={}", self.code),
+        }
     }
 
-    pub(crate) fn tenant_not_found(tenant: &str) -> OAuthError {
+    pub fn tenant_not_found(tenant: &str) -> OAuthError {
         OAuthError::new(
             "invalid_request",
             90002,
@@ -105,7 +116,7 @@ impl OAuthError {
         )
     }
 
-    pub(crate) fn missing(parameter: &str) -> OAuthError {
+    pub fn missing(parameter: &str) -> OAuthError {
         OAuthError::new(
             "invalid_request",
             900144,

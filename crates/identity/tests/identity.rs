@@ -178,7 +178,7 @@ async fn oauth_errors_render_in_the_platform_json_shape() {
         .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), "nope"), t0())
         .await;
     let Err(IssueError::Refused(error)) = result else { panic!("refused") };
-    let body = error.body("trace-1", "correlation-1", t0());
+    let body = serde_json::to_value(error.body("trace-1", "correlation-1", t0())).unwrap();
     assert_eq!(body["error"], "invalid_client");
     assert_eq!(body["error_codes"], json!([7000215]));
     assert_eq!(body["timestamp"], "2026-11-22 12:00:00Z");

@@ -13,6 +13,8 @@ use figment::{
     providers::{Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
+use url::Url;
 
 /// How strictly the server behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -22,6 +24,16 @@ pub(crate) enum Mode {
     Dev,
     /// For running calls for real: Graph's rules without the dev-mode conveniences.
     Production,
+}
+
+/// Who notification tokens say they come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum NotificationIssuer {
+    /// Switchboard's own public URL.
+    Switchboard,
+    /// `https://api.botframework.com`, what Graph's notifications carry and the Graph samples accept.
+    Botframework,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -44,6 +56,28 @@ pub(crate) struct Settings {
     #[serde(with = "humantime_serde")]
     pub(crate) shutdown_grace: Duration,
     pub(crate) max_body_bytes: usize,
+    /// The URL clients use to reach the server; derived from the listening address when unset.
+    pub(crate) public_url: Option<Url>,
+    pub(crate) admin_key: Option<String>,
+    #[serde(with = "humantime_serde")]
+    pub(crate) token_lifetime: Duration,
+    pub(crate) notification_issuer: NotificationIssuer,
+    pub(crate) tls: bool,
+    pub(crate) tls_dir: Option<PathBuf>,
+    /// Tenants and apps to create (or bring in line) at every start; config file only.
+    pub(crate) tenants: Vec<TenantConfig>,
+    pub(crate) apps: Vec<AppConfig>,
+}
+
+impl Settings {
+    pub(crate) fn directory(&self) -> DirectoryConfig {
+        DirectoryConfig { tenants: self.tenants.clone(), apps: self.apps.clone() }
+    }
+
+    /// Where `--tls` keeps its local CA and certificates.
+    pub(crate) fn tls_dir(&self) -> PathBuf {
+        self.tls_dir.clone().unwrap_or_else(|| self.data_dir.join("tls"))
+    }
 }
 
 impl Default for Settings {
@@ -58,6 +92,15 @@ impl Default for Settings {
             shutdown_grace: Duration::from_secs(10),
             // Graph refuses JSON bodies above 4 MB.
             max_body_bytes: 4 * 1024 * 1024,
+            public_url: None,
+            admin_key: None,
+            // Entra ID answers expires_in 3599 for a client-credentials token.
+            token_lifetime: Duration::from_secs(3599),
+            notification_issuer: NotificationIssuer::Switchboard,
+            tls: false,
+            tls_dir: None,
+            tenants: Vec::new(),
+            apps: Vec::new(),
         }
     }
 }
@@ -97,6 +140,30 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) max_body_bytes: Option<usize>,
+    /// The URL clients reach the server at, used in token issuers and endpoint URLs [default: from --listen]
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) public_url: Option<Url>,
+    /// The key /_admin requires outside dev mode (Authorization: Bearer <key>); without it, /_admin is closed
+    #[arg(long, env = "SWITCHBOARD_ADMIN_KEY", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) admin_key: Option<String>,
+    /// How long issued access tokens and notification tokens live [default: 59m 59s]
+    #[arg(long, env = "SWITCHBOARD_TOKEN_LIFETIME", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_duration")]
+    pub(crate) token_lifetime: Option<Duration>,
+    /// The issuer of notification tokens: switchboard (this server's URL) or botframework (https://api.botframework.com) [default: switchboard]
+    #[arg(long, value_enum, env = "SWITCHBOARD_NOTIFICATION_ISSUER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) notification_issuer: Option<NotificationIssuer>,
+    /// Serve https, with a certificate from a local CA kept in the TLS directory (trust its ca.pem)
+    #[arg(long, env = "SWITCHBOARD_TLS")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) tls: bool,
+    /// Where --tls keeps its CA and certificates [default: <data dir>/tls]
+    #[arg(long, env = "SWITCHBOARD_TLS_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tls_dir: Option<PathBuf>,
 }
 
 mod optional_duration {

@@ -1,7 +1,9 @@
 //! `switchboard`: a self-hostable implementation of the Microsoft Graph cloud-communications calling API.
 
+mod cli;
 mod config;
 mod serve;
+mod tls;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -28,12 +30,34 @@ enum Command {
     Serve(ServeArgs),
     /// Print the compatibility table (docs/compatibility.md) generated from the endpoint catalogue
     Compat,
+    /// Manage tenants in a data directory
+    Tenant {
+        #[command(flatten)]
+        store: cli::StoreArgs,
+        #[command(subcommand)]
+        command: cli::TenantCommand,
+    },
+    /// Manage app registrations: permissions, secrets, certificates, calling webhooks
+    App {
+        #[command(flatten)]
+        store: cli::StoreArgs,
+        #[command(subcommand)]
+        command: cli::AppCommand,
+    },
+    /// Inspect and rotate the keys that sign tokens and notifications
+    Keys {
+        #[command(flatten)]
+        store: cli::StoreArgs,
+        #[command(subcommand)]
+        command: cli::KeysCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let config = cli.config.as_deref();
     match cli.command {
-        Command::Serve(args) => match config::Settings::load(cli.config.as_deref(), &args) {
+        Command::Serve(args) => match config::Settings::load(config, &args) {
             Ok(settings) => serve::run(settings),
             Err(error) => {
                 eprintln!("switchboard: {error}");
@@ -44,5 +68,8 @@ fn main() -> ExitCode {
             print!("{}", switchboard_http::compatibility_table());
             ExitCode::SUCCESS
         }
+        Command::Tenant { store, command } => cli::run(config, store, cli::Job::Tenant(command)),
+        Command::App { store, command } => cli::run(config, store, cli::Job::App(command)),
+        Command::Keys { store, command } => cli::run(config, store, cli::Job::Keys(command)),
     }
 }

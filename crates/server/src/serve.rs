@@ -1,17 +1,25 @@
-//! `switchboard serve`: open the store, bind, print the banner, serve until SIGINT/SIGTERM, shut down in bounded time.
+//! `switchboard serve`: open the store, bind, start the identity service, print the banner, serve until
+//! SIGINT/SIGTERM, shut down in bounded time.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use chrono::Utc;
-use switchboard_http::{AppState, HttpConfig};
+use switchboard_http::{AppState, HttpConfig, Shared, clock::SystemClock};
+use switchboard_identity::{
+    AdminError, BOT_FRAMEWORK_ISSUER, DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, IdentityError,
+};
 use switchboard_store::{SqliteStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt};
+use url::Url;
 
-use crate::config::{LogFormat, Mode, Settings};
+use crate::{
+    config::{LogFormat, Mode, NotificationIssuer, Settings},
+    tls::{self, TlsError},
+};
 
 /// The database file inside the data directory.
-const DATABASE_FILE: &str = "switchboard.sqlite";
+pub(crate) const DATABASE_FILE: &str = "switchboard.sqlite";
 
 #[derive(Debug, thiserror::Error)]
 enum StartError {
@@ -19,8 +27,18 @@ enum StartError {
     DataDir { path: String, source: std::io::Error },
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot start the identity service: {0}")]
+    Identity(#[from] IdentityError),
+    #[error("cannot apply the tenants and apps of the configuration: {0}")]
+    Directory(#[from] AdminError),
     #[error("cannot listen on {address}: {source}")]
     Listen { address: String, source: std::io::Error },
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    #[error("--tls with --ephemeral needs --tls-dir: the CA clients trust must live somewhere")]
+    EphemeralTls,
+    #[error("the token lifetime is out of range")]
+    TokenLifetime,
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -51,37 +69,111 @@ fn init_logging(settings: &Settings) {
     }
 }
 
+/// The URL clients reach a server bound to `address` at: loopback instead of an unspecified address.
+fn default_public_url(address: SocketAddr, https: bool) -> Url {
+    let host = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    };
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{host}:{}", address.port()).parse().expect("scheme, host and port make a URL")
+}
+
 async fn serve(settings: Settings) -> Result<(), StartError> {
+    let now = Utc::now();
+    if settings.tls && settings.ephemeral && settings.tls_dir.is_none() {
+        return Err(StartError::EphemeralTls);
+    }
     let (store, location): (Arc<dyn Store>, String) = if settings.ephemeral {
-        (Arc::new(SqliteStore::in_memory(Utc::now()).await?), "in memory (--ephemeral)".to_owned())
+        (Arc::new(SqliteStore::in_memory(now).await?), "in memory (--ephemeral)".to_owned())
     } else {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|source| StartError::DataDir { path: settings.data_dir.display().to_string(), source })?;
         let database = settings.data_dir.join(DATABASE_FILE);
-        (Arc::new(SqliteStore::open(&database, Utc::now()).await?), database.display().to_string())
+        (Arc::new(SqliteStore::open(&database, now).await?), database.display().to_string())
     };
     let instance = store.instance().await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|source| StartError::Listen { address: settings.listen.to_string(), source })?;
     let address = listener.local_addr().map_err(StartError::Serve)?;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| default_public_url(address, settings.tls));
 
-    let config = HttpConfig { dev_mode: settings.mode == Mode::Dev, max_body_bytes: settings.max_body_bytes };
-    let state = AppState::new(store.clone(), instance, config);
-    print_banner(&settings, &address.to_string(), &location);
-    tracing::info!(%address, mode = ?settings.mode, store = location, "listening");
+    let tls = if settings.tls {
+        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+        hosts.extend(public_url.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()));
+        if !address.ip().is_unspecified() {
+            hosts.push(address.ip().to_string());
+        }
+        hosts.sort();
+        hosts.dedup();
+        Some(tls::prepare(&settings.tls_dir(), &hosts, now)?)
+    } else {
+        None
+    };
 
+    let base = public_url.as_str().trim_end_matches('/').to_owned();
+    let identity_config = IdentityConfig {
+        public_url: public_url.clone(),
+        token_lifetime: chrono::Duration::from_std(settings.token_lifetime).map_err(|_| StartError::TokenLifetime)?,
+        notification_issuer: match settings.notification_issuer {
+            NotificationIssuer::Switchboard => base.clone(),
+            NotificationIssuer::Botframework => BOT_FRAMEWORK_ISSUER.to_owned(),
+        },
+    };
+    let identity = Arc::new(Identity::start(store.clone(), identity_config, now).await?);
+    let directory = identity.directory();
+    if settings.mode == Mode::Dev && directory.provision_dev_defaults(now).await? {
+        tracing::info!(tenant = %DEV_TENANT_ID, app = %DEV_APP_ID, "created the dev tenant and app");
+    }
+    directory.apply(&settings.directory(), now).await?;
+    let dev_app_present = settings.mode == Mode::Dev && store.application(DEV_APP_ID).await?.is_some();
+    if settings.mode == Mode::Production && settings.admin_key.is_none() {
+        tracing::warn!("production mode without --admin-key: /_admin is closed");
+    }
+
+    let config = HttpConfig {
+        dev_mode: settings.mode == Mode::Dev,
+        max_body_bytes: settings.max_body_bytes,
+        admin_key: settings.admin_key.clone(),
+    };
+    let state = AppState::new(Shared {
+        store: store.clone(),
+        identity: identity.clone(),
+        instance,
+        config,
+        clock: Arc::new(SystemClock),
+    });
+    print_banner(
+        &settings,
+        &base,
+        &location,
+        tls.as_ref().map(|t| t.ca_file.display().to_string()),
+        dev_app_present,
+        &identity,
+    );
+    tracing::info!(%address, public_url = %base, mode = ?settings.mode, store = location, "listening");
+
+    let router = switchboard_http::router(state);
+    let certificate = tls.map(|t| t.certificate);
     let served =
-        switchboard_http::serve(listener, switchboard_http::router(state), shutdown_signal(), settings.shutdown_grace)
-            .await;
+        switchboard_http::serve(listener, router, certificate, shutdown_signal(), settings.shutdown_grace).await;
     store.close().await;
     tracing::info!("stopped");
     served.map_err(StartError::Serve)
 }
 
 /// What a person needs to start using the server, on stdout (logs go to stderr). Tests wait for the last line.
-fn print_banner(settings: &Settings, address: &str, store: &str) {
-    let base = format!("http://{address}");
+fn print_banner(
+    settings: &Settings,
+    base: &str,
+    store: &str,
+    ca_file: Option<String>,
+    dev_app: bool,
+    identity: &Identity,
+) {
     let mode = match settings.mode {
         Mode::Dev => "dev",
         Mode::Production => "production",
@@ -91,6 +183,22 @@ fn print_banner(settings: &Settings, address: &str, store: &str) {
     println!("  Health           {base}/healthz");
     println!("  Store            {store}");
     println!("  Mode             {mode}");
+    if let Some(ca_file) = ca_file {
+        println!("  TLS CA           {ca_file}  (trust it: SSL_CERT_FILE / REQUESTS_CA_BUNDLE)");
+    }
+    println!(
+        "  Notification JWT issuer {}, keys at {}",
+        identity.config().notification_issuer,
+        identity.notification_openid_configuration_url()
+    );
+    if dev_app {
+        println!("  Dev credentials (well-known; dev mode only):");
+        println!("    tenant id      {DEV_TENANT_ID}");
+        println!("    client id      {DEV_APP_ID}");
+        println!("    client secret  {DEV_SECRET}");
+        println!("    token URL      {}", identity.token_endpoint(&DEV_TENANT_ID.to_string()));
+        println!("    authority      {base}/{DEV_TENANT_ID}");
+    }
     println!("Switchboard listening on {base}");
 }
 

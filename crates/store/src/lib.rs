@@ -27,6 +27,9 @@ pub struct Instance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDeviceQualityReport {
     pub received_at: DateTime<Utc>,
+    /// The tenant and app whose token the report came with.
+    pub tenant_id: Uuid,
+    pub app_id: Uuid,
     pub api_version: String,
     pub user_agent: String,
     pub call_chain_id: Option<String>,

@@ -195,6 +195,8 @@ fn report_from_row(row: &SqliteRow) -> Result<DeviceQualityReport, StoreError> {
         id: row.try_get("id").map_err(classify)?,
         report: NewDeviceQualityReport {
             received_at: parse_timestamp(&received_at)?,
+            tenant_id: uuid(row, "tenant_id")?,
+            app_id: uuid(row, "app_id")?,
             api_version: row.try_get("api_version").map_err(classify)?,
             user_agent: row.try_get("user_agent").map_err(classify)?,
             call_chain_id: row.try_get("call_chain_id").map_err(classify)?,
@@ -233,11 +235,12 @@ impl Store for SqliteStore {
         report: NewDeviceQualityReport,
     ) -> Result<DeviceQualityReport, StoreError> {
         let id = sqlx::query(
-            "INSERT INTO device_quality_report \
-             (received_at, api_version, user_agent, call_chain_id, participant_id, media_leg_id, quality_json) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO device_quality_report (received_at, tenant_id, app_id, api_version, user_agent, call_chain_id, \
+             participant_id, media_leg_id, quality_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(timestamp(report.received_at))
+        .bind(report.tenant_id.to_string())
+        .bind(report.app_id.to_string())
         .bind(&report.api_version)
         .bind(&report.user_agent)
         .bind(&report.call_chain_id)

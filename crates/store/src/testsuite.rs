@@ -37,6 +37,8 @@ async fn instance_is_fixed_at_creation(store: impl Store) {
 fn report(n: u32) -> NewDeviceQualityReport {
     NewDeviceQualityReport {
         received_at: epoch() + chrono::Duration::seconds(i64::from(n)),
+        tenant_id: Uuid::from_u128(7),
+        app_id: Uuid::from_u128(u128::from(n)),
         api_version: "v1.0".into(),
         user_agent: format!("TestDevice/{n}"),
         call_chain_id: Some(format!("chain-{n}")),

@@ -27,6 +27,8 @@ async fn a_reopened_file_keeps_its_identity_and_data() {
     let instance = store.instance().await.unwrap();
     let report = switchboard_store::NewDeviceQualityReport {
         received_at: testsuite::epoch(),
+        tenant_id: uuid::Uuid::from_u128(1),
+        app_id: uuid::Uuid::from_u128(2),
         api_version: "beta".into(),
         user_agent: "Probe/1".into(),
         call_chain_id: None,

@@ -3,7 +3,6 @@
 //! report in the store so a test or a person can read what a device sent.
 
 use axum::http::{StatusCode, header};
-use chrono::Utc;
 use switchboard_store::NewDeviceQualityReport;
 use switchboard_wire::model::LogTeleconferenceDeviceQualityPostRequestBody;
 
@@ -29,7 +28,9 @@ impl Operation for LogTeleconferenceDeviceQuality {
             })?;
         let quality = body.quality.into_option().expect("Validate requires 'quality'");
         let report = NewDeviceQualityReport {
-            received_at: Utc::now(),
+            received_at: request.state.clock.now(),
+            tenant_id: request.app.tenant_id(),
+            app_id: request.app.app_id(),
             api_version: request.version.as_str().to_owned(),
             user_agent: user_agent.to_owned(),
             call_chain_id: quality.call_chain_id.as_ref().cloned(),

@@ -8,7 +8,7 @@ use crate::support::{Options, Reply, TestServer};
 const ANSWER: &str = "/v1.0/communications/calls/call-1/answer";
 
 async fn post_raw(server: &TestServer, path: &str, content_type: Option<&str>, body: &'static str) -> Reply {
-    let mut request = server.client.post(server.url(path)).body(body);
+    let mut request = server.client.post(server.url(path)).header("authorization", server.bearer()).body(body);
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
@@ -114,7 +114,8 @@ async fn bodies_over_the_limit() {
     let chunk = format!("{:x}\r\n{{\"clientContext\":\"{padding}\"}}\r\n0\r\n\r\n", padding.len() + 20);
     let request = format!(
         "POST /v1.0/communications/calls/call-1/mute HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}"
+         Authorization: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}",
+        server.bearer()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
@@ -162,7 +163,8 @@ async fn methods_a_url_does_not_support() {
     assert_error(&reply, 405, "methodNotAllowed", "supports: POST");
     assert_eq!(reply.headers["allow"], "POST");
     let reply = server.send("DELETE", "/healthz", None).await;
-    assert_error(&reply, 405, "methodNotAllowed", "DELETE /healthz supports: GET");
+    assert_error(&reply, 405, "methodNotAllowed", "The method is not supported for this URL: DELETE /healthz.");
+    assert!(reply.headers["allow"].to_str().unwrap().contains("GET"), "{:?}", reply.headers["allow"]);
 }
 
 #[tokio::test]
@@ -173,6 +175,7 @@ async fn request_ids_follow_graph() {
         .post(server.url(ANSWER))
         .header("client-request-id", "d0c5e2b4-0000-4000-8000-000000000001")
         .header("content-type", "application/json")
+        .header("authorization", server.bearer())
         .body("{")
         .send()
         .await

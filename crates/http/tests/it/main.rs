@@ -1,7 +1,9 @@
 //! The HTTP surface over real loopback HTTP, against a server with a real SQLite file.
 
+mod auth;
 mod compat;
 mod errors;
+mod identity;
 mod support;
 mod surface;
 mod validation;

@@ -1,16 +1,27 @@
-//! A Switchboard HTTP server on 127.0.0.1:0 with a SQLite file in a temporary directory.
+//! A Switchboard HTTP server on 127.0.0.1:0 with a SQLite file in a temporary directory, the identity service on a
+//! manual clock, and a token for dev mode's well-known app obtained through the real token endpoint.
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::Utc;
 use serde_json::Value;
-use switchboard_http::{AppState, HttpConfig};
+use switchboard_http::{AppState, HttpConfig, Shared, clock::ManualClock};
+use switchboard_identity::{DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, NewApp};
 use switchboard_store::{SqliteStore, Store};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// The tenant of the apps tests register.
+pub(crate) const TEST_TENANT_ID: Uuid = Uuid::from_u128(0x7e57_0000_0000_4000_8000_000000000001);
 
 pub(crate) struct TestServer {
     pub(crate) base: String,
     pub(crate) store: Arc<SqliteStore>,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) identity: Arc<Identity>,
     pub(crate) client: reqwest::Client,
+    /// A token of the dev app (every calls permission); empty outside dev mode.
+    pub(crate) token: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     _directory: tempfile::TempDir,
@@ -19,11 +30,12 @@ pub(crate) struct TestServer {
 pub(crate) struct Options {
     pub(crate) dev_mode: bool,
     pub(crate) max_body_bytes: usize,
+    pub(crate) admin_key: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { dev_mode: true, max_body_bytes: 4 * 1024 * 1024 }
+        Options { dev_mode: true, max_body_bytes: 4 * 1024 * 1024, admin_key: None }
     }
 }
 
@@ -34,42 +46,121 @@ impl TestServer {
 
     pub(crate) async fn start_with(options: Options) -> TestServer {
         let directory = tempfile::tempdir().expect("a temporary directory");
-        let store = Arc::new(
-            SqliteStore::open(&directory.path().join("switchboard.sqlite"), chrono::Utc::now()).await.expect("store"),
-        );
-        let instance = store.instance().await.expect("instance");
-        let config = HttpConfig { dev_mode: options.dev_mode, max_body_bytes: options.max_body_bytes };
-        let state = AppState::new(store.clone() as Arc<dyn Store>, instance, config);
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let store =
+            Arc::new(SqliteStore::open(&directory.path().join("switchboard.sqlite"), Utc::now()).await.expect("store"));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let identity_config = IdentityConfig {
+            public_url: base.parse().unwrap(),
+            token_lifetime: chrono::Duration::seconds(3599),
+            notification_issuer: base.clone(),
+        };
+        let now = switchboard_http::clock::Clock::now(&*clock);
+        let identity = Arc::new(Identity::start(store.clone(), identity_config, now).await.expect("identity"));
+        if options.dev_mode {
+            identity.directory().provision_dev_defaults(now).await.expect("dev defaults");
+        }
+        let config = HttpConfig {
+            dev_mode: options.dev_mode,
+            max_body_bytes: options.max_body_bytes,
+            admin_key: options.admin_key,
+        };
+        let instance = store.instance().await.expect("instance");
+        let state = AppState::new(Shared {
+            store: store.clone() as Arc<dyn Store>,
+            identity: identity.clone(),
+            instance,
+            config,
+            clock: clock.clone(),
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(switchboard_http::serve(
             listener,
             switchboard_http::router(state),
+            None,
             async move {
                 let _ = stopped.await;
             },
             Duration::from_secs(5),
         ));
-        TestServer {
+        let mut server = TestServer {
             base,
             store,
+            clock,
+            identity,
             client: reqwest::Client::new(),
+            token: String::new(),
             stop: Some(stop),
             task: Some(task),
             _directory: directory,
+        };
+        if options.dev_mode {
+            server.token = server.token_for(DEV_TENANT_ID, DEV_APP_ID, DEV_SECRET).await;
         }
+        server
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    /// Sends `body` as JSON (or nothing) and returns the status, headers and parsed body (Null if empty).
+    /// A token from the token endpoint, as a bot gets one.
+    pub(crate) async fn token_for(&self, tenant: Uuid, app: Uuid, secret: &str) -> String {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.to_string()),
+            ("client_secret", secret),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let response =
+            self.client.post(self.url(&format!("/{tenant}/oauth2/v2.0/token"))).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 200, "token request");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().expect("an access token").to_owned()
+    }
+
+    /// A new app in the test tenant with `permissions`, and a token for it.
+    pub(crate) async fn app_with(&self, permissions: &[&str]) -> (Uuid, String) {
+        let identity_store: &dyn Store = &*self.store;
+        let directory = switchboard_identity::Directory::new(identity_store);
+        let now = switchboard_http::clock::Clock::now(&*self.clock);
+        directory.put_tenant(Some(TEST_TENANT_ID), "Test tenant", now).await.expect("tenant");
+        let new = NewApp {
+            tenant_id: TEST_TENANT_ID,
+            app_id: None,
+            display_name: "Test bot".into(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            calling_webhook: None,
+        };
+        let (app, secret) = directory.add_app(new, true, now).await.expect("app");
+        let token = self.token_for(TEST_TENANT_ID, app.app_id, &secret.expect("a secret").value).await;
+        (app.app_id, token)
+    }
+
+    pub(crate) fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// Sends `body` as JSON (or nothing) with the dev app's token.
     pub(crate) async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        self.send_with(method, path, body, Some(&format!("Bearer {}", self.token))).await
+    }
+
+    /// Sends with the given `Authorization` header (or none).
+    pub(crate) async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        authorization: Option<&str>,
+    ) -> Reply {
         let mut request = self.client.request(method.parse().unwrap(), self.url(path));
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
         }
         Reply::from(request.send().await.expect("the server answers")).await
     }

@@ -8,7 +8,7 @@ use switchboard_catalogue::{ApiVersion, Documentation, ENDPOINTS, Endpoint, Endp
 use crate::support::{Reply, TestServer};
 
 /// A minimal body that passes the documented limits, for each operation that takes one.
-fn valid_body(endpoint: &Endpoint) -> Option<Value> {
+pub(crate) fn valid_body(endpoint: &Endpoint) -> Option<Value> {
     let identity = json!({"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "id": "u1"}});
     let target = json!({"@odata.type": "#microsoft.graph.invitationParticipantInfo", "identity": identity});
     let media = json!({"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"});
@@ -56,7 +56,7 @@ fn valid_body(endpoint: &Endpoint) -> Option<Value> {
 }
 
 /// Concrete paths for an operation: both roots, and for actions also the namespace-qualified form.
-fn paths(endpoint: &Endpoint) -> Vec<String> {
+pub(crate) fn paths(endpoint: &Endpoint) -> Vec<String> {
     let concrete = endpoint
         .path
         .replace("{call-id}", "call-1")
@@ -79,7 +79,8 @@ async fn send(server: &TestServer, endpoint: &Endpoint, url_path: &str) -> Reply
     let mut request = server
         .client
         .request(endpoint.method.as_str().parse().unwrap(), server.url(url_path))
-        .header("user-agent", "SwitchboardTests/1.0");
+        .header("user-agent", "SwitchboardTests/1.0")
+        .header("authorization", server.bearer());
     if let Some(body) = valid_body(endpoint) {
         request = request.header("content-type", "application/json").body(body.to_string());
     }
@@ -157,6 +158,7 @@ async fn device_quality_reports_are_stored() {
         .post(server.url("/beta/communications/calls/logTeleconferenceDeviceQuality"))
         .header("content-type", "application/json")
         .header("user-agent", "Cisco SX80/9.15")
+        .header("authorization", server.bearer())
         .body(quality.to_string())
         .send()
         .await
@@ -168,6 +170,11 @@ async fn device_quality_reports_are_stored() {
     assert_eq!(reports.len(), 1);
     let report = &reports[0].report;
     assert_eq!((report.api_version.as_str(), report.user_agent.as_str()), ("beta", "Cisco SX80/9.15"));
+    assert_eq!(
+        (report.tenant_id, report.app_id),
+        (switchboard_identity::DEV_TENANT_ID, switchboard_identity::DEV_APP_ID),
+        "the sender"
+    );
     assert_eq!(report.call_chain_id.as_deref(), Some("0622673d-9f69-49b3-9d4f-5ec64f2ecbbb"));
     assert_eq!(report.media_leg_id.as_deref(), Some("bd9ee398-4b9d-42c7-8b8d-4e8efad9435f"));
     let stored: Value = serde_json::from_str(&report.quality_json).unwrap();

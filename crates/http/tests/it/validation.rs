@@ -229,8 +229,11 @@ async fn device_quality_needs_a_user_agent() {
 #[tokio::test]
 async fn production_mode_refuses_plain_http_callbacks_even_on_loopback() {
     let server = TestServer::start_with(Options { dev_mode: false, ..Options::default() }).await;
-    let reply = server.send("POST", CALLS, Some(&call("http://127.0.0.1:9000/callback"))).await;
+    let (_, token) = server.app_with(&["Calls.Initiate.All"]).await;
+    let bearer = format!("Bearer {token}");
+    let reply = server.send_with("POST", CALLS, Some(&call("http://127.0.0.1:9000/callback")), Some(&bearer)).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.graph_error().1.contains("must be an https URL"));
-    assert_eq!(server.send("POST", CALLS, Some(&call("https://bot.example/callback"))).await.status, 501);
+    let reply = server.send_with("POST", CALLS, Some(&call("https://bot.example/callback")), Some(&bearer)).await;
+    assert_eq!(reply.status, 501);
 }

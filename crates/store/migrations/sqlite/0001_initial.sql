@@ -9,6 +9,8 @@ CREATE TABLE instance (
 CREATE TABLE device_quality_report (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at    TEXT    NOT NULL,
+    tenant_id      TEXT    NOT NULL,
+    app_id         TEXT    NOT NULL,
     api_version    TEXT    NOT NULL,
     user_agent     TEXT    NOT NULL,
     call_chain_id  TEXT,
