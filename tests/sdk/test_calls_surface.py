@@ -135,18 +135,18 @@ def assert_graph_error(error, status, code):
     assert inner.date is not None, "innerError.date parses as a date"
 
 
-def test_every_v1_operation_answers_the_sdk_with_a_graph_error_naming_it():
-    async def scenario(base):
-        graph = v1_client(base)
+def test_every_v1_operation_answers_the_sdk_with_a_graph_error_naming_it(server):
+    async def scenario(server):
+        graph = v1_client(server)
         for name, coroutine in v1_operations(graph):
             error = await expect_odata_error(coroutine)
             assert_graph_error(error, 501, "NotImplemented")
             assert f"({name})" in error.error.message, (name, error.error.message)
 
-    run(scenario(pytest.server_base))
+    run(scenario(server))
 
 
-def test_beta_only_operations_through_the_beta_sdk():
+def test_beta_only_operations_through_the_beta_sdk(server):
     """The beta SDK's own request builders (1.66 no longer has the lobby actions; the HTTP tests cover them)."""
     from msgraph_beta.generated.communications.calls.item.participants.item.report_synthetic_media.report_synthetic_media_post_request_body import (
         ReportSyntheticMediaPostRequestBody,
@@ -169,8 +169,8 @@ def test_beta_only_operations_through_the_beta_sdk():
     )
     from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError as BetaODataError
 
-    async def scenario(base):
-        graph = beta_client(base)
+    async def scenario(server):
+        graph = beta_client(server)
         call = graph.communications.calls.by_call_id("call-1")
         participant = call.participants.by_participant_id("participant-1")
         operations = [
@@ -189,12 +189,12 @@ def test_beta_only_operations_through_the_beta_sdk():
             assert raised.value.response_status_code == 501, (name, raised.value.error.message)
             assert f"({name})" in raised.value.error.message
 
-    run(scenario(pytest.server_base))
+    run(scenario(server))
 
 
-def test_operations_graph_does_not_have_are_refused_with_405():
-    async def scenario(base):
-        graph = v1_client(base)
+def test_operations_graph_does_not_have_are_refused_with_405(server):
+    async def scenario(server):
+        graph = v1_client(server)
         call = graph.communications.calls.by_call_id("call-1")
         refused = [
             graph.communications.calls.get(),
@@ -207,12 +207,12 @@ def test_operations_graph_does_not_have_are_refused_with_405():
             error = await expect_odata_error(coroutine)
             assert_graph_error(error, 405, "methodNotAllowed")
 
-    run(scenario(pytest.server_base))
+    run(scenario(server))
 
 
-def test_invalid_bodies_are_graph_bad_requests():
-    async def scenario(base):
-        graph = v1_client(base)
+def test_invalid_bodies_are_graph_bad_requests(server):
+    async def scenario(server):
+        graph = v1_client(server)
         call = graph.communications.calls.by_call_id("call-1")
         error = await expect_odata_error(call.play_prompt.post(PlayPromptPostRequestBody(prompts=[prompt()] * 21)))
         assert_graph_error(error, 400, "BadRequest")
@@ -226,20 +226,15 @@ def test_invalid_bodies_are_graph_bad_requests():
         assert_graph_error(error, 400, "BadRequest")
         assert "must be https" in error.error.message
 
-    run(scenario(pytest.server_base))
+    run(scenario(server))
 
 
-def test_log_teleconference_device_quality_succeeds():
-    async def scenario(base):
-        graph = v1_client(base)
+def test_log_teleconference_device_quality_succeeds(server):
+    async def scenario(server):
+        graph = v1_client(server)
         quality = TeleconferenceDeviceQuality(call_chain_id=uuid.uuid4(), device_name="Room 4", participant_id=uuid.uuid4())
         result = await graph.communications.calls.log_teleconference_device_quality.post(
             LogTeleconferenceDeviceQualityPostRequestBody(quality=quality))
         assert result is None, "200 with no body"
 
-    run(scenario(pytest.server_base))
-
-
-@pytest.fixture(autouse=True)
-def _server_base(server):
-    pytest.server_base = server.base
+    run(scenario(server))

@@ -90,14 +90,16 @@ pub struct Identity {
     keys: RwLock<KeySet>,
 }
 
+/// The claims of a client assertion. Times are NumericDates, which may be fractional (RFC 7519 §2; MSAL Python
+/// writes `time.time()` as is).
 #[derive(Debug, Deserialize)]
 struct AssertionClaims {
     iss: String,
     sub: String,
     aud: String,
-    exp: i64,
+    exp: f64,
     #[serde(default)]
-    nbf: Option<i64>,
+    nbf: Option<f64>,
 }
 
 impl Identity {
@@ -337,10 +339,11 @@ impl Identity {
             .filter_map(|record| {
                 let spki = pem::parse(&record.public_key_pem).ok()?;
                 let key = DecodingKey::from_rsa_der(&credentials::rsa_public_key(spki.contents()).ok()?);
-                jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).ok()
+                jsonwebtoken::decode::<Value>(assertion, &key, &validation).ok()
             })
             .next();
         let claims = verified.ok_or_else(|| OAuthError::assertion_signature(&app_id))?.claims;
+        let claims: AssertionClaims = serde_json::from_value(claims).map_err(|_| OAuthError::malformed_assertion())?;
         if !(claims.iss.eq_ignore_ascii_case(&app_id) && claims.sub.eq_ignore_ascii_case(&app_id)) {
             return Err(OAuthError::assertion_subject().into());
         }
@@ -348,8 +351,8 @@ impl Identity {
         if !claims.aud.trim_end_matches('/').eq_ignore_ascii_case(&expected) {
             return Err(OAuthError::assertion_audience(&expected).into());
         }
-        let now = seconds(now);
-        if claims.exp + CLOCK_SKEW_SECONDS < now || claims.nbf.is_some_and(|nbf| nbf - CLOCK_SKEW_SECONDS > now) {
+        let (now, skew) = (seconds(now) as f64, CLOCK_SKEW_SECONDS as f64);
+        if claims.exp + skew < now || claims.nbf.is_some_and(|nbf| nbf - skew > now) {
             return Err(OAuthError::assertion_lifetime().into());
         }
         Ok(())

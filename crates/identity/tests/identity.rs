@@ -225,7 +225,9 @@ async fn client_assertions_signed_with_a_registered_certificate_get_tokens() {
     let tenant = DEV_TENANT_ID.to_string();
     let app = DEV_APP_ID.to_string();
     let endpoint = setup.identity.token_endpoint(&tenant);
-    let good = json!({"iss": app, "sub": app, "aud": endpoint, "exp": (t0() + Duration::minutes(10)).timestamp(), "nbf": t0().timestamp(), "jti": "1"});
+    // Fractional NumericDates, as MSAL Python writes them.
+    let exp = (t0() + Duration::minutes(10)).timestamp() as f64 + 0.87;
+    let good = json!({"iss": app, "sub": app, "aud": endpoint, "exp": exp, "iat": t0().timestamp() as f64 + 0.87, "nbf": t0().timestamp(), "jti": "1"});
     let request = |assertion: String| TokenRequest {
         client_secret: None,
         client_assertion_type: Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
@@ -258,6 +260,13 @@ async fn client_assertions_signed_with_a_registered_certificate_get_tokens() {
     );
     assert_eq!(refused(issue(assertion(&stranger, Some(&x5t), good.clone())).await), (401, "invalid_client", 700027));
     assert_eq!(refused(issue("not.a.jwt".into()).await), (401, "invalid_client", 50027));
+    let mut no_subject = good.clone();
+    no_subject.as_object_mut().unwrap().remove("sub");
+    assert_eq!(
+        refused(issue(assertion(&key, Some(&x5t), no_subject)).await),
+        (401, "invalid_client", 50027),
+        "signed but unusable"
+    );
     let mut wrong_type = request(assertion(&key, Some(&x5t), good));
     wrong_type.client_assertion_type = Some("urn:other".into());
     assert_eq!(refused(setup.identity.issue_token(&tenant, &wrong_type, t0()).await), (400, "invalid_request", 90014));
