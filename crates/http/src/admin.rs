@@ -54,7 +54,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/apps/{app}/secrets/{secret}", delete(remove_secret))
         .route("/apps/{app}/certificates", post(add_certificate))
         .route("/apps/{app}/certificates/{thumbprint}", delete(remove_certificate))
-        .route("/keys", get(keys))
+        .route("/keys", get(crate::oauth::keys))
         .route("/keys/rotate", post(rotate_keys))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, require_admin_key))
@@ -295,10 +295,6 @@ async fn remove_certificate(
 ) -> Answer {
     state.identity.directory().remove_certificate(app, &thumbprint).await.map_err(fail(&ids))?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn keys(State(state): State<AppState>) -> Response {
-    Json(state.identity.jwks(state.clock.now())).into_response()
 }
 
 async fn rotate_keys(State(state): State<AppState>, ids: RequestIds) -> Answer {

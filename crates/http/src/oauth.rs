@@ -81,7 +81,11 @@ async fn openid_configuration(State(state): State<AppState>, ids: RequestIds, Pa
     Json(state.identity.openid_configuration(&tenant)).into_response()
 }
 
-async fn keys(State(state): State<AppState>) -> Response {
+pub(crate) async fn keys(State(state): State<AppState>, ids: RequestIds) -> Response {
+    if let Err(error) = state.identity.reload_keys().await {
+        tracing::error!(%error, "cannot reload the signing keys");
+        return ApiError::Store(switchboard_store::StoreError::Backend(error.to_string())).into_graph_response(&ids);
+    }
     Json(state.identity.jwks(state.clock.now())).into_response()
 }
 

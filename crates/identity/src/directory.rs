@@ -13,8 +13,8 @@ use crate::credentials::{self, NewSecret};
 
 /// Dev mode's well-known tenant, app and secret, printed in the banner so the quickstart needs no setup (as Azurite
 /// ships a well-known account). Never created outside dev mode.
-pub const DEV_TENANT_ID: Uuid = Uuid::from_u128(0x5b1e_d0c5_0000_4000_8000_000000000001);
-pub const DEV_APP_ID: Uuid = Uuid::from_u128(0x5b1e_d0c5_0000_4000_8000_0000000000a1);
+pub const DEV_TENANT_ID: Uuid = uuid::uuid!("5b1ed0c5-0000-4000-8000-000000000001");
+pub const DEV_APP_ID: Uuid = uuid::uuid!("5b1ed0c5-0000-4000-8000-0000000000a1");
 pub const DEV_SECRET: &str = "switchboard-dev-secret-do-not-use-in-production";
 
 #[derive(Debug, thiserror::Error)]

@@ -152,8 +152,9 @@ impl Identity {
         self.keys.read().expect("the key set lock is never poisoned: no code panics while holding it")
     }
 
-    /// Re-reads the keys, for a token signed by a key another process (the CLI) added.
-    async fn reload_keys(&self) -> Result<(), IdentityError> {
+    /// Re-reads the keys from the store, so a rotation done by another process (`switchboard keys rotate`) takes
+    /// effect here. Token issuance and the JWKS endpoints call it; both are rare next to Graph requests.
+    pub async fn reload_keys(&self) -> Result<(), IdentityError> {
         let records = self.store.signing_keys().await?;
         let keys = KeySet::from_records(&records)?;
         *self.keys.write().expect("the key set lock is never poisoned: no code panics while holding it") = keys;

@@ -1,7 +1,7 @@
 //! `switchboard tenant …`, `switchboard app …` and `switchboard keys …`: the directory and the signing keys of a
-//! data directory, through the same `Directory` operations as `/_admin` and the config file. They work while a
-//! server runs on the same data directory (SQLite allows it); output is JSON, and a new secret's value is printed
-//! once, here.
+//! data directory, through the same `Directory` operations as `/_admin` and the config file. They work before the
+//! first start and while a server runs on the same data directory (SQLite allows it); output is JSON, and a new
+//! secret's value is printed once, here.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
@@ -19,7 +19,7 @@ use crate::config::{ServeArgs, Settings};
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
     /// The server's data directory [default: ./switchboard-data]
-    #[arg(long, env = "SWITCHBOARD_DATA_DIR")]
+    #[arg(long, global = true, env = "SWITCHBOARD_DATA_DIR")]
     data_dir: Option<PathBuf>,
 }
 
@@ -126,13 +126,11 @@ pub(crate) fn run(config_file: Option<&std::path::Path>, store: StoreArgs, job: 
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("the tokio runtime starts");
     runtime.block_on(async move {
-        let database = settings.data_dir.join(crate::serve::DATABASE_FILE);
-        if !database.exists() {
-            return fail(format!(
-                "no Switchboard data at {}: start `switchboard serve` once, or pass --data-dir",
-                database.display()
-            ));
+        // A new data directory is fine: apps are often registered before the first start.
+        if let Err(error) = std::fs::create_dir_all(&settings.data_dir) {
+            return fail(format!("cannot create the data directory {}: {error}", settings.data_dir.display()));
         }
+        let database = settings.data_dir.join(crate::serve::DATABASE_FILE);
         let store = match SqliteStore::open(&database, Utc::now()).await {
             Ok(store) => Arc::new(store),
             Err(error) => return fail(error),

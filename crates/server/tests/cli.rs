@@ -166,3 +166,116 @@ fn compat_prints_the_compatibility_table() {
     assert!(table.starts_with("# Compatibility with the Microsoft Graph calling API"));
     assert!(table.contains("| POST | `/communications/calls/{call-id}/answer` |"));
 }
+
+fn switchboard(args: &[&str]) -> serde_json::Value {
+    let output = Command::new(BINARY).args(args).env_remove("SWITCHBOARD_MODE").output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("the CLI prints JSON")
+}
+
+async fn token(base: &str, tenant: &str, app: &str, secret: &str) -> reqwest::Response {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app),
+        ("client_secret", secret),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    reqwest::Client::new().post(format!("{base}/{tenant}/oauth2/v2.0/token")).form(&form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn apps_registered_with_the_cli_before_the_first_start_get_tokens() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("data");
+    let data = data.to_str().unwrap();
+    let tenant = switchboard(&["tenant", "add", "Contoso", "--data-dir", data]);
+    let tenant_id = tenant["tenantId"].as_str().unwrap().to_owned();
+    let added = switchboard(&[
+        "app",
+        "add",
+        "--tenant",
+        &tenant_id,
+        "--name",
+        "IVR",
+        "--grant",
+        "Calls.Initiate.All,calls.accessmedia.all",
+        "--data-dir",
+        data,
+    ]);
+    let app_id = added["app"]["appId"].as_str().unwrap().to_owned();
+    let secret = added["secret"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(added["app"]["permissions"], serde_json::json!(["Calls.AccessMedia.All", "Calls.Initiate.All"]));
+    let listed = switchboard(&["app", "list", "--data-dir", data]);
+    assert!(!listed.to_string().contains(&secret), "the secret is printed once, when created");
+
+    let running = serve(&["--data-dir", data, "--mode", "production"], &[], directory.path());
+    let issued = token(&running.base, &tenant_id, &app_id, &secret).await;
+    assert_eq!(issued.status(), 200);
+    let access: serde_json::Value = issued.json().await.unwrap();
+    let access = access["access_token"].as_str().unwrap().to_owned();
+    let graph = reqwest::Client::new()
+        .get(format!("{}/v1.0/communications/calls/c1", running.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graph.status(), 501, "authenticated; the operation itself is not implemented yet");
+
+    // Rotating while the server runs: the server publishes and uses the new key, and the old token still works.
+    let rotated = switchboard(&["keys", "rotate", "--data-dir", data]);
+    let jwks: serde_json::Value =
+        reqwest::get(format!("{}/common/discovery/v2.0/keys", running.base)).await.unwrap().json().await.unwrap();
+    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), 2, "old and new keys: {kids:?}");
+    assert!(kids.contains(&rotated["kid"].as_str().unwrap()));
+    let fresh: serde_json::Value = token(&running.base, &tenant_id, &app_id, &secret).await.json().await.unwrap();
+    let header = fresh["access_token"].as_str().unwrap().split('.').next().unwrap().to_owned();
+    use base64::Engine;
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["kid"], rotated["kid"], "new tokens are signed with the new key");
+    let graph = reqwest::Client::new()
+        .get(format!("{}/v1.0/communications/calls/c1", running.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graph.status(), 501, "the old token still works");
+
+    let admin = reqwest::get(format!("{}/_admin/apps", running.base)).await.unwrap();
+    assert_eq!(admin.status(), 401, "production mode without --admin-key closes /_admin");
+    let (status, _) = running.terminate();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn the_dev_banner_prints_working_credentials() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--ephemeral", "--listen", "127.0.0.1:0"])
+        .env_remove("SWITCHBOARD_MODE")
+        .current_dir(directory.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let banner: Vec<String> = lines.by_ref().take_while(|l| !l.starts_with("Switchboard listening on ")).collect();
+    let value = |label: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("{label} in {banner:?}"))
+    };
+    let token_url = value("token URL");
+    let form = [
+        ("grant_type", "client_credentials".to_owned()),
+        ("client_id", value("client id")),
+        ("client_secret", value("client secret")),
+        ("scope", "https://graph.microsoft.com/.default".to_owned()),
+    ];
+    let response = reqwest::Client::new().post(&token_url).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the banner's credentials work as printed");
+    let _ = child.kill();
+    let _ = child.wait();
+}

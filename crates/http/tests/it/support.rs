@@ -12,7 +12,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
 /// The tenant of the apps tests register.
-pub(crate) const TEST_TENANT_ID: Uuid = Uuid::from_u128(0x7e57_0000_0000_4000_8000_000000000001);
+pub(crate) const TEST_TENANT_ID: Uuid = uuid::uuid!("7e570000-0000-4000-8000-000000000001");
 
 pub(crate) struct TestServer {
     pub(crate) base: String,
