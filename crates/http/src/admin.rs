@@ -21,8 +21,8 @@ use aws_lc_rs::constant_time;
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, Uri, header},
+    extract::{FromRequestParts, Path, Query, Request, State},
+    http::{HeaderMap, StatusCode, Uri, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -42,14 +42,46 @@ use crate::{
 
 type Answer = Result<Response, GraphError>;
 
+/// The keys of an admin URL; a malformed one (`/_admin/apps/not-a-guid`) is a Graph-shaped 404, not axum's text.
+struct Keys<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Keys<T> {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GraphError> {
+        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(keys)) => Ok(Keys(keys)),
+            Err(rejection) => Err(GraphError(
+                ApiError::AdminNotFound(format!("{} ({})", parts.uri.path(), rejection.body_text())),
+                ids,
+            )),
+        }
+    }
+}
+
+/// The query of an admin URL; a malformed one is a Graph-shaped 400.
+struct Filter<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filter<T> {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GraphError> {
+        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(filter)) => Ok(Filter(filter)),
+            Err(rejection) => Err(GraphError(ApiError::InvalidBody(rejection.body_text()), ids)),
+        }
+    }
+}
+
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/tenants", get(list_tenants).post(add_tenant))
         .route("/tenants/{tenant}", delete(remove_tenant))
         .route("/apps", get(list_apps).post(add_app))
         .route("/apps/{app}", get(show_app).patch(update_app).delete(remove_app))
-        .route("/apps/{app}/grant", post(grant))
-        .route("/apps/{app}/revoke", post(revoke))
+        .route("/apps/{app}/{change}", post(change_permissions))
         .route("/apps/{app}/secrets", post(add_secret))
         .route("/apps/{app}/secrets/{secret}", delete(remove_secret))
         .route("/apps/{app}/certificates", post(add_certificate))
@@ -122,7 +154,7 @@ async fn add_tenant(State(state): State<AppState>, ids: RequestIds, headers: Hea
     Ok(created(tenant.map_err(fail(&ids))?))
 }
 
-async fn remove_tenant(State(state): State<AppState>, ids: RequestIds, Path(tenant): Path<Uuid>) -> Answer {
+async fn remove_tenant(State(state): State<AppState>, ids: RequestIds, Keys(tenant): Keys<Uuid>) -> Answer {
     state.identity.directory().remove_tenant(tenant).await.map_err(fail(&ids))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -133,7 +165,7 @@ struct AppFilter {
     tenant_id: Option<Uuid>,
 }
 
-async fn list_apps(State(state): State<AppState>, ids: RequestIds, Query(filter): Query<AppFilter>) -> Answer {
+async fn list_apps(State(state): State<AppState>, ids: RequestIds, Filter(filter): Filter<AppFilter>) -> Answer {
     let apps = state.identity.directory().apps(filter.tenant_id).await.map_err(fail(&ids))?;
     Ok(Json(json!({ "value": apps })).into_response())
 }
@@ -170,7 +202,7 @@ async fn add_app(State(state): State<AppState>, ids: RequestIds, headers: Header
     Ok(created(json!({ "app": app, "secret": secret })))
 }
 
-async fn show_app(State(state): State<AppState>, ids: RequestIds, Path(app): Path<Uuid>) -> Answer {
+async fn show_app(State(state): State<AppState>, ids: RequestIds, Keys(app): Keys<Uuid>) -> Answer {
     Ok(Json(state.identity.directory().app(app).await.map_err(fail(&ids))?).into_response())
 }
 
@@ -192,7 +224,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 async fn update_app(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path(app): Path<Uuid>,
+    Keys(app): Keys<Uuid>,
     headers: HeaderMap,
     raw: Body,
 ) -> Answer {
@@ -202,7 +234,7 @@ async fn update_app(
     Ok(Json(app.map_err(fail(&ids))?).into_response())
 }
 
-async fn remove_app(State(state): State<AppState>, ids: RequestIds, Path(app): Path<Uuid>) -> Answer {
+async fn remove_app(State(state): State<AppState>, ids: RequestIds, Keys(app): Keys<Uuid>) -> Answer {
     state.identity.directory().remove_app(app).await.map_err(fail(&ids))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -213,28 +245,28 @@ struct Permissions {
     permissions: Vec<String>,
 }
 
-async fn grant(
-    State(state): State<AppState>,
-    ids: RequestIds,
-    Path(app): Path<Uuid>,
-    headers: HeaderMap,
-    raw: Body,
-) -> Answer {
-    let permissions: Permissions = body(&headers, raw, &ids).await?;
-    let app = state.identity.directory().grant(app, &permissions.permissions).await.map_err(fail(&ids))?;
-    Ok(Json(app).into_response())
+/// `grant` or `revoke`, the last segment of `/_admin/apps/{app}/{change}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum PermissionChange {
+    Grant,
+    Revoke,
 }
 
-async fn revoke(
+async fn change_permissions(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path(app): Path<Uuid>,
+    Keys((app, change)): Keys<(Uuid, PermissionChange)>,
     headers: HeaderMap,
     raw: Body,
 ) -> Answer {
-    let permissions: Permissions = body(&headers, raw, &ids).await?;
-    let app = state.identity.directory().revoke(app, &permissions.permissions).await.map_err(fail(&ids))?;
-    Ok(Json(app).into_response())
+    let Permissions { permissions } = body(&headers, raw, &ids).await?;
+    let directory = state.identity.directory();
+    let app = match change {
+        PermissionChange::Grant => directory.grant(app, &permissions).await,
+        PermissionChange::Revoke => directory.revoke(app, &permissions).await,
+    };
+    Ok(Json(app.map_err(fail(&ids))?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -246,7 +278,7 @@ struct NewSecretRequest {
 async fn add_secret(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path(app): Path<Uuid>,
+    Keys(app): Keys<Uuid>,
     headers: HeaderMap,
     raw: Body,
 ) -> Answer {
@@ -259,7 +291,7 @@ async fn add_secret(
 async fn remove_secret(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path((app, secret)): Path<(Uuid, Uuid)>,
+    Keys((app, secret)): Keys<(Uuid, Uuid)>,
 ) -> Answer {
     state.identity.directory().remove_secret(app, secret).await.map_err(fail(&ids))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -274,7 +306,7 @@ struct NewCertificate {
 async fn add_certificate(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path(app): Path<Uuid>,
+    Keys(app): Keys<Uuid>,
     headers: HeaderMap,
     raw: Body,
 ) -> Answer {
@@ -291,7 +323,7 @@ async fn add_certificate(
 async fn remove_certificate(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path((app, thumbprint)): Path<(Uuid, String)>,
+    Keys((app, thumbprint)): Keys<(Uuid, String)>,
 ) -> Answer {
     state.identity.directory().remove_certificate(app, &thumbprint).await.map_err(fail(&ids))?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -10,8 +10,8 @@
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{FromRequestParts, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -34,6 +34,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/.well-known/keys", get(keys))
 }
 
+/// The `{tenant}` of these routes: their first segment, decoded leniently — an unreadable tenant is an unknown
+/// tenant (the platform's AADSTS90002), not a framework rejection.
+struct Tenant(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Tenant {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let first = parts.uri.path().trim_start_matches('/').split('/').next().unwrap_or_default();
+        Ok(Tenant(percent_encoding::percent_decode_str(first).decode_utf8_lossy().into_owned()))
+    }
+}
+
 fn oauth_error(error: &OAuthError, ids: &RequestIds, state: &AppState) -> Response {
     let status = StatusCode::from_u16(error.status()).expect("OAuth statuses are 400 or 401");
     (status, Json(error.body(&ids.request_id, &ids.client_request_id, state.clock.now()))).into_response()
@@ -42,7 +55,7 @@ fn oauth_error(error: &OAuthError, ids: &RequestIds, state: &AppState) -> Respon
 async fn token(
     State(state): State<AppState>,
     ids: RequestIds,
-    Path(tenant): Path<String>,
+    Tenant(tenant): Tenant,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -67,7 +80,7 @@ async fn token(
     }
 }
 
-async fn openid_configuration(State(state): State<AppState>, ids: RequestIds, Path(tenant): Path<String>) -> Response {
+async fn openid_configuration(State(state): State<AppState>, ids: RequestIds, Tenant(tenant): Tenant) -> Response {
     let known = match tenant.parse::<uuid::Uuid>() {
         Ok(tenant_id) => match state.identity.directory().tenants().await {
             Ok(tenants) => tenants.iter().any(|t| t.tenant_id == tenant_id),

@@ -61,6 +61,12 @@ async fn the_token_endpoint_speaks_the_identity_platform() {
 
     let unknown_tenant = token_request(&server, &Uuid::new_v4().to_string(), &borrowed(&dev_form(DEV_SECRET))).await;
     assert_eq!((unknown_tenant.status, unknown_tenant.body["error_codes"].clone()), (400, json!([90002])));
+    let unreadable_tenant = token_request(&server, "%FF%FE", &borrowed(&dev_form(DEV_SECRET))).await;
+    assert_eq!(
+        (unreadable_tenant.status, unreadable_tenant.body["error_codes"].clone()),
+        (400, json!([90002])),
+        "not axum's text"
+    );
 
     // client_secret_basic: the credentials in an Authorization: Basic header.
     use base64::{Engine, engine::general_purpose::STANDARD};
@@ -219,6 +225,16 @@ async fn the_admin_api_manages_apps_and_shows_secrets_once() {
     assert_eq!(duplicate.status, 409);
     assert_eq!(server.send("GET", &format!("/_admin/apps/{}", Uuid::new_v4()), None).await.status, 404);
     assert_eq!(server.send("GET", "/_admin/nothing-here", None).await.status, 404);
+    let malformed = server.send("GET", "/_admin/apps/not-a-guid", None).await;
+    assert_eq!(malformed.status, 404, "{}", malformed.body);
+    malformed.graph_error();
+    let bad_filter = server.send("GET", "/_admin/apps?tenantId=zzz", None).await;
+    assert_eq!(bad_filter.status, 400, "{}", bad_filter.body);
+    bad_filter.graph_error();
+    let bad_change =
+        server.send("POST", &format!("/_admin/apps/{app_id}/promote"), Some(&json!({"permissions": []}))).await;
+    assert_eq!(bad_change.status, 404, "{}", bad_change.body);
+    bad_change.graph_error();
     assert_eq!(server.send("DELETE", &format!("/_admin/tenants/{tenant_id}"), None).await.status, 204);
     assert_eq!(
         server.send("GET", &format!("/_admin/apps/{app_id}"), None).await.status,
