@@ -16,9 +16,11 @@ pub use endpoints::ENDPOINTS;
 pub use path::{PathParams, Resolution, resolve};
 
 /// A Graph API version, the first segment of every Graph URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ApiVersion {
+    #[serde(rename = "v1.0")]
     V1,
+    #[serde(rename = "beta")]
     Beta,
 }
 

@@ -1,0 +1,96 @@
+//! The `resultInfo` values calls and operations end with. Documented ones come from the end-reason table of
+//! docs:call-delete and the action pages (graph-calls.md §d); the few Graph leaves undocumented are marked inferred,
+//! with the reasoning.
+
+use crate::model::ResultInfo;
+
+fn result(code: i32, subcode: i32, message: &str) -> ResultInfo {
+    ResultInfo::new(code, subcode, message)
+}
+
+/// The bot hung up (`DELETE /calls/{id}`): the terminated notification of docs:call-delete.
+pub fn bot_hung_up() -> ResultInfo {
+    result(200, 5001, "The conversation has ended.")
+}
+
+/// The other party of a peer-to-peer call hung up (docs:call-delete table).
+pub fn peer_hung_up() -> ResultInfo {
+    result(200, 4521, "Call ended by the other participant in peer-to-peer call.")
+}
+
+/// A PSTN caller or callee hung up (docs:call-delete table, 540000).
+pub fn pstn_hung_up() -> ResultInfo {
+    result(200, 540000, "Call ended by the PSTN User.")
+}
+
+/// Everyone else left a group call (docs:call-delete table).
+pub fn all_others_left() -> ResultInfo {
+    result(200, 5002, "The conversation has ended as all other participants have left the call.")
+}
+
+/// Nobody the bot invited to its group call joined (docs:call-delete table).
+pub fn no_one_joined() -> ResultInfo {
+    result(200, 5013, "The conversation has ended as no one else has joined the group call.")
+}
+
+/// The meeting ended for everyone. Graph documents no code specific to this; 5001 "The conversation has ended." is
+/// its general end of a conversation (docs:call-delete table), used here.
+pub fn meeting_ended() -> ResultInfo {
+    result(200, 5001, "The conversation has ended.")
+}
+
+/// Transfer completed (docs:call-transfer, transfer-completed notification).
+pub fn transfer_completed() -> ResultInfo {
+    result(0, 7015, "GracefulTransferCompleted")
+}
+
+/// The `terminationReason` of a call a consultative transfer ended (docs:call-transfer example 2).
+pub const APP_TRANSFERRED: &str = "AppTransferred";
+
+/// A blind transfer failed; the call is back to established (docs:call-transfer: code 500, subcode 7000; the docs
+/// show the message only as a placeholder).
+pub fn transfer_failed(reason: &str) -> ResultInfo {
+    result(500, 7000, &format!("Transfer failed: {reason}"))
+}
+
+/// A consultative transfer failed (docs:call-transfer example 2: code 500, subcode 7700).
+pub fn consultative_transfer_failed(reason: &str) -> ResultInfo {
+    result(500, 7700, &format!("Consultative transfer failed: {reason}"))
+}
+
+/// No `keepAlive` for 45 minutes (docs:call-keepalive; code from docs:call-delete table).
+pub fn keep_alive_timeout() -> ResultInfo {
+    result(408, 8537, "Keep Alive timeout, cleaned up inactive call.")
+}
+
+/// An incoming call was not answered, rejected or redirected within 15 seconds (docs:call-answer). Graph does not say
+/// which code it ends such a call with; 408/1106 is the end reason of the docs:call-delete table that describes it.
+pub fn acceptance_timeout() -> ResultInfo {
+    result(408, 1106, "An acknowledgement was not received for the call acceptance in the allotted time.")
+}
+
+/// Nobody answered before the ringing timeout (docs:call-delete table).
+pub fn no_answer() -> ResultInfo {
+    result(408, 10057, "Call timed out due to no signaling from callee endpoints.")
+}
+
+/// The callee is unknown (strict mode) (docs:call-delete table).
+pub fn no_callee_endpoints() -> ResultInfo {
+    result(480, 10037, "No callee endpoints were found.")
+}
+
+/// The callee cannot be reached (docs:call-delete table).
+pub fn unreachable() -> ResultInfo {
+    result(480, 10076, "Callee could not be reached.")
+}
+
+/// The callee refused the call. Graph documents no result for this; its `resultInfo` codes follow SIP (408, 480,
+/// 410 in docs:call-delete), so these use SIP's 486 Busy Here and 603 Decline, with no subcode.
+pub fn refused(declined: bool) -> ResultInfo {
+    if declined { result(603, 0, "Call declined by the callee.") } else { result(486, 0, "Callee is busy.") }
+}
+
+/// An action that completed at once (docs:call-playprompt's operation result).
+pub fn action_completed() -> ResultInfo {
+    result(200, 0, "Action completed successfully.")
+}

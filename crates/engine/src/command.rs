@@ -1,0 +1,172 @@
+//! What can happen to a call (commands) and what the engine asks the world to do about it (effects).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::model::{Call, Peer, ResultInfo};
+
+/// Something that happens to a call: a bot's request, a simulated endpoint's action, a timer, or an outside event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// The call was just created (outgoing) or offered to the app (incoming): ring, notify, arm the timers.
+    Start,
+    /// The bot answers an incoming call (docs:call-answer).
+    Answer(Answer),
+    /// The bot rejects an incoming call (docs:call-reject).
+    Reject { callback_uri: Option<String> },
+    /// The bot redirects an incoming call to other endpoints, ringing them at once (docs:call-redirect).
+    Redirect { targets: Vec<Peer>, timeout: Duration, callback_uri: Option<String> },
+    /// The bot transfers the call (docs:call-transfer).
+    Transfer(TransferRequest),
+    /// `keepAlive` (docs:call-keepalive).
+    KeepAlive,
+    /// `DELETE /calls/{id}` (docs:call-delete).
+    HangUp,
+    /// A simulated endpoint in the call acts (the test-control API).
+    Peer { participant_id: String, action: PeerAction },
+    /// A timer the engine armed is due.
+    Timer(Timer),
+    /// The call ends for a reason outside it: an injected fault, the meeting ended.
+    Terminate { result: ResultInfo },
+    /// A call-level action that completes at once (mute, recording status, …), as an operation.
+    Action(ActionRequest),
+}
+
+/// The parameters of `answer` the engine acts on; the rest of the body is kept for `GET`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub callback_uri: Option<String>,
+    /// `acceptedModalities`, `mediaConfig`, `callOptions`, `participantCapacity`, as sent.
+    pub properties: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferRequest {
+    /// The target, as a peer of the call; for a consultative transfer it is the party of the replaced call.
+    pub target: Peer,
+    /// Group calls: the participant to transfer.
+    pub transferee: Option<String>,
+    pub replaces: Option<Replaces>,
+}
+
+/// The call a consultative transfer replaces (`replacesCallId`), as the runtime found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replaces {
+    pub call_id: String,
+    /// Why it cannot be replaced (not a call of the app, not established); the transfer then fails the way Graph
+    /// fails a consultative transfer (500/7700).
+    pub problem: Option<String>,
+}
+
+/// What a simulated endpoint does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum PeerAction {
+    Answer,
+    Reject { declined: bool },
+    HangUp,
+}
+
+/// A call-level action that Graph completes at once, answering with an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRequest {
+    /// The new operation's id, minted by the caller.
+    pub operation_id: String,
+    pub kind: ActionKind,
+    pub client_context: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionKind {
+    /// `mute` / `unmute` of the bot itself (docs:call-mute, call-unmute).
+    SetSelfMuted(bool),
+    /// `updateRecordingStatus` (docs:call-updaterecordingstatus): the status the bot reports.
+    UpdateRecordingStatus(String),
+    /// `changeScreenSharingRole` (docs:call-changescreensharingrole): `viewer` or `sharer`.
+    ChangeScreenSharingRole(String),
+    /// `addLargeGalleryView` (docs:call-addlargegalleryview).
+    AddLargeGalleryView,
+    /// beta `startRecording` / `stopRecording`.
+    SetRecording(bool),
+    /// beta `startTranscription` / `stopTranscription`, with the language asked for.
+    SetTranscription { active: bool, language: Option<String> },
+}
+
+/// A moment the engine wants to be told about. Serialised, it is the timer's key in the store: arming a timer with
+/// the same value again moves it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "timer")]
+pub enum Timer {
+    /// An incoming call must be answered, rejected or redirected within 15 s (docs:call-answer).
+    AnswerDeadline,
+    /// A call with no `keepAlive` for 45 minutes ends (docs:call-keepalive).
+    KeepAliveDeadline,
+    /// The parties of an outgoing call stop ringing.
+    RingingTimeout,
+    /// The targets of a redirect stop ringing (docs:call-redirect `timeout`).
+    RedirectTimeout,
+    /// The target of a blind transfer stops ringing.
+    TransferTimeout,
+    /// A ringing simulated endpoint answers or refuses, as its behaviour says.
+    #[serde(rename_all = "camelCase")]
+    PeerResponds { participant_id: String },
+    /// A connected simulated endpoint hangs up, as its behaviour says.
+    #[serde(rename_all = "camelCase")]
+    PeerHangsUp { participant_id: String },
+    /// An operation that answered `running` finishes.
+    #[serde(rename_all = "camelCase")]
+    OperationDue { operation_id: String },
+    /// A consultative transfer of another call of the app replaced this one.
+    #[serde(rename_all = "camelCase")]
+    ReplacedByTransfer { call_id: String },
+}
+
+impl Timer {
+    /// The timer's identity in the store.
+    pub fn key(&self) -> String {
+        serde_json::to_string(self).expect("a timer is plain data and always serialises")
+    }
+
+    pub fn from_key(key: &str) -> Result<Timer, serde_json::Error> {
+        serde_json::from_str(key)
+    }
+}
+
+/// What the engine asks of the world after a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send the app a notification.
+    Notify(Notification),
+    /// Deliver `timer` to the call `call_id` at `at` (re-arming it if already armed).
+    Schedule { call_id: String, timer: Timer, at: DateTime<Utc> },
+}
+
+/// A notification, with the call as it was when it was raised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub kind: NotificationKind,
+    pub call: Box<Call>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotificationKind {
+    /// `created`: an incoming call offered to the app, with the whole call (docs:call-answer).
+    Incoming,
+    /// `updated` on the call: its new state, with the `resultInfo` that came with the change, if any.
+    StateChanged { result_info: Option<ResultInfo> },
+    /// `updated` on the call: `mediaState` changed.
+    MediaStateChanged,
+    /// `deleted` on the call: it ended; state, `resultInfo` and `terminationReason` (docs:call-delete).
+    Ended,
+    /// `deleted` with only `@odata.type` and `@odata.id`: the bot rejected the call (docs:call-reject).
+    Rejected,
+    /// `deleted` with the whole call: the bot redirected it (docs:call-redirect).
+    Redirected,
+    /// `updated` on `/participants`: the roster (docs:application-post-calls).
+    RosterChanged,
+    /// `deleted` on `/operations/{id}`: an operation finished (graph-calls.md §c).
+    OperationFinished { operation_id: String },
+}

@@ -1,0 +1,658 @@
+//! The call state machine: `handle(call, command, now) -> effects`, following graph-calls.md §b.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use switchboard_catalogue::ApiVersion;
+
+use crate::{
+    codes,
+    command::{
+        ActionKind, ActionRequest, Answer, Command, Effect, Notification, NotificationKind, PeerAction, Replaces,
+        Timer, TransferRequest,
+    },
+    model::{
+        Call, CallKind, CallState, Direction, EndpointKind, Operation, OperationStatus, Peer, PeerRole, PeerStatus,
+        Response, ResultInfo, TranscriptionState, Transfer,
+    },
+};
+
+/// "The bot must answer, reject, or redirect the call before the call times out. The current timeout value is 15
+/// seconds" (docs:call-answer).
+pub const ANSWER_DEADLINE: Duration = Duration::from_secs(15);
+/// "If the request is not received within 45 minutes, the call is terminated" (docs:call-keepalive).
+pub const KEEP_ALIVE_PERIOD: Duration = Duration::from_secs(45 * 60);
+/// redirect `timeout` default: 55 s for one target, 60 s for several (docs:call-redirect).
+pub fn default_redirect_timeout(targets: usize) -> Duration {
+    Duration::from_secs(if targets > 1 { 60 } else { 55 })
+}
+
+/// Why a command cannot be applied; the call is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The call has ended; Graph answers 404 for anything about it from then on (docs:call-keepalive).
+    #[error("the call has ended")]
+    Ended,
+    /// The action does not apply in the call's current state.
+    #[error("{action} needs a call that is {expected}; this call is {}", state.as_str())]
+    WrongState { action: &'static str, state: CallState, expected: &'static str },
+    /// The request asks for something this call cannot do.
+    #[error("{0}")]
+    NotApplicable(String),
+    /// The request names a participant the call does not have.
+    #[error("the call has no participant '{0}'")]
+    UnknownParticipant(String),
+}
+
+/// Applies `command` to `call` at `now`, returning what the world must do. On error the call is unchanged.
+pub fn handle(call: &mut Call, command: Command, now: DateTime<Utc>) -> Result<Vec<Effect>, Rejection> {
+    if call.is_terminated() {
+        // A timer armed before the call ended is moot; anything else is about a call that no longer exists.
+        return if matches!(command, Command::Timer(_)) { Ok(Vec::new()) } else { Err(Rejection::Ended) };
+    }
+    let before = call.clone();
+    let mut machine = Machine { call, now, effects: Vec::new() };
+    if let Err(rejection) = machine.apply(command) {
+        *machine.call = before;
+        return Err(rejection);
+    }
+    let Machine { call, effects, .. } = machine;
+    if *call != before && call.version == before.version {
+        call.version += 1;
+        call.updated_at = now;
+    }
+    Ok(effects)
+}
+
+struct Machine<'a> {
+    call: &'a mut Call,
+    now: DateTime<Utc>,
+    effects: Vec<Effect>,
+}
+
+impl Machine<'_> {
+    fn apply(&mut self, command: Command) -> Result<(), Rejection> {
+        match command {
+            Command::Start => self.start(),
+            Command::Answer(answer) => self.answer(answer)?,
+            Command::Reject { callback_uri } => self.reject(callback_uri)?,
+            Command::Redirect { targets, timeout, callback_uri } => self.redirect(targets, timeout, callback_uri)?,
+            Command::Transfer(request) => self.transfer(request)?,
+            Command::KeepAlive => self.schedule(Timer::KeepAliveDeadline, KEEP_ALIVE_PERIOD),
+            Command::HangUp => self.hang_up(),
+            Command::Peer { participant_id, action } => self.peer_action(&participant_id, action)?,
+            Command::Timer(timer) => self.timer(timer),
+            Command::Terminate { result } => self.end(result, None),
+            Command::Action(request) => self.action(request)?,
+        }
+        Ok(())
+    }
+
+    // ---- effects ------------------------------------------------------------------------------------------------
+
+    fn notify(&mut self, kind: NotificationKind) {
+        // Every notification shows a new version of the call (its `@odata.etag`).
+        self.call.version += 1;
+        self.call.updated_at = self.now;
+        self.effects.push(Effect::Notify(Notification { kind, call: Box::new(self.call.clone()) }));
+    }
+
+    fn schedule(&mut self, timer: Timer, after: Duration) {
+        let at = self.now + after;
+        self.effects.push(Effect::Schedule { call_id: self.call.id.clone(), timer, at });
+    }
+
+    fn set_state(&mut self, state: CallState, result_info: Option<ResultInfo>) {
+        self.call.state = state;
+        if result_info.is_some() {
+            self.call.result_info.clone_from(&result_info);
+        }
+        self.notify(NotificationKind::StateChanged { result_info });
+    }
+
+    fn set_audio(&mut self, active: bool) {
+        if self.call.audio_active != active {
+            self.call.audio_active = active;
+            self.notify(NotificationKind::MediaStateChanged);
+        }
+    }
+
+    fn roster_changed(&mut self) {
+        if self.call.has_roster() {
+            self.notify(NotificationKind::RosterChanged);
+        }
+    }
+
+    fn require(&self, action: &'static str, expected: &'static str, ok: bool) -> Result<(), Rejection> {
+        if ok { Ok(()) } else { Err(Rejection::WrongState { action, state: self.call.state, expected }) }
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------------------------
+
+    fn start(&mut self) {
+        self.schedule(Timer::KeepAliveDeadline, KEEP_ALIVE_PERIOD);
+        if self.call.direction == Direction::Incoming {
+            self.notify(NotificationKind::Incoming);
+            self.schedule(Timer::AnswerDeadline, ANSWER_DEADLINE);
+            return;
+        }
+        // The 201 already says `establishing`; Graph notifies it as well (docs:application-post-calls).
+        self.notify(NotificationKind::StateChanged { result_info: None });
+        match self.call.kind {
+            CallKind::PeerToPeer => {
+                self.offer_parties();
+                if self.call.state == CallState::Establishing && self.call.api_version == ApiVersion::Beta {
+                    // `ringing` is a beta-only member of callState (graph-calls.md §b).
+                    self.set_state(CallState::Ringing, None);
+                }
+            }
+            CallKind::Group => {
+                // The bot's leg of a new group call connects at once; the targets are invited into it.
+                self.establish();
+                self.offer_parties();
+            }
+            CallKind::Meeting { .. } => {
+                self.establish();
+                let attendees: Vec<_> = self.call.connected_parties().map(|p| p.participant_id.clone()).collect();
+                for participant_id in attendees {
+                    self.arm_hang_up(&participant_id);
+                }
+            }
+        }
+    }
+
+    fn establish(&mut self) {
+        self.set_state(CallState::Established, None);
+        self.set_audio(true);
+        self.roster_changed();
+    }
+
+    /// Rings every ringing party, as its behaviour says, and arms the ringing timeout.
+    fn offer_parties(&mut self) {
+        let ringing: Vec<_> = self
+            .call
+            .peers
+            .iter()
+            .filter(|p| p.role == PeerRole::Party && p.status == PeerStatus::Ringing)
+            .map(|p| p.participant_id.clone())
+            .collect();
+        if ringing.is_empty() {
+            return;
+        }
+        self.schedule(Timer::RingingTimeout, self.call.ringing_timeout);
+        for participant_id in ringing {
+            self.offer(&participant_id);
+        }
+    }
+
+    fn offer(&mut self, participant_id: &str) {
+        let Some(peer) = self.call.peer(participant_id) else { return };
+        match peer.behaviour.response {
+            Response::Answer { after } | Response::Reject { after, .. } => {
+                self.schedule(Timer::PeerResponds { participant_id: participant_id.to_owned() }, after);
+            }
+            Response::Ring => {}
+            Response::Unreachable => self.peer_refused(participant_id, codes::unreachable()),
+        }
+    }
+
+    fn arm_hang_up(&mut self, participant_id: &str) {
+        if let Some(after) = self.call.peer(participant_id).and_then(|p| p.behaviour.hang_up_after) {
+            self.schedule(Timer::PeerHangsUp { participant_id: participant_id.to_owned() }, after);
+        }
+    }
+
+    /// The call ends: `deleted` with state and result (docs:call-delete).
+    fn end(&mut self, result: ResultInfo, termination_reason: Option<&str>) {
+        self.finish(Some(result), termination_reason.map(str::to_owned));
+        self.notify(NotificationKind::Ended);
+    }
+
+    fn finish(&mut self, result: Option<ResultInfo>, termination_reason: Option<String>) {
+        for peer in &mut self.call.peers {
+            peer.status = match peer.status {
+                PeerStatus::Connected | PeerStatus::Left => PeerStatus::Left,
+                PeerStatus::Ringing | PeerStatus::Gone => PeerStatus::Gone,
+            };
+        }
+        self.call.state = CallState::Terminated;
+        self.call.result_info = result;
+        self.call.termination_reason = termination_reason;
+        self.call.audio_active = false;
+        self.call.transfer = None;
+    }
+
+    fn hang_up(&mut self) {
+        if self.call.state == CallState::Terminating {
+            return;
+        }
+        self.set_state(CallState::Terminating, None);
+        self.end(codes::bot_hung_up(), None);
+    }
+
+    // ---- incoming calls -----------------------------------------------------------------------------------------
+
+    fn answer(&mut self, answer: Answer) -> Result<(), Rejection> {
+        self.require("answer", "incoming", self.call.state == CallState::Incoming)?;
+        if answer.callback_uri.is_some() {
+            self.call.callback_uri = answer.callback_uri;
+        }
+        self.call.resource.extend(answer.properties);
+        self.set_state(CallState::Establishing, None);
+        self.establish();
+        let parties: Vec<_> = self.call.connected_parties().map(|p| p.participant_id.clone()).collect();
+        for participant_id in parties {
+            self.arm_hang_up(&participant_id);
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, callback_uri: Option<String>) -> Result<(), Rejection> {
+        self.require("reject", "incoming", self.call.state == CallState::Incoming)?;
+        if callback_uri.is_some() {
+            self.call.callback_uri = callback_uri;
+        }
+        self.finish(None, None);
+        self.notify(NotificationKind::Rejected);
+        Ok(())
+    }
+
+    fn redirect(
+        &mut self,
+        targets: Vec<Peer>,
+        timeout: Duration,
+        callback_uri: Option<String>,
+    ) -> Result<(), Rejection> {
+        self.require("redirect", "incoming", self.call.state == CallState::Incoming)?;
+        if callback_uri.is_some() {
+            self.call.callback_uri = callback_uri;
+        }
+        // Graph's examples show no notification for `redirecting`; the next one is the terminated call.
+        self.call.state = CallState::Redirecting;
+        let ids: Vec<_> = targets.iter().map(|t| t.participant_id.clone()).collect();
+        self.call.peers.extend(targets);
+        self.schedule(Timer::RedirectTimeout, timeout);
+        for participant_id in ids {
+            if self.call.is_terminated() {
+                break;
+            }
+            self.offer(&participant_id);
+        }
+        Ok(())
+    }
+
+    /// The redirected call ends: `deleted` with the whole call (docs:call-redirect).
+    fn end_redirect(&mut self, result: Option<ResultInfo>) {
+        self.finish(result, None);
+        self.notify(NotificationKind::Redirected);
+    }
+
+    // ---- transfer -----------------------------------------------------------------------------------------------
+
+    fn transfer(&mut self, request: TransferRequest) -> Result<(), Rejection> {
+        self.require("transfer", "established", self.call.state == CallState::Established)?;
+        match (&self.call.kind, &request.transferee) {
+            (CallKind::Meeting { .. }, _) => {
+                return Err(Rejection::NotApplicable(
+                    "transfer applies to peer-to-peer and group calls, not to meetings (docs:call-transfer)".into(),
+                ));
+            }
+            (CallKind::PeerToPeer, Some(_)) => {
+                return Err(Rejection::NotApplicable(
+                    "'transferee' is only for transfers from a group call (docs:call-transfer); leave it out for a \
+                     peer-to-peer call"
+                        .into(),
+                ));
+            }
+            (CallKind::Group, None) => {
+                return Err(Rejection::NotApplicable(
+                    "a transfer from a group call needs 'transferee': the participant to transfer (docs:call-transfer)"
+                        .into(),
+                ));
+            }
+            (CallKind::Group, Some(transferee)) => {
+                if !self.call.peer(transferee).is_some_and(Peer::is_in_conversation) {
+                    return Err(Rejection::UnknownParticipant(transferee.clone()));
+                }
+            }
+            (CallKind::PeerToPeer, None) => {}
+        }
+        let target_id = request.target.participant_id.clone();
+        self.call.peers.push(request.target);
+        self.call.transfer = Some(Transfer {
+            target: target_id.clone(),
+            replaces_call_id: request.replaces.as_ref().map(|r| r.call_id.clone()),
+            transferee: request.transferee,
+        });
+        self.set_state(CallState::Transferring, None);
+        match request.replaces {
+            Some(Replaces { problem: Some(problem), .. }) => self.transfer_failed(&problem),
+            // The target is already talking to the bot in the replaced call: nothing rings.
+            Some(Replaces { problem: None, .. }) => self.transfer_succeeded(),
+            None => {
+                self.schedule(Timer::TransferTimeout, self.call.ringing_timeout);
+                self.offer(&target_id);
+            }
+        }
+        Ok(())
+    }
+
+    fn transfer_succeeded(&mut self) {
+        let Some(transfer) = self.call.transfer.clone() else { return };
+        if let Some(target) = self.call.peer_mut(&transfer.target) {
+            target.status = PeerStatus::Connected;
+        }
+        self.set_state(CallState::TransferAccepted, None);
+        if let Some(replaced) = &transfer.replaces_call_id {
+            self.effects.push(Effect::Schedule {
+                call_id: replaced.clone(),
+                timer: Timer::ReplacedByTransfer { call_id: self.call.id.clone() },
+                at: self.now,
+            });
+        }
+        match &transfer.transferee {
+            // Group call: the transferee leaves; the bot stays in the call. Graph documents no notifications for
+            // this case; the call returns to established with the transfer's result, and the roster shrinks.
+            Some(transferee) => {
+                if let Some(peer) = self.call.peer_mut(transferee) {
+                    peer.status = PeerStatus::Left;
+                }
+                if let Some(target) = self.call.peer_mut(&transfer.target) {
+                    target.status = PeerStatus::Left;
+                }
+                self.call.transfer = None;
+                self.set_state(CallState::Established, Some(codes::transfer_completed()));
+                self.roster_changed();
+            }
+            None => {
+                // "Transfer accepted may happen after or before media state audio inactive" (docs:call-transfer).
+                self.set_audio(false);
+                let reason = transfer.replaces_call_id.is_some().then_some(codes::APP_TRANSFERRED);
+                self.end(codes::transfer_completed(), reason);
+            }
+        }
+    }
+
+    fn transfer_failed(&mut self, reason: &str) {
+        let Some(transfer) = self.call.transfer.take() else { return };
+        if let Some(target) = self.call.peer_mut(&transfer.target) {
+            target.status = PeerStatus::Gone;
+        }
+        let result = match transfer.replaces_call_id {
+            Some(_) => codes::consultative_transfer_failed(reason),
+            None => codes::transfer_failed(reason),
+        };
+        self.set_state(CallState::Established, Some(result));
+    }
+
+    // ---- simulated endpoints ------------------------------------------------------------------------------------
+
+    fn peer_action(&mut self, participant_id: &str, action: PeerAction) -> Result<(), Rejection> {
+        let peer =
+            self.call.peer(participant_id).ok_or_else(|| Rejection::UnknownParticipant(participant_id.into()))?;
+        let status = peer.status;
+        let wrong = |expected| Rejection::NotApplicable(format!("participant '{participant_id}' is not {expected}"));
+        match action {
+            PeerAction::Answer if status == PeerStatus::Ringing => self.peer_answered(participant_id),
+            PeerAction::Reject { declined } if status == PeerStatus::Ringing => {
+                self.peer_refused(participant_id, codes::refused(declined));
+            }
+            PeerAction::HangUp if status == PeerStatus::Connected => self.peer_hung_up(participant_id),
+            PeerAction::Answer | PeerAction::Reject { .. } => return Err(wrong("ringing")),
+            PeerAction::HangUp => return Err(wrong("connected")),
+        }
+        Ok(())
+    }
+
+    fn peer_answered(&mut self, participant_id: &str) {
+        let Some(peer) = self.call.peer_mut(participant_id) else { return };
+        peer.status = PeerStatus::Connected;
+        let role = peer.role;
+        let identity = peer.identity.clone();
+        match role {
+            PeerRole::Party => {
+                self.arm_hang_up(participant_id);
+                if self.call.kind == CallKind::PeerToPeer {
+                    self.establish();
+                } else {
+                    self.roster_changed();
+                }
+            }
+            PeerRole::RedirectTarget => {
+                self.call.answered_by = Some(identity);
+                self.end_redirect(None);
+            }
+            PeerRole::TransferTarget => self.transfer_succeeded(),
+        }
+    }
+
+    fn peer_refused(&mut self, participant_id: &str, result: ResultInfo) {
+        let Some(peer) = self.call.peer_mut(participant_id) else { return };
+        peer.status = PeerStatus::Gone;
+        let role = peer.role;
+        match role {
+            PeerRole::Party if self.call.kind == CallKind::PeerToPeer => self.end(result, None),
+            PeerRole::Party => self.end_if_group_is_empty(),
+            PeerRole::RedirectTarget => {
+                let ringing = self
+                    .call
+                    .peers
+                    .iter()
+                    .any(|p| p.role == PeerRole::RedirectTarget && p.status == PeerStatus::Ringing);
+                if !ringing {
+                    self.end_redirect(Some(result));
+                }
+            }
+            PeerRole::TransferTarget => {
+                self.transfer_failed(&format!("the transfer target refused: {}", result.message))
+            }
+        }
+    }
+
+    fn peer_hung_up(&mut self, participant_id: &str) {
+        let Some(peer) = self.call.peer_mut(participant_id) else { return };
+        peer.status = PeerStatus::Left;
+        let kind = peer.kind;
+        match self.call.kind {
+            CallKind::PeerToPeer => {
+                let result = if kind == EndpointKind::Phone { codes::pstn_hung_up() } else { codes::peer_hung_up() };
+                self.end(result, None);
+            }
+            CallKind::Group => {
+                self.roster_changed();
+                self.end_if_group_is_empty();
+            }
+            CallKind::Meeting { .. } => self.roster_changed(),
+        }
+    }
+
+    // ---- timers -------------------------------------------------------------------------------------------------
+
+    fn timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::AnswerDeadline if self.call.state == CallState::Incoming => {
+                self.end(codes::acceptance_timeout(), None)
+            }
+            Timer::KeepAliveDeadline => self.end(codes::keep_alive_timeout(), None),
+            Timer::RingingTimeout => self.ringing_timed_out(),
+            Timer::RedirectTimeout if self.call.state == CallState::Redirecting => {
+                self.stop_ringing(PeerRole::RedirectTarget);
+                self.end_redirect(Some(codes::no_answer()));
+            }
+            Timer::TransferTimeout if self.call.state == CallState::Transferring => {
+                self.transfer_failed("the transfer target did not answer");
+            }
+            Timer::PeerResponds { participant_id } => {
+                let Some(peer) = self.call.peer(&participant_id).filter(|p| p.status == PeerStatus::Ringing) else {
+                    return;
+                };
+                match peer.behaviour.response {
+                    Response::Answer { .. } => self.peer_answered(&participant_id),
+                    Response::Reject { declined, .. } => self.peer_refused(&participant_id, codes::refused(declined)),
+                    Response::Ring | Response::Unreachable => {}
+                }
+            }
+            Timer::PeerHangsUp { participant_id } => {
+                if self.call.peer(&participant_id).is_some_and(|p| p.status == PeerStatus::Connected) {
+                    self.peer_hung_up(&participant_id);
+                }
+            }
+            Timer::OperationDue { operation_id } => self.complete_operation(&operation_id),
+            Timer::ReplacedByTransfer { .. } => self.end(codes::transfer_completed(), Some(codes::APP_TRANSFERRED)),
+            Timer::AnswerDeadline | Timer::RedirectTimeout | Timer::TransferTimeout => {}
+        }
+    }
+
+    fn stop_ringing(&mut self, role: PeerRole) -> usize {
+        let mut stopped = 0;
+        for peer in self.call.peers.iter_mut().filter(|p| p.role == role && p.status == PeerStatus::Ringing) {
+            peer.status = PeerStatus::Gone;
+            stopped += 1;
+        }
+        stopped
+    }
+
+    fn ringing_timed_out(&mut self) {
+        if self.stop_ringing(PeerRole::Party) == 0 {
+            return;
+        }
+        match self.call.kind {
+            CallKind::PeerToPeer if self.call.connected_parties().next().is_none() => {
+                self.end(codes::no_answer(), None)
+            }
+            CallKind::Group => self.end_if_group_is_empty(),
+            _ => {}
+        }
+    }
+
+    /// A group call with nobody ringing or connected besides the bot ends: 5013 if nobody ever joined, else 5002.
+    fn end_if_group_is_empty(&mut self) {
+        let parties = || self.call.peers.iter().filter(|p| p.role == PeerRole::Party);
+        if parties().any(|p| matches!(p.status, PeerStatus::Ringing | PeerStatus::Connected)) {
+            return;
+        }
+        let anyone_joined = parties().any(|p| p.status == PeerStatus::Left);
+        self.end(if anyone_joined { codes::all_others_left() } else { codes::no_one_joined() }, None);
+    }
+
+    // ---- call-level actions -------------------------------------------------------------------------------------
+
+    fn action(&mut self, request: ActionRequest) -> Result<(), Rejection> {
+        let ActionRequest { operation_id, kind, client_context } = request;
+        let name = kind.name();
+        self.require(name, "established", self.call.state == CallState::Established)?;
+        let group_only = |call: &Call| {
+            if call.has_roster() {
+                Ok(())
+            } else {
+                Err(Rejection::NotApplicable(format!("{name} is only supported for group calls and meetings")))
+            }
+        };
+        let mut status = OperationStatus::Completed;
+        let mut properties = serde_json::Map::new();
+        match &kind {
+            ActionKind::SetSelfMuted(muted) => {
+                // "This method is only supported for group calls" (docs:call-mute, call-unmute).
+                group_only(self.call)?;
+                self.call.bot.muted = *muted;
+            }
+            ActionKind::UpdateRecordingStatus(recording_status) => {
+                self.call.bot.recording_status = Some(recording_status.clone());
+            }
+            ActionKind::ChangeScreenSharingRole(role) => {
+                // "only supported for group calls with app-hosted media" (docs:call-changescreensharingrole).
+                group_only(self.call)?;
+                let app_hosted = self
+                    .call
+                    .resource
+                    .get("mediaConfig")
+                    .and_then(|c| c.get("@odata.type"))
+                    .and_then(|t| t.as_str())
+                    .is_some_and(|t| {
+                        t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig")
+                    });
+                if !app_hosted {
+                    return Err(Rejection::NotApplicable(
+                        "changeScreenSharingRole is only supported for calls with app-hosted media \
+                         (docs:call-changescreensharingrole)"
+                            .into(),
+                    ));
+                }
+                self.call.bot.screen_sharing_role = Some(role.clone());
+                // 202 Accepted with no body: Graph creates no operation for it.
+                return Ok(());
+            }
+            ActionKind::AddLargeGalleryView => {
+                group_only(self.call)?;
+                self.call.bot.large_gallery_view = true;
+                // 202 with the operation `running`, then a completion notification (docs:call-addlargegalleryview).
+                status = OperationStatus::Running;
+            }
+            ActionKind::SetRecording(recording) => self.call.bot.recording = *recording,
+            ActionKind::SetTranscription { active, language } => {
+                if let Some(language) = language {
+                    properties.insert("language".into(), language.clone().into());
+                }
+                self.call.bot.transcription =
+                    Some(TranscriptionState { active: *active, language: language.clone(), changed_at: self.now });
+            }
+        }
+        let result_info = (status == OperationStatus::Completed).then(codes::action_completed);
+        self.call.operations.push(Operation {
+            id: operation_id.clone(),
+            odata_type: kind.operation_type().to_owned(),
+            status,
+            client_context,
+            result_info,
+            properties,
+            created_at: self.now,
+        });
+        match kind {
+            ActionKind::SetSelfMuted(_) => self.roster_changed(),
+            ActionKind::AddLargeGalleryView => self.schedule(Timer::OperationDue { operation_id }, Duration::ZERO),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn complete_operation(&mut self, operation_id: &str) {
+        let Some(operation) =
+            self.call.operations.iter_mut().find(|o| o.id == operation_id && o.status == OperationStatus::Running)
+        else {
+            return;
+        };
+        operation.status = OperationStatus::Completed;
+        self.notify(NotificationKind::OperationFinished { operation_id: operation_id.to_owned() });
+    }
+}
+
+impl ActionKind {
+    fn name(&self) -> &'static str {
+        match self {
+            ActionKind::SetSelfMuted(true) => "mute",
+            ActionKind::SetSelfMuted(false) => "unmute",
+            ActionKind::UpdateRecordingStatus(_) => "updateRecordingStatus",
+            ActionKind::ChangeScreenSharingRole(_) => "changeScreenSharingRole",
+            ActionKind::AddLargeGalleryView => "addLargeGalleryView",
+            ActionKind::SetRecording(true) => "startRecording",
+            ActionKind::SetRecording(false) => "stopRecording",
+            ActionKind::SetTranscription { active: true, .. } => "startTranscription",
+            ActionKind::SetTranscription { active: false, .. } => "stopTranscription",
+        }
+    }
+
+    /// The Graph type of the operation the action answers with.
+    fn operation_type(&self) -> &'static str {
+        match self {
+            ActionKind::SetSelfMuted(true) => "muteParticipantOperation",
+            ActionKind::SetSelfMuted(false) => "unmuteParticipantOperation",
+            ActionKind::UpdateRecordingStatus(_) => "updateRecordingStatusOperation",
+            ActionKind::ChangeScreenSharingRole(_) => "commsOperation",
+            ActionKind::AddLargeGalleryView => "addLargeGalleryViewOperation",
+            ActionKind::SetRecording(true) => "startRecordingOperation",
+            ActionKind::SetRecording(false) => "stopRecordingOperation",
+            ActionKind::SetTranscription { active: true, .. } => "startTranscriptionOperation",
+            ActionKind::SetTranscription { active: false, .. } => "stopTranscriptionOperation",
+        }
+    }
+}

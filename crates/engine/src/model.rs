@@ -1,0 +1,404 @@
+//! The call aggregate: everything Switchboard knows about one call, as the engine sees it.
+//!
+//! It derives serde for one purpose: the store keeps it as a versioned JSON document. The Graph wire format is not
+//! this; the runtime renders Graph JSON from it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use switchboard_catalogue::ApiVersion;
+use uuid::Uuid;
+
+/// The version of the persisted document; a change of shape bumps it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// Graph's `callState`. `Ringing` exists only in beta (Graph's v1.0 CSDL has no such member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallState {
+    Incoming,
+    Establishing,
+    Ringing,
+    Established,
+    Hold,
+    Transferring,
+    TransferAccepted,
+    Redirecting,
+    Terminating,
+    Terminated,
+}
+
+impl CallState {
+    /// Graph's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Incoming => "incoming",
+            CallState::Establishing => "establishing",
+            CallState::Ringing => "ringing",
+            CallState::Established => "established",
+            CallState::Hold => "hold",
+            CallState::Transferring => "transferring",
+            CallState::TransferAccepted => "transferAccepted",
+            CallState::Redirecting => "redirecting",
+            CallState::Terminating => "terminating",
+            CallState::Terminated => "terminated",
+        }
+    }
+}
+
+/// What kind of conversation the call is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum CallKind {
+    PeerToPeer,
+    /// A group call the bot created with several targets (docs:application-post-calls example 3).
+    Group,
+    /// The bot joined an online meeting (`meetingInfo`), known to the simulated world by this id.
+    #[serde(rename_all = "camelCase")]
+    Meeting {
+        meeting_id: String,
+    },
+}
+
+/// `resultInfo`: why a call or operation ended the way it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultInfo {
+    pub code: i32,
+    pub subcode: i32,
+    pub message: String,
+}
+
+impl ResultInfo {
+    pub fn new(code: i32, subcode: i32, message: impl Into<String>) -> ResultInfo {
+        ResultInfo { code, subcode, message: message.into() }
+    }
+}
+
+/// How a simulated endpoint treats a call offered to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+pub enum Response {
+    /// Answers after the delay.
+    Answer {
+        #[serde(rename = "afterMs", with = "millis")]
+        after: Duration,
+    },
+    /// Rings and never answers; the caller's ringing timeout ends the attempt.
+    Ring,
+    /// Refuses after the delay: busy, or declined by the person.
+    Reject {
+        #[serde(rename = "afterMs", with = "millis")]
+        after: Duration,
+        declined: bool,
+    },
+    /// Cannot be reached at all.
+    Unreachable,
+}
+
+/// A simulated endpoint's behaviour in a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Behaviour {
+    pub response: Response,
+    /// Hangs up (or leaves the meeting) this long after connecting; `None` stays until the call ends.
+    #[serde(default, rename = "hangUpAfterMs", with = "optional_millis")]
+    pub hang_up_after: Option<Duration>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Behaviour {
+        Behaviour { response: Response::Answer { after: Duration::from_secs(2) }, hang_up_after: None }
+    }
+}
+
+/// What a simulated endpoint is, which decides how Graph names it and the codes its actions end calls with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EndpointKind {
+    User,
+    /// A PSTN number.
+    Phone,
+    /// Another bot: an application or application instance.
+    Application,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PeerStatus {
+    /// Offered the call, not answered yet.
+    Ringing,
+    Connected,
+    /// Was connected, then hung up, left, or was transferred away.
+    Left,
+    /// Never connected: declined, unreachable, or stopped ringing.
+    Gone,
+}
+
+/// Why a peer is in the call's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PeerRole {
+    /// A party to the conversation: the other end of a peer-to-peer call, a group-call target, a meeting attendee.
+    Party,
+    /// A target the bot redirected an incoming call to.
+    RedirectTarget,
+    /// The target of a transfer.
+    TransferTarget,
+}
+
+/// Someone else in the call: a simulated person, phone or bot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Peer {
+    pub participant_id: String,
+    pub kind: EndpointKind,
+    pub role: PeerRole,
+    /// The endpoint's id in the simulated world (user object id, E.164 number, app id).
+    pub endpoint_id: String,
+    /// The Graph `identitySet` that names it, as rendered in rosters and `source`/`targets`.
+    pub identity: Value,
+    pub behaviour: Behaviour,
+    pub status: PeerStatus,
+}
+
+impl Peer {
+    pub fn is_in_conversation(&self) -> bool {
+        self.role == PeerRole::Party && self.status == PeerStatus::Connected
+    }
+}
+
+/// A transfer under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transfer {
+    /// The target's entry in `peers`.
+    pub target: String,
+    /// Consultative transfer: the bot's other call that the transfer replaces.
+    pub replaces_call_id: Option<String>,
+    /// Group calls: the participant being transferred.
+    pub transferee: Option<String>,
+}
+
+/// `commsOperation.status`. Graph's CSDL spells the members in PascalCase, its examples in camelCase; Switchboard
+/// writes camelCase (graph-calls.md §b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationStatus {
+    NotStarted,
+    Running,
+    Completed,
+    Failed,
+}
+
+/// An operation a bot started on the call (`/calls/{id}/operations/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub id: String,
+    /// The Graph type, without the `#microsoft.graph.` prefix (`muteParticipantOperation`, …).
+    pub odata_type: String,
+    pub status: OperationStatus,
+    pub client_context: Option<String>,
+    pub result_info: Option<ResultInfo>,
+    /// Type-specific properties (`recordingStatus`, `role`, `participants`, …), as Graph names them.
+    pub properties: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The bot's own leg: what it set about itself with call-level actions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BotLeg {
+    /// Server-muted by `mute` (docs:call-mute); the roster shows it as `isMuted`.
+    pub muted: bool,
+    /// The last status the bot reported with `updateRecordingStatus` (docs:call-updaterecordingstatus).
+    pub recording_status: Option<String>,
+    /// `viewer` or `sharer`, from `changeScreenSharingRole` (docs:call-changescreensharingrole).
+    pub screen_sharing_role: Option<String>,
+    /// beta `startRecording` / `stopRecording`.
+    pub recording: bool,
+    /// beta `startTranscription` / `stopTranscription`; `GET` shows it as the call's `transcription` state.
+    pub transcription: Option<TranscriptionState>,
+    /// `addLargeGalleryView` was requested.
+    pub large_gallery_view: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptionState {
+    pub active: bool,
+    pub language: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// One call, from the owning app's point of view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    pub schema_version: u32,
+    pub id: String,
+    pub tenant_id: Uuid,
+    pub app_id: Uuid,
+    /// The Graph version the bot works in (from the request that created or answered the call); notifications are
+    /// rendered for it (`ringing` exists only in beta).
+    pub api_version: ApiVersion,
+    pub direction: Direction,
+    pub kind: CallKind,
+    pub state: CallState,
+    /// Where this call's notifications go; `None` means the app's registered calling webhook.
+    pub callback_uri: Option<String>,
+    pub my_participant_id: String,
+    pub call_chain_id: String,
+    pub result_info: Option<ResultInfo>,
+    /// beta `terminationReason` (the consultative-transfer example shows `AppTransferred`).
+    pub termination_reason: Option<String>,
+    /// `mediaState.audio`: Graph reports `active` once media flows; bots wait for it before playing prompts.
+    pub audio_active: bool,
+    /// Who answered a redirected call (beta `answeredBy`, shown in docs:call-redirect example 3).
+    pub answered_by: Option<Value>,
+    /// The properties the bot sent (or Graph sent it, for an incoming call) that the engine does not interpret:
+    /// `source`, `targets`, `requestedModalities`, `mediaConfig`, `chatInfo`, `meetingInfo`, `callOptions`,
+    /// `subject`, `tenantId`, undeclared open properties — echoed back by `GET`.
+    pub resource: Map<String, Value>,
+    pub peers: Vec<Peer>,
+    pub bot: BotLeg,
+    pub transfer: Option<Transfer>,
+    pub operations: Vec<Operation>,
+    /// How long an unanswered outgoing call rings (beta `ringingTimeoutInSeconds`, else the default).
+    #[serde(rename = "ringingTimeoutMs", with = "millis")]
+    pub ringing_timeout: Duration,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `@odata.etag` of the call and the store's optimistic-concurrency check.
+    pub version: u64,
+}
+
+impl Call {
+    pub fn is_terminated(&self) -> bool {
+        self.state == CallState::Terminated
+    }
+
+    pub fn peer(&self, participant_id: &str) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.participant_id == participant_id)
+    }
+
+    pub(crate) fn peer_mut(&mut self, participant_id: &str) -> Option<&mut Peer> {
+        self.peers.iter_mut().find(|p| p.participant_id == participant_id)
+    }
+
+    /// The parties currently in the conversation besides the bot.
+    pub fn connected_parties(&self) -> impl Iterator<Item = &Peer> {
+        self.peers.iter().filter(|p| p.is_in_conversation())
+    }
+
+    pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.id.eq_ignore_ascii_case(operation_id))
+    }
+
+    /// Whether Graph sends roster notifications for the call: meetings and group calls do, peer-to-peer calls get
+    /// "notifications for call state changes only" (docs:application-post-calls).
+    pub fn has_roster(&self) -> bool {
+        !matches!(self.kind, CallKind::PeerToPeer)
+    }
+
+    pub fn meeting_id(&self) -> Option<&str> {
+        match &self.kind {
+            CallKind::Meeting { meeting_id } => Some(meeting_id),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+mod optional_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => super::millis::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(deserializer).map(|v| v.map(Duration::from_millis))
+    }
+}
+
+/// What the runtime knows about a call when it creates it.
+#[derive(Debug, Clone)]
+pub struct CallSetup {
+    pub id: String,
+    pub tenant_id: Uuid,
+    pub app_id: Uuid,
+    pub api_version: ApiVersion,
+    pub direction: Direction,
+    pub kind: CallKind,
+    pub callback_uri: Option<String>,
+    pub my_participant_id: String,
+    pub call_chain_id: String,
+    pub resource: Map<String, Value>,
+    /// Outgoing calls: the targets (ringing) or meeting attendees (connected); incoming calls: the caller.
+    pub peers: Vec<Peer>,
+    pub ringing_timeout: Duration,
+}
+
+impl Call {
+    /// A new call, before its [`Command::Start`](crate::Command::Start).
+    pub fn new(setup: CallSetup, now: DateTime<Utc>) -> Call {
+        let state = match setup.direction {
+            Direction::Incoming => CallState::Incoming,
+            Direction::Outgoing => CallState::Establishing,
+        };
+        Call {
+            schema_version: SCHEMA_VERSION,
+            id: setup.id,
+            tenant_id: setup.tenant_id,
+            app_id: setup.app_id,
+            api_version: setup.api_version,
+            direction: setup.direction,
+            kind: setup.kind,
+            state,
+            callback_uri: setup.callback_uri,
+            my_participant_id: setup.my_participant_id,
+            call_chain_id: setup.call_chain_id,
+            result_info: None,
+            termination_reason: None,
+            audio_active: false,
+            answered_by: None,
+            resource: setup.resource,
+            peers: setup.peers,
+            bot: BotLeg::default(),
+            transfer: None,
+            operations: Vec::new(),
+            ringing_timeout: setup.ringing_timeout,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+}

@@ -1,0 +1,506 @@
+//! The call state machine, driven by a virtual clock: every documented lifecycle path, from command to the
+//! notifications it raises, in order.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, json};
+use switchboard_catalogue::ApiVersion;
+use switchboard_engine::{
+    ActionKind, ActionRequest, Answer, Call, CallSetup, Command, Effect, NotificationKind, PeerAction, Rejection,
+    Replaces, Timer, TransferRequest, handle,
+    model::{
+        Behaviour, CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerRole, PeerStatus, Response,
+        ResultInfo,
+    },
+};
+use uuid::Uuid;
+
+const RINGING_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One call and a virtual clock: timers fire in time order when the clock is advanced past them.
+struct Harness {
+    call: Call,
+    now: DateTime<Utc>,
+    timers: BTreeMap<String, (DateTime<Utc>, Timer)>,
+    notifications: Vec<(NotificationKind, Call)>,
+    /// Timers armed for other calls (a consultative transfer's replaced call).
+    elsewhere: Vec<(String, Timer)>,
+}
+
+fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
+}
+
+fn peer(id: &str, kind: EndpointKind, response: Response, hang_up_after: Option<Duration>) -> Peer {
+    Peer {
+        participant_id: id.into(),
+        kind,
+        role: PeerRole::Party,
+        endpoint_id: format!("endpoint-{id}"),
+        identity: json!({"user": {"id": format!("endpoint-{id}")}}),
+        behaviour: Behaviour { response, hang_up_after },
+        status: PeerStatus::Ringing,
+    }
+}
+
+fn answers_after(seconds: u64) -> Response {
+    Response::Answer { after: Duration::from_secs(seconds) }
+}
+
+fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
+}
+
+fn setup(direction: Direction, kind: CallKind, peers: Vec<Peer>, version: ApiVersion) -> CallSetup {
+    CallSetup {
+        id: "call-1".into(),
+        tenant_id: Uuid::nil(),
+        app_id: Uuid::nil(),
+        api_version: version,
+        direction,
+        kind,
+        callback_uri: Some("https://bot.example/callback".into()),
+        my_participant_id: "bot".into(),
+        call_chain_id: "chain".into(),
+        resource: Map::new(),
+        peers,
+        ringing_timeout: RINGING_TIMEOUT,
+    }
+}
+
+impl Harness {
+    fn start(setup: CallSetup) -> Harness {
+        let now = start_time();
+        let mut harness = Harness {
+            call: Call::new(setup, now),
+            now,
+            timers: BTreeMap::new(),
+            notifications: Vec::new(),
+            elsewhere: Vec::new(),
+        };
+        harness.send(Command::Start).expect("a new call starts");
+        harness
+    }
+
+    fn outgoing(peers: Vec<Peer>) -> Harness {
+        Harness::start(setup(Direction::Outgoing, CallKind::PeerToPeer, peers, ApiVersion::V1))
+    }
+
+    fn incoming(caller: Response, hang_up_after: Option<Duration>) -> Harness {
+        let mut caller = peer("caller", EndpointKind::User, caller, hang_up_after);
+        caller.status = PeerStatus::Connected;
+        Harness::start(setup(Direction::Incoming, CallKind::PeerToPeer, vec![caller], ApiVersion::V1))
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), Rejection> {
+        let version = self.call.version;
+        let effects = handle(&mut self.call, command, self.now)?;
+        assert!(self.call.version >= version, "invariant: the version never goes back");
+        for effect in effects {
+            match effect {
+                Effect::Notify(notification) => self.notifications.push((notification.kind, *notification.call)),
+                Effect::Schedule { call_id, timer, at } if call_id == self.call.id => {
+                    assert!(at >= self.now, "invariant: timers are armed for now or later");
+                    self.timers.insert(timer.key(), (at, timer));
+                }
+                Effect::Schedule { call_id, timer, .. } => self.elsewhere.push((call_id, timer)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the clock forward, firing each due timer at its own time.
+    fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        loop {
+            let due = self.timers.iter().filter(|(_, (at, _))| *at <= until).min_by_key(|(key, (at, _))| (*at, *key));
+            let Some((key, (at, _))) = due.map(|(k, v)| (k.clone(), v.clone())) else { break };
+            let (_, timer) = self.timers.remove(&key).unwrap();
+            self.now = at;
+            self.send(Command::Timer(timer)).expect("timers never fail");
+        }
+        self.now = until;
+    }
+
+    /// The notifications raised since the last call, as (kind, state) pairs.
+    fn take(&mut self) -> Vec<(NotificationKind, CallState)> {
+        self.notifications.drain(..).map(|(kind, call)| (kind, call.state)).collect()
+    }
+
+    fn ended_with(&self) -> Option<ResultInfo> {
+        assert_eq!(self.call.state, CallState::Terminated);
+        self.call.result_info.clone()
+    }
+}
+
+fn changed(state: CallState) -> (NotificationKind, CallState) {
+    (NotificationKind::StateChanged { result_info: None }, state)
+}
+
+fn media(state: CallState) -> (NotificationKind, CallState) {
+    (NotificationKind::MediaStateChanged, state)
+}
+
+fn ended() -> (NotificationKind, CallState) {
+    (NotificationKind::Ended, CallState::Terminated)
+}
+
+fn code(result: Option<ResultInfo>) -> (i32, i32) {
+    let result = result.expect("a resultInfo");
+    (result.code, result.subcode)
+}
+
+#[test]
+fn outgoing_call_rings_connects_and_ends_when_the_bot_hangs_up() {
+    let mut h = Harness::outgoing(vec![peer("alice", EndpointKind::User, answers_after(3), None)]);
+    assert_eq!(h.take(), [changed(CallState::Establishing)], "v1.0 has no ringing state");
+    h.advance(secs(2));
+    assert_eq!(h.take(), []);
+    h.advance(secs(1));
+    assert_eq!(h.take(), [changed(CallState::Established), media(CallState::Established)]);
+    assert!(h.call.audio_active);
+    h.send(Command::HangUp).unwrap();
+    assert_eq!(h.take(), [changed(CallState::Terminating), ended()]);
+    assert_eq!(code(h.ended_with()), (200, 5001));
+    assert_eq!(h.send(Command::KeepAlive), Err(Rejection::Ended), "404 after the end (docs:call-keepalive)");
+}
+
+#[test]
+fn beta_calls_report_ringing() {
+    let peers = vec![peer("alice", EndpointKind::User, answers_after(1), None)];
+    let mut h = Harness::start(setup(Direction::Outgoing, CallKind::PeerToPeer, peers, ApiVersion::Beta));
+    assert_eq!(h.take(), [changed(CallState::Establishing), changed(CallState::Ringing)]);
+    h.advance(secs(1));
+    assert_eq!(h.take(), [changed(CallState::Established), media(CallState::Established)]);
+}
+
+#[test]
+fn each_way_a_callee_fails_a_call_ends_it_with_its_code() {
+    let cases = [
+        (Response::Ring, RINGING_TIMEOUT, (408, 10057)),
+        (Response::Unreachable, Duration::ZERO, (480, 10076)),
+        (Response::Reject { after: secs(2), declined: false }, secs(2), (486, 0)),
+        (Response::Reject { after: secs(2), declined: true }, secs(2), (603, 0)),
+    ];
+    for (response, after, expected) in cases {
+        let mut h = Harness::outgoing(vec![peer("alice", EndpointKind::User, response.clone(), None)]);
+        if !after.is_zero() {
+            h.advance(after - Duration::from_millis(1));
+            assert_eq!(h.call.state, CallState::Establishing, "{response:?}");
+            h.advance(Duration::from_millis(1));
+        }
+        assert_eq!(h.take().last(), Some(&ended()), "{response:?}");
+        assert_eq!(code(h.ended_with()), expected, "{response:?}");
+    }
+}
+
+#[test]
+fn a_remote_hang_up_ends_the_call_with_the_code_for_who_hung_up() {
+    for (kind, expected) in [(EndpointKind::User, (200, 4521)), (EndpointKind::Phone, (200, 540000))] {
+        let mut h = Harness::outgoing(vec![peer("alice", kind, answers_after(1), Some(secs(30)))]);
+        h.advance(secs(30));
+        assert_eq!(h.call.state, CallState::Established);
+        h.advance(secs(1));
+        assert_eq!(code(h.ended_with()), expected, "{kind:?}");
+    }
+}
+
+#[test]
+fn simulated_people_act_on_command() {
+    let mut h = Harness::outgoing(vec![peer("alice", EndpointKind::User, Response::Ring, None)]);
+    let act = |action| Command::Peer { participant_id: "alice".into(), action };
+    assert!(matches!(h.send(act(PeerAction::HangUp)), Err(Rejection::NotApplicable(_))), "not connected yet");
+    h.send(act(PeerAction::Answer)).unwrap();
+    assert_eq!(h.call.state, CallState::Established);
+    assert!(matches!(h.send(act(PeerAction::Answer)), Err(Rejection::NotApplicable(_))), "already connected");
+    h.send(act(PeerAction::HangUp)).unwrap();
+    assert_eq!(code(h.ended_with()), (200, 4521));
+    let unknown = Command::Peer { participant_id: "nobody".into(), action: PeerAction::Answer };
+    assert_eq!(h.send(unknown), Err(Rejection::Ended));
+}
+
+#[test]
+fn incoming_call_unanswered_for_15_seconds_ends() {
+    let mut h = Harness::incoming(answers_after(0), None);
+    assert_eq!(h.take(), [(NotificationKind::Incoming, CallState::Incoming)]);
+    h.advance(secs(14));
+    assert_eq!(h.call.state, CallState::Incoming);
+    h.advance(secs(1));
+    assert_eq!(h.take(), [ended()]);
+    assert_eq!(code(h.ended_with()), (408, 1106));
+}
+
+#[test]
+fn answering_an_incoming_call_establishes_it() {
+    let mut h = Harness::incoming(answers_after(0), Some(secs(20)));
+    h.take();
+    let answer = Answer {
+        callback_uri: Some("https://bot.example/answered".into()),
+        properties: Map::from_iter([("acceptedModalities".to_owned(), json!(["audio"]))]),
+    };
+    h.send(Command::Answer(answer.clone())).unwrap();
+    assert_eq!(
+        h.take(),
+        [changed(CallState::Establishing), changed(CallState::Established), media(CallState::Established)]
+    );
+    assert_eq!(h.call.callback_uri.as_deref(), Some("https://bot.example/answered"));
+    assert_eq!(h.call.resource["acceptedModalities"], json!(["audio"]));
+    assert!(matches!(h.send(Command::Answer(answer)), Err(Rejection::WrongState { .. })));
+    h.advance(secs(15));
+    assert_eq!(h.call.state, CallState::Established, "the answer deadline no longer applies");
+    h.advance(secs(5));
+    assert_eq!(code(h.ended_with()), (200, 4521), "the caller hangs up 20 s after connecting");
+}
+
+#[test]
+fn rejecting_an_incoming_call_deletes_it() {
+    let mut h = Harness::incoming(answers_after(0), None);
+    h.take();
+    h.send(Command::Reject { callback_uri: None }).unwrap();
+    assert_eq!(h.take(), [(NotificationKind::Rejected, CallState::Terminated)]);
+    assert_eq!(h.ended_with(), None);
+}
+
+fn redirect_target(id: &str, response: Response) -> Peer {
+    Peer { role: PeerRole::RedirectTarget, ..peer(id, EndpointKind::User, response, None) }
+}
+
+#[test]
+fn a_redirected_call_ends_when_a_target_answers() {
+    let mut h = Harness::incoming(answers_after(0), None);
+    h.take();
+    let targets = vec![redirect_target("t1", Response::Ring), redirect_target("t2", answers_after(4))];
+    h.send(Command::Redirect { targets, timeout: secs(30), callback_uri: None }).unwrap();
+    assert_eq!(h.call.state, CallState::Redirecting);
+    assert_eq!(h.take(), [], "Graph shows no notification for redirecting");
+    h.advance(secs(4));
+    assert_eq!(h.take(), [(NotificationKind::Redirected, CallState::Terminated)]);
+    assert_eq!(h.call.answered_by, Some(json!({"user": {"id": "endpoint-t2"}})));
+    assert_eq!(h.ended_with(), None);
+}
+
+#[test]
+fn a_redirect_nobody_answers_ends_at_its_timeout() {
+    let mut h = Harness::incoming(answers_after(0), None);
+    let targets = vec![redirect_target("t1", Response::Ring)];
+    h.send(Command::Redirect { targets, timeout: secs(20), callback_uri: None }).unwrap();
+    h.advance(secs(20));
+    assert_eq!(code(h.ended_with()), (408, 10057));
+    let mut h = Harness::incoming(answers_after(0), None);
+    let targets = vec![redirect_target("t1", Response::Unreachable), redirect_target("t2", Response::Unreachable)];
+    h.send(Command::Redirect { targets, timeout: secs(20), callback_uri: None }).unwrap();
+    assert_eq!(code(h.ended_with()), (480, 10076), "every target unreachable ends it at once");
+}
+
+fn established_call() -> Harness {
+    let mut h = Harness::outgoing(vec![peer("alice", EndpointKind::User, answers_after(0), None)]);
+    h.advance(Duration::ZERO);
+    assert_eq!(h.call.state, CallState::Established);
+    h.take();
+    h
+}
+
+fn transfer_to(response: Response) -> TransferRequest {
+    TransferRequest {
+        target: Peer { role: PeerRole::TransferTarget, ..peer("target", EndpointKind::User, response, None) },
+        transferee: None,
+        replaces: None,
+    }
+}
+
+#[test]
+fn a_blind_transfer_the_target_accepts_ends_the_call() {
+    let mut h = established_call();
+    h.send(Command::Transfer(transfer_to(answers_after(5)))).unwrap();
+    assert_eq!(h.take(), [changed(CallState::Transferring)]);
+    h.advance(secs(5));
+    assert_eq!(h.take(), [changed(CallState::TransferAccepted), media(CallState::TransferAccepted), ended()]);
+    assert_eq!(h.ended_with(), Some(ResultInfo::new(0, 7015, "GracefulTransferCompleted")));
+    assert_eq!(h.call.termination_reason, None);
+}
+
+#[test]
+fn a_failed_transfer_returns_the_call_to_established() {
+    for (response, wait) in [
+        (Response::Reject { after: secs(1), declined: false }, secs(1)),
+        (Response::Unreachable, Duration::ZERO),
+        (Response::Ring, RINGING_TIMEOUT),
+    ] {
+        let mut h = established_call();
+        h.send(Command::Transfer(transfer_to(response.clone()))).unwrap();
+        h.advance(wait);
+        let notifications = h.take();
+        let (kind, state) = notifications.last().unwrap();
+        assert_eq!(*state, CallState::Established, "{response:?}");
+        let NotificationKind::StateChanged { result_info: Some(result) } = kind else { panic!("{kind:?}") };
+        assert_eq!((result.code, result.subcode), (500, 7000), "{response:?}");
+        assert_eq!(h.call.transfer, None);
+        h.send(Command::Transfer(transfer_to(answers_after(1)))).expect("the bot can try again");
+    }
+}
+
+#[test]
+fn a_consultative_transfer_replaces_the_other_call() {
+    let mut h = established_call();
+    let mut request = transfer_to(Response::Ring);
+    request.replaces = Some(Replaces { call_id: "consult".into(), problem: None });
+    h.send(Command::Transfer(request)).unwrap();
+    assert_eq!(
+        h.take(),
+        [
+            changed(CallState::Transferring),
+            changed(CallState::TransferAccepted),
+            media(CallState::TransferAccepted),
+            ended()
+        ]
+    );
+    assert_eq!(h.call.termination_reason.as_deref(), Some("AppTransferred"));
+    assert_eq!(h.elsewhere, [("consult".to_owned(), Timer::ReplacedByTransfer { call_id: "call-1".into() })]);
+
+    let mut consult = established_call();
+    consult.send(Command::Timer(Timer::ReplacedByTransfer { call_id: "call-1".into() })).unwrap();
+    assert_eq!(code(consult.ended_with()), (0, 7015));
+
+    let mut h = established_call();
+    let mut request = transfer_to(Response::Ring);
+    request.replaces = Some(Replaces { call_id: "nope".into(), problem: Some("no such call".into()) });
+    h.send(Command::Transfer(request)).unwrap();
+    assert_eq!(code(h.call.result_info.clone()), (500, 7700));
+    assert_eq!(h.call.state, CallState::Established);
+    assert!(h.elsewhere.is_empty());
+}
+
+#[test]
+fn transfer_rules_follow_the_kind_of_call() {
+    let mut h = established_call();
+    let mut request = transfer_to(Response::Ring);
+    request.transferee = Some("alice".into());
+    assert!(matches!(h.send(Command::Transfer(request)), Err(Rejection::NotApplicable(_))));
+    let mut h = Harness::incoming(answers_after(0), None);
+    assert!(matches!(h.send(Command::Transfer(transfer_to(Response::Ring))), Err(Rejection::WrongState { .. })));
+    assert_eq!(h.call.peers.len(), 1, "a refused command changes nothing");
+}
+
+#[test]
+fn keep_alive_pushes_the_45_minute_deadline() {
+    let mut h = established_call();
+    h.advance(secs(44 * 60));
+    h.send(Command::KeepAlive).unwrap();
+    h.advance(secs(44 * 60));
+    assert_eq!(h.call.state, CallState::Established);
+    h.advance(secs(60));
+    assert_eq!(code(h.ended_with()), (408, 8537));
+}
+
+fn group(peers: Vec<Peer>) -> Harness {
+    Harness::start(setup(Direction::Outgoing, CallKind::Group, peers, ApiVersion::V1))
+}
+
+#[test]
+fn a_group_call_connects_and_reports_its_roster() {
+    let mut h = group(vec![
+        peer("a", EndpointKind::User, answers_after(2), Some(secs(10))),
+        peer("b", EndpointKind::User, Response::Ring, None),
+    ]);
+    let roster = (NotificationKind::RosterChanged, CallState::Established);
+    assert_eq!(
+        h.take(),
+        [
+            changed(CallState::Establishing),
+            changed(CallState::Established),
+            media(CallState::Established),
+            roster.clone()
+        ]
+    );
+    h.advance(secs(2));
+    assert_eq!(h.take(), [roster.clone()]);
+    assert_eq!(h.call.connected_parties().count(), 1);
+    h.advance(secs(10));
+    assert_eq!(h.take(), [roster], "a leaves; b still rings");
+    h.advance(RINGING_TIMEOUT);
+    assert_eq!(code(h.ended_with()), (200, 5002), "everyone else left");
+
+    let mut h = group(vec![peer("a", EndpointKind::User, Response::Ring, None)]);
+    h.advance(RINGING_TIMEOUT);
+    assert_eq!(code(h.ended_with()), (200, 5013), "no one joined");
+}
+
+#[test]
+fn a_meeting_join_establishes_and_tracks_attendees() {
+    let mut attendee = peer("organizer", EndpointKind::User, answers_after(0), Some(secs(60)));
+    attendee.status = PeerStatus::Connected;
+    let kind = CallKind::Meeting { meeting_id: "m1".into() };
+    let mut h = Harness::start(setup(Direction::Outgoing, kind, vec![attendee], ApiVersion::V1));
+    let roster = (NotificationKind::RosterChanged, CallState::Established);
+    assert_eq!(
+        h.take(),
+        [
+            changed(CallState::Establishing),
+            changed(CallState::Established),
+            media(CallState::Established),
+            roster.clone()
+        ]
+    );
+    h.advance(secs(60));
+    assert_eq!(h.take(), [roster], "the organizer leaves; the bot stays");
+    h.send(Command::Terminate { result: ResultInfo::new(200, 5001, "The conversation has ended.") }).unwrap();
+    assert_eq!(code(h.ended_with()), (200, 5001));
+}
+
+fn action(kind: ActionKind) -> Command {
+    Command::Action(ActionRequest { operation_id: "op-1".into(), kind, client_context: Some("ctx".into()) })
+}
+
+#[test]
+fn call_level_actions_answer_with_operations() {
+    let mut h = established_call();
+    assert!(matches!(h.send(action(ActionKind::SetSelfMuted(true))), Err(Rejection::NotApplicable(_))));
+    h.send(action(ActionKind::UpdateRecordingStatus("recording".into()))).unwrap();
+    let operation = h.call.operation("OP-1").expect("operation ids match without regard to case");
+    assert_eq!((operation.status, operation.client_context.as_deref()), (OperationStatus::Completed, Some("ctx")));
+    assert_eq!(h.take(), [], "a completed operation raises no notification");
+
+    let mut h = group(vec![peer("a", EndpointKind::User, answers_after(0), None)]);
+    h.advance(Duration::ZERO);
+    h.take();
+    h.send(action(ActionKind::SetSelfMuted(true))).unwrap();
+    assert!(h.call.bot.muted);
+    assert_eq!(h.take(), [(NotificationKind::RosterChanged, CallState::Established)]);
+    h.send(Command::Action(ActionRequest {
+        operation_id: "op-2".into(),
+        kind: ActionKind::AddLargeGalleryView,
+        client_context: None,
+    }))
+    .unwrap();
+    assert_eq!(h.call.operation("op-2").unwrap().status, OperationStatus::Running);
+    h.advance(Duration::ZERO);
+    assert_eq!(h.call.operation("op-2").unwrap().status, OperationStatus::Completed);
+    assert_eq!(
+        h.take(),
+        [(NotificationKind::OperationFinished { operation_id: "op-2".into() }, CallState::Established)]
+    );
+    let not_app_hosted = h.send(action(ActionKind::ChangeScreenSharingRole("sharer".into())));
+    assert!(matches!(not_app_hosted, Err(Rejection::NotApplicable(message)) if message.contains("app-hosted")));
+}
+
+#[test]
+fn every_notification_carries_a_newer_version() {
+    let mut h = established_call();
+    h.send(Command::HangUp).unwrap();
+    let versions: Vec<u64> = h.notifications.iter().map(|(_, call)| call.version).collect();
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    assert_eq!(versions.last(), Some(&h.call.version));
+}
+
+#[test]
+fn the_document_survives_a_round_trip_through_json() {
+    let mut h = established_call();
+    h.send(Command::Transfer(transfer_to(Response::Ring))).unwrap();
+    let text = serde_json::to_string(&h.call).unwrap();
+    let back: Call = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, h.call);
+    for timer in h.timers.values().map(|(_, t)| t) {
+        assert_eq!(&Timer::from_key(&timer.key()).unwrap(), timer);
+    }
+}
