@@ -414,7 +414,7 @@ fn a_group_call_connects_and_reports_its_roster() {
         ]
     );
     h.advance(secs(2));
-    assert_eq!(h.take(), [roster.clone()]);
+    assert_eq!(h.take(), std::slice::from_ref(&roster));
     assert_eq!(h.call.connected_parties().count(), 1);
     h.advance(secs(10));
     assert_eq!(h.take(), [roster], "a leaves; b still rings");
