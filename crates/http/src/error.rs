@@ -187,6 +187,7 @@ fn store_status(error: &StoreError) -> (StatusCode, &'static str) {
     match error {
         StoreError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "InsufficientStorage"),
         StoreError::ReadOnly(_) | StoreError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        StoreError::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
         StoreError::Backend(_) | StoreError::TooNew { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
         }

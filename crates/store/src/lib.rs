@@ -4,6 +4,7 @@
 //! (`testsuite`, behind the feature of that name). Each method is one transaction, so a change and everything it
 //! implies commit together or not at all.
 
+mod calls;
 mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -12,6 +13,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use calls::{
+    AttemptOutcome, CallChange, CallFilter, CallRecord, DeliveryAttempt, DeliveryStatus, NewNotification,
+    NotificationFilter, NotificationRecord, TimerRecord, WorldEntityRecord,
+};
 pub use sqlite::SqliteStore;
 
 /// The identity of a store, fixed when its data directory is first used.
@@ -118,6 +123,9 @@ pub enum StoreError {
     /// Anything else the backend reported.
     #[error("storage failed: {0}")]
     Backend(String),
+    /// A concurrent change got there first; nothing was written. Reload and retry.
+    #[error("the {what} changed while this change was being made; nothing was written")]
+    Conflict { what: String },
     /// The schema on disk is newer than this binary knows.
     #[error(
         "the data directory was written by a newer Switchboard (schema {found}, this build knows {known}); upgrade"
@@ -184,6 +192,68 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes keys retired before `cutoff`; returns how many.
     async fn delete_signing_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    // ---- calls ---------------------------------------------------------------------------------------------------
+
+    /// Writes a call with its timers and notifications, in one transaction. Refused with [`StoreError::Conflict`]
+    /// when the stored version is not `expected_version` (or, for a new call, when the id exists).
+    async fn commit_call(&self, change: CallChange) -> Result<(), StoreError>;
+
+    async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
+
+    /// Calls, newest first.
+    async fn calls(&self, filter: CallFilter) -> Result<Vec<CallRecord>, StoreError>;
+
+    /// Timers due at or before `until`, earliest first, at most `limit`.
+    async fn due_timers(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<TimerRecord>, StoreError>;
+
+    /// When the earliest timer is due.
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Removes a timer that fired without changing its call, unless it was re-armed since.
+    async fn delete_timer(&self, timer: &TimerRecord) -> Result<(), StoreError>;
+
+    // ---- notifications -------------------------------------------------------------------------------------------
+
+    /// The notifications to send now: the oldest pending one of each call (a call's notifications go out in order),
+    /// if its next attempt is due by `now`, oldest first.
+    async fn deliverable_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// When the next pending notification may be attempted.
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    async fn record_attempt(&self, seq: i64, attempt: DeliveryAttempt) -> Result<(), StoreError>;
+
+    /// The notification journal, oldest first.
+    async fn notifications(&self, filter: NotificationFilter) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    // ---- the simulated world -------------------------------------------------------------------------------------
+
+    /// Creates or replaces an entity.
+    async fn put_world_entity(&self, entity: WorldEntityRecord) -> Result<(), StoreError>;
+
+    async fn world_entity(
+        &self,
+        tenant_id: Uuid,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<WorldEntityRecord>, StoreError>;
+
+    /// Entities of a tenant (or all tenants), of a kind (or all kinds), by kind and key.
+    async fn world_entities(
+        &self,
+        tenant_id: Option<Uuid>,
+        kind: Option<&str>,
+    ) -> Result<Vec<WorldEntityRecord>, StoreError>;
+
+    async fn delete_world_entity(&self, tenant_id: Uuid, kind: &str, key: &str) -> Result<bool, StoreError>;
+
+    /// Forgets the simulation: world entities, calls, timers and the notification journal, in one transaction.
+    async fn reset_simulation(&self) -> Result<(), StoreError>;
 
     /// Flushes and closes; the store answers nothing afterwards.
     async fn close(&self);

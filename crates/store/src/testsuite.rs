@@ -8,7 +8,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::{
-    ApplicationRecord, CertificateRecord, NewDeviceQualityReport, SecretRecord, SigningKeyRecord, Store, TenantRecord,
+    ApplicationRecord, AttemptOutcome, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
+    DeliveryStatus, NewDeviceQualityReport, NewNotification, NotificationFilter, SecretRecord, SigningKeyRecord, Store,
+    StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 /// A fixed instant, so results do not depend on the clock.
@@ -23,6 +25,10 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     tenants_and_applications(open_empty().await).await;
     secrets_and_certificates_belong_to_their_app(open_empty().await).await;
     signing_keys_rotate_and_expire(open_empty().await).await;
+    calls_commit_with_their_timers_and_notifications(open_empty().await).await;
+    timers_come_due_in_order(open_empty().await).await;
+    notifications_go_out_in_order_per_call(open_empty().await).await;
+    the_world_is_kept_per_tenant_and_reset(open_empty().await).await;
 }
 
 async fn instance_is_fixed_at_creation(store: impl Store) {
@@ -172,5 +178,191 @@ async fn signing_keys_rotate_and_expire(store: impl Store) {
     let deleted = store.delete_signing_keys_retired_before(key(2).created_at).await.unwrap();
     assert_eq!(deleted, 1, "only key-0 was retired before key-2 arrived");
     assert_eq!(store.signing_keys().await.unwrap().len(), 2);
+    store.close().await;
+}
+
+fn seconds(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+fn call_record(id: &str, app: u128, version: i64, ended: bool) -> CallRecord {
+    CallRecord {
+        call_id: id.into(),
+        tenant_id: Uuid::from_u128(1),
+        app_id: Uuid::from_u128(app),
+        state: if ended { "terminated" } else { "established" }.into(),
+        version,
+        document: format!(r#"{{"id":"{id}","version":{version}}}"#),
+        created_at: epoch(),
+        updated_at: epoch() + seconds(version),
+        ended_at: ended.then(|| epoch() + seconds(version)),
+    }
+}
+
+fn timer(call_id: &str, key: &str, due_in: i64) -> TimerRecord {
+    TimerRecord { call_id: call_id.into(), key: key.into(), due_at: epoch() + seconds(due_in) }
+}
+
+fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
+    NewNotification {
+        call_id: call_id.into(),
+        tenant_id: Uuid::from_u128(1),
+        app_id: Uuid::from_u128(app),
+        url: Some(format!("https://bot{app}.example/callback")),
+        body: format!(r#"{{"n":{n}}}"#),
+        raised_at: epoch(),
+    }
+}
+
+fn change(call: CallRecord, expected_version: Option<i64>) -> CallChange {
+    CallChange { call, expected_version, fired: None, timers: Vec::new(), notifications: Vec::new() }
+}
+
+async fn calls_commit_with_their_timers_and_notifications(store: impl Store) {
+    let mut first = change(call_record("c1", 10, 1, false), None);
+    first.timers = vec![timer("c1", "keepAlive", 2700), timer("c1", "ring", 60)];
+    first.notifications = vec![notification("c1", 10, 1)];
+    store.commit_call(first.clone()).await.expect("a new call");
+    assert_eq!(store.call("c1").await.unwrap(), Some(first.call.clone()), "every field comes back as stored");
+    assert!(matches!(store.commit_call(first).await, Err(StoreError::Conflict { .. })), "the id is taken");
+
+    // A change computed from a stale version writes nothing at all.
+    let mut stale = change(call_record("c1", 10, 3, false), Some(2));
+    stale.timers = vec![timer("c1", "other", 5)];
+    stale.notifications = vec![notification("c1", 10, 2)];
+    assert!(matches!(store.commit_call(stale).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.call("c1").await.unwrap().unwrap().version, 1);
+    assert_eq!(store.due_timers(epoch() + seconds(10_000), 10).await.unwrap().len(), 2);
+    assert_eq!(store.notifications(journal()).await.unwrap().len(), 1);
+
+    // The timer that fired goes, one re-armed with the same key moves, and a timer for another call is kept.
+    let mut fired = change(call_record("c1", 10, 2, false), Some(1));
+    fired.fired = Some(timer("c1", "ring", 60));
+    fired.timers = vec![timer("c1", "keepAlive", 3000), timer("c2", "replaced", 61)];
+    store.commit_call(fired).await.expect("the current version");
+    let timers = store.due_timers(epoch() + seconds(10_000), 10).await.unwrap();
+    assert_eq!(timers, [timer("c2", "replaced", 61), timer("c1", "keepAlive", 3000)]);
+
+    // Ending a call drops its timers.
+    store.commit_call(change(call_record("c1", 10, 3, true), Some(2))).await.unwrap();
+    assert_eq!(store.due_timers(epoch() + seconds(10_000), 10).await.unwrap(), [timer("c2", "replaced", 61)]);
+
+    store.commit_call(change(call_record("c3", 11, 1, false), None)).await.unwrap();
+    let all = store.calls(CallFilter { limit: 10, ..CallFilter::default() }).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let active = store.calls(CallFilter { active_only: true, limit: 10, ..CallFilter::default() }).await.unwrap();
+    assert_eq!(active.iter().map(|c| c.call_id.as_str()).collect::<Vec<_>>(), ["c3"]);
+    let of_app = CallFilter { app_id: Some(Uuid::from_u128(10)), limit: 10, ..CallFilter::default() };
+    assert_eq!(store.calls(of_app).await.unwrap()[0].call_id, "c1");
+    assert_eq!(store.call("missing").await.unwrap(), None);
+    store.close().await;
+}
+
+async fn timers_come_due_in_order(store: impl Store) {
+    assert_eq!(store.next_timer_due().await.unwrap(), None);
+    let mut new = change(call_record("c1", 10, 1, false), None);
+    new.timers = vec![timer("c1", "b", 30), timer("c1", "a", 30), timer("c1", "early", 10)];
+    store.commit_call(new).await.unwrap();
+    assert_eq!(store.next_timer_due().await.unwrap(), Some(epoch() + seconds(10)));
+    assert_eq!(store.due_timers(epoch() + seconds(9), 10).await.unwrap(), []);
+    let due = store.due_timers(epoch() + seconds(30), 2).await.unwrap();
+    assert_eq!(due, [timer("c1", "early", 10), timer("c1", "a", 30)], "earliest first, then by key; limited");
+    // Deleting a timer that was moved since it was read leaves the moved one alone.
+    store.delete_timer(&timer("c1", "b", 20)).await.unwrap();
+    store.delete_timer(&timer("c1", "early", 10)).await.unwrap();
+    assert_eq!(store.next_timer_due().await.unwrap(), Some(epoch() + seconds(30)));
+    assert_eq!(store.due_timers(epoch() + seconds(30), 10).await.unwrap().len(), 2);
+    store.close().await;
+}
+
+fn journal() -> NotificationFilter {
+    NotificationFilter { limit: 100, ..NotificationFilter::default() }
+}
+
+fn attempt(at: i64, outcome: AttemptOutcome) -> DeliveryAttempt {
+    DeliveryAttempt { at: epoch() + seconds(at), status: Some(503), error: Some("unavailable".into()), outcome }
+}
+
+async fn notifications_go_out_in_order_per_call(store: impl Store) {
+    assert_eq!(store.next_delivery_due().await.unwrap(), None);
+    let mut c1 = change(call_record("c1", 10, 1, false), None);
+    c1.notifications = vec![notification("c1", 10, 1), notification("c1", 10, 2)];
+    store.commit_call(c1).await.unwrap();
+    let mut c2 = change(call_record("c2", 11, 1, false), None);
+    let mut nowhere = notification("c2", 11, 3);
+    nowhere.url = None;
+    c2.notifications = vec![nowhere, notification("c2", 11, 4)];
+    store.commit_call(c2).await.unwrap();
+
+    let journal_all = store.notifications(journal()).await.unwrap();
+    assert_eq!(journal_all.iter().map(|n| n.seq).collect::<Vec<_>>().windows(2).filter(|w| w[0] < w[1]).count(), 3);
+    let undeliverable = &journal_all[2];
+    assert_eq!(undeliverable.status, DeliveryStatus::Failed, "nowhere to send it: failed at once");
+    assert!(undeliverable.last_error.as_deref().unwrap_or_default().contains("webhook"));
+
+    let now = epoch();
+    assert!(store.next_delivery_due().await.unwrap().is_some_and(|due| due <= now), "new ones are due at once");
+    let first = store.deliverable_notifications(now, 10).await.unwrap();
+    let bodies: Vec<_> = first.iter().map(|n| n.notification.body.as_str()).collect();
+    assert_eq!(bodies, [r#"{"n":1}"#, r#"{"n":4}"#], "only the oldest pending one of each call");
+
+    // A retry keeps the call's later notifications waiting behind it.
+    store.record_attempt(first[0].seq, attempt(0, AttemptOutcome::RetryAt(now + seconds(5)))).await.unwrap();
+    store.record_attempt(first[1].seq, attempt(0, AttemptOutcome::Delivered)).await.unwrap();
+    assert_eq!(store.deliverable_notifications(now + seconds(4), 10).await.unwrap(), []);
+    assert_eq!(store.next_delivery_due().await.unwrap(), Some(now + seconds(5)));
+    let retried = store.deliverable_notifications(now + seconds(5), 10).await.unwrap();
+    assert_eq!((retried.len(), retried[0].attempts, retried[0].last_status), (1, 1, Some(503)));
+    store.record_attempt(retried[0].seq, attempt(5, AttemptOutcome::Delivered)).await.unwrap();
+    let next = store.deliverable_notifications(now + seconds(5), 10).await.unwrap();
+    assert_eq!(next[0].notification.body, r#"{"n":2}"#);
+    store.record_attempt(next[0].seq, attempt(6, AttemptOutcome::GaveUp)).await.unwrap();
+    // An attempt recorded twice (two dispatchers racing) counts once.
+    store.record_attempt(next[0].seq, attempt(6, AttemptOutcome::Delivered)).await.unwrap();
+    assert_eq!(store.next_delivery_due().await.unwrap(), None);
+
+    let of_c1 = store.notifications(NotificationFilter { call_id: Some("c1".into()), ..journal() }).await.unwrap();
+    let outcome: Vec<_> = of_c1.iter().map(|n| (n.status, n.attempts)).collect();
+    assert_eq!(outcome, [(DeliveryStatus::Delivered, 2), (DeliveryStatus::Failed, 1)]);
+    let of_app = NotificationFilter { app_id: Some(Uuid::from_u128(11)), after: of_c1[0].seq, ..journal() };
+    assert_eq!(store.notifications(of_app).await.unwrap().len(), 2);
+    let paged = store.notifications(NotificationFilter { after: of_c1[1].seq, limit: 1, ..journal() }).await.unwrap();
+    assert_eq!(paged.len(), 1);
+    store.close().await;
+}
+
+fn entity(tenant: u128, kind: &str, key: &str, document: &str) -> WorldEntityRecord {
+    WorldEntityRecord {
+        tenant_id: Uuid::from_u128(tenant),
+        kind: kind.into(),
+        key: key.into(),
+        document: document.into(),
+        updated_at: epoch(),
+    }
+}
+
+async fn the_world_is_kept_per_tenant_and_reset(store: impl Store) {
+    store.put_world_entity(entity(1, "user", "alice", "{}")).await.unwrap();
+    store.put_world_entity(entity(1, "user", "alice", r#"{"v":2}"#)).await.unwrap();
+    store.put_world_entity(entity(1, "phone", "+15550100", "{}")).await.unwrap();
+    store.put_world_entity(entity(2, "user", "alice", "{}")).await.unwrap();
+    let alice = store.world_entity(Uuid::from_u128(1), "user", "alice").await.unwrap();
+    assert_eq!(alice.map(|e| e.document), Some(r#"{"v":2}"#.to_owned()), "a put replaces");
+    assert_eq!(store.world_entities(Some(Uuid::from_u128(1)), None).await.unwrap().len(), 2);
+    assert_eq!(store.world_entities(None, Some("user")).await.unwrap().len(), 2);
+    assert!(store.delete_world_entity(Uuid::from_u128(2), "user", "alice").await.unwrap());
+    assert!(!store.delete_world_entity(Uuid::from_u128(2), "user", "alice").await.unwrap());
+
+    let mut call = change(call_record("c1", 10, 1, false), None);
+    call.timers = vec![timer("c1", "a", 1)];
+    call.notifications = vec![notification("c1", 10, 1)];
+    store.commit_call(call).await.unwrap();
+    store.put_tenant(tenant(1)).await.unwrap();
+    store.reset_simulation().await.unwrap();
+    assert_eq!(store.world_entities(None, None).await.unwrap(), []);
+    assert_eq!(store.call("c1").await.unwrap(), None);
+    assert_eq!(store.next_timer_due().await.unwrap(), None);
+    assert_eq!(store.notifications(journal()).await.unwrap(), []);
+    assert_eq!(store.tenants().await.unwrap().len(), 1, "the directory is not part of the simulation");
     store.close().await;
 }

@@ -3,6 +3,8 @@
 //! `synchronous = NORMAL` with WAL loses no committed transaction when the process is killed (the WAL is in the
 //! OS page cache); only a power cut can drop the last few. Every write is one transaction.
 
+mod calls;
+
 use std::{path::Path, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
@@ -15,8 +17,9 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    ApplicationRecord, CertificateRecord, DeviceQualityReport, Instance, NewDeviceQualityReport, SecretRecord,
-    SigningKeyRecord, Store, StoreError, TenantRecord,
+    ApplicationRecord, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt, DeviceQualityReport,
+    Instance, NewDeviceQualityReport, NotificationFilter, NotificationRecord, SecretRecord, SigningKeyRecord, Store,
+    StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -459,6 +462,79 @@ impl Store for SqliteStore {
             .await
             .map_err(classify)?;
         Ok(deleted.rows_affected())
+    }
+
+    async fn commit_call(&self, change: CallChange) -> Result<(), StoreError> {
+        calls::commit_call(&self.pool, change).await
+    }
+
+    async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
+        calls::call(&self.pool, call_id).await
+    }
+
+    async fn calls(&self, filter: CallFilter) -> Result<Vec<CallRecord>, StoreError> {
+        calls::calls(&self.pool, filter).await
+    }
+
+    async fn due_timers(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<TimerRecord>, StoreError> {
+        calls::due_timers(&self.pool, until, limit).await
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        calls::next_timer_due(&self.pool).await
+    }
+
+    async fn delete_timer(&self, timer: &TimerRecord) -> Result<(), StoreError> {
+        calls::delete_timer(&self.pool, timer).await
+    }
+
+    async fn deliverable_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        calls::deliverable_notifications(&self.pool, now, limit).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        calls::next_delivery_due(&self.pool).await
+    }
+
+    async fn record_attempt(&self, seq: i64, attempt: DeliveryAttempt) -> Result<(), StoreError> {
+        calls::record_attempt(&self.pool, seq, attempt).await
+    }
+
+    async fn notifications(&self, filter: NotificationFilter) -> Result<Vec<NotificationRecord>, StoreError> {
+        calls::notifications(&self.pool, filter).await
+    }
+
+    async fn put_world_entity(&self, entity: WorldEntityRecord) -> Result<(), StoreError> {
+        calls::put_world_entity(&self.pool, entity).await
+    }
+
+    async fn world_entity(
+        &self,
+        tenant_id: Uuid,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<WorldEntityRecord>, StoreError> {
+        calls::world_entity(&self.pool, tenant_id, kind, key).await
+    }
+
+    async fn world_entities(
+        &self,
+        tenant_id: Option<Uuid>,
+        kind: Option<&str>,
+    ) -> Result<Vec<WorldEntityRecord>, StoreError> {
+        calls::world_entities(&self.pool, tenant_id, kind).await
+    }
+
+    async fn delete_world_entity(&self, tenant_id: Uuid, kind: &str, key: &str) -> Result<bool, StoreError> {
+        calls::delete_world_entity(&self.pool, tenant_id, kind, key).await
+    }
+
+    async fn reset_simulation(&self) -> Result<(), StoreError> {
+        calls::reset_simulation(&self.pool).await
     }
 
     async fn close(&self) {
