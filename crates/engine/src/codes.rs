@@ -84,6 +84,11 @@ pub fn unreachable() -> ResultInfo {
     result(480, 10076, "Callee could not be reached.")
 }
 
+/// The call cannot be routed: a PSTN number called without an application instance (docs:call-delete table).
+pub fn cannot_route() -> ResultInfo {
+    result(480, 10134, "Call rejected due to inability to route the call.")
+}
+
 /// The callee refused the call. Graph documents no result for this; its `resultInfo` codes follow SIP (408, 480,
 /// 410 in docs:call-delete), so these use SIP's 486 Busy Here and 603 Decline, with no subcode.
 pub fn refused(declined: bool) -> ResultInfo {

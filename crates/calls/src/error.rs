@@ -1,0 +1,47 @@
+use switchboard_catalogue::Permission;
+use switchboard_engine::Rejection;
+use switchboard_store::StoreError;
+
+use crate::{clock::ClockError, world::WorldError};
+
+/// Why a call operation failed. The HTTP layer maps each to Graph's status and error body.
+#[derive(Debug, thiserror::Error)]
+pub enum CallsError {
+    /// No such call for this app: unknown, another app's or tenant's, or ended (docs:call-keepalive: 404 after the
+    /// end).
+    #[error("Call '{call_id}' was not found. It may have ended, or belong to another application.")]
+    CallNotFound { call_id: String },
+    #[error("Operation '{operation_id}' was not found in call '{call_id}'.")]
+    OperationNotFound { call_id: String, operation_id: String },
+    /// The engine refused the command in the call's current state.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The request cannot be carried out as sent.
+    #[error("{0}")]
+    Invalid(String),
+    /// The app lacks the permission this kind of call needs.
+    #[error("{what} needs one of these application permissions: {}", list(needed))]
+    Forbidden { what: &'static str, needed: &'static [Permission] },
+    /// A fault injected through `/_sim/faults`.
+    #[error("{message}")]
+    InjectedFault { status: u16, code: String, message: String },
+    #[error(transparent)]
+    World(#[from] WorldError),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+    /// A stored call document this build cannot read.
+    #[error("the stored call '{call_id}' cannot be read: {error}")]
+    Corrupt { call_id: String, error: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(permissions: &[Permission]) -> String {
+    permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+impl From<Rejection> for CallsError {
+    fn from(rejection: Rejection) -> CallsError {
+        CallsError::Rejected(rejection)
+    }
+}

@@ -1,0 +1,17 @@
+//! Switchboard's calls: the sans-IO engine ([`switchboard_engine`]) driven by a clock, persisted through the store,
+//! against a simulated world of users, phones, bots and meetings.
+//!
+//! Every change of a call is one store transaction: the new call document, the timers it arms and the
+//! notifications it raises commit together ([`runtime`]). Graph requests are translated in [`graph`], the world's
+//! side of calls in [`simulation`], and Graph JSON is rendered in [`render`].
+
+pub mod clock;
+mod error;
+pub mod graph;
+pub mod render;
+mod runtime;
+pub mod simulation;
+pub mod world;
+
+pub use error::CallsError;
+pub use runtime::{Caller, Calls, CallsConfig};

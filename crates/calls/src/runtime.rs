@@ -1,0 +1,352 @@
+//! The runtime around the engine: each change loads a call, applies commands at the clock's time, and commits the
+//! new document with the timers and notifications it caused in one store transaction. Timers fire from a worker
+//! (real time) or from [`Calls::advance`] (virtual time), one at a time, each at its own due time.
+
+use std::{
+    future::Future,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use switchboard_catalogue::Permission;
+use switchboard_engine::{Call, Command, Effect, Rejection, Timer, handle};
+use switchboard_store::{CallChange, CallRecord, NewNotification, Store, StoreError, TimerRecord};
+use tokio::sync::{Mutex, MutexGuard, Notify};
+use uuid::Uuid;
+
+use crate::{
+    CallsError,
+    clock::{ClockError, ClockMode, SimulationClock},
+    render,
+    world::{World, WorldConfig},
+};
+
+/// What the runtime needs to know about the server it runs in.
+#[derive(Debug, Clone)]
+pub struct CallsConfig {
+    pub world: WorldConfig,
+    /// The server's public base URL (`https://127.0.0.1:8443`), for `Location` headers and `@odata.context`.
+    pub public_url: String,
+}
+
+/// The app a Graph request comes from, as authenticated by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant_id: Uuid,
+    pub app_id: Uuid,
+    pub roles: Vec<Permission>,
+}
+
+impl Caller {
+    pub(crate) fn has_any(&self, permissions: &[Permission]) -> bool {
+        permissions.iter().any(|p| self.roles.contains(p))
+    }
+
+    fn owns(&self, call: &CallRecord) -> bool {
+        call.tenant_id == self.tenant_id && call.app_id == self.app_id
+    }
+}
+
+/// Lock stripes: changes to one call are serialised in this process; the store's version check covers the rest.
+const STRIPES: usize = 64;
+/// A change that lost a race with another process is recomputed this many times.
+const CONFLICT_RETRIES: usize = 3;
+/// How many due timers one query fetches.
+const TIMER_BATCH: u32 = 64;
+/// The timer worker looks again at least this often, in case a wake-up was missed.
+const TIMER_POLL: Duration = Duration::from_secs(30);
+
+/// Switchboard's calls.
+pub struct Calls {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<SimulationClock>,
+    pub(crate) config: CallsConfig,
+    stripes: Vec<Mutex<()>>,
+    /// Signalled after every commit that queued notifications; the dispatcher waits on it.
+    outbox: Arc<Notify>,
+    /// Signalled after every commit that armed timers; the timer worker waits on it.
+    timers: Notify,
+    /// One sweep of due timers at a time (the worker's and [`Calls::advance`]'s), so no timer fires twice.
+    sweeping: Mutex<()>,
+    /// Serialises fault bookkeeping (read, decrement, write).
+    pub(crate) faults: Mutex<()>,
+}
+
+impl Calls {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<SimulationClock>, config: CallsConfig) -> Calls {
+        Calls {
+            store,
+            clock,
+            config,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            outbox: Arc::new(Notify::new()),
+            timers: Notify::new(),
+            sweeping: Mutex::new(()),
+            faults: Mutex::new(()),
+        }
+    }
+
+    pub fn clock(&self) -> &SimulationClock {
+        &self.clock
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn world(&self) -> World<'_> {
+        World::new(self.store.as_ref(), &self.config.world)
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.config.public_url.trim_end_matches('/')
+    }
+
+    /// What the notification dispatcher waits on.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    async fn lock(&self, call_id: &str) -> MutexGuard<'_, ()> {
+        let mut hasher = DefaultHasher::new();
+        call_id.to_ascii_lowercase().hash(&mut hasher);
+        let stripe = usize::try_from(hasher.finish() % STRIPES as u64).expect("the stripe index fits a usize");
+        self.stripes[stripe].lock().await
+    }
+
+    /// The stored call, if `owner` (when given) may see it. Ended calls are returned too; callers decide.
+    pub(crate) async fn load(&self, call_id: &str, owner: Option<&Caller>) -> Result<(CallRecord, Call), CallsError> {
+        let not_found = || CallsError::CallNotFound { call_id: call_id.to_owned() };
+        let record = self.store.call(&call_id.to_ascii_lowercase()).await?.ok_or_else(not_found)?;
+        if owner.is_some_and(|owner| !owner.owns(&record)) {
+            return Err(not_found());
+        }
+        let call = serde_json::from_str(&record.document)
+            .map_err(|e| CallsError::Corrupt { call_id: record.call_id.clone(), error: e.to_string() })?;
+        Ok((record, call))
+    }
+
+    /// Stores a new call after applying `commands` (its start) to it.
+    pub(crate) async fn insert(&self, mut call: Call, commands: Vec<Command>) -> Result<Call, CallsError> {
+        let _guard = self.lock(&call.id).await;
+        let now = self.clock.now();
+        let mut effects = Vec::new();
+        for command in commands {
+            effects.extend(handle(&mut call, command, now)?);
+        }
+        let change = self.change(&call, None, None, effects, now).await?;
+        self.commit(change).await?;
+        Ok(call)
+    }
+
+    /// Applies `commands` to a stored call and commits the result with its effects. All or nothing: the first
+    /// command the engine refuses fails the whole change.
+    pub(crate) async fn execute(
+        &self,
+        call_id: &str,
+        owner: Option<&Caller>,
+        commands: Vec<Command>,
+    ) -> Result<Call, CallsError> {
+        self.execute_fired(call_id, owner, commands, None).await
+    }
+
+    async fn execute_fired(
+        &self,
+        call_id: &str,
+        owner: Option<&Caller>,
+        commands: Vec<Command>,
+        fired: Option<TimerRecord>,
+    ) -> Result<Call, CallsError> {
+        let _guard = self.lock(call_id).await;
+        let mut attempt = 0;
+        loop {
+            let (record, mut call) = self.load(call_id, owner).await?;
+            let now = self.clock.now();
+            let mut effects = Vec::new();
+            let mut refused = None;
+            for command in commands.iter().cloned() {
+                match handle(&mut call, command, now) {
+                    Ok(more) => effects.extend(more),
+                    Err(rejection) => {
+                        refused = Some(rejection);
+                        break;
+                    }
+                }
+            }
+            let unchanged = u64::try_from(record.version).is_ok_and(|v| v == call.version) && effects.is_empty();
+            if refused.is_some() || unchanged {
+                if let Some(fired) = &fired {
+                    self.store.delete_timer(fired).await?;
+                }
+                return match refused {
+                    // Anything about an ended call is a 404 (docs:call-keepalive).
+                    Some(Rejection::Ended) => Err(CallsError::CallNotFound { call_id: call_id.to_owned() }),
+                    Some(rejection) => Err(rejection.into()),
+                    None => Ok(call),
+                };
+            }
+            let change = self.change(&call, Some(record.version), fired.clone(), effects, now).await?;
+            match self.commit(change).await {
+                Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(error) => return Err(error),
+                Ok(()) => return Ok(call),
+            }
+        }
+    }
+
+    async fn commit(&self, change: CallChange) -> Result<(), CallsError> {
+        let notifies = !change.notifications.is_empty();
+        let arms = !change.timers.is_empty();
+        self.store.commit_call(change).await?;
+        if notifies {
+            self.outbox.notify_one();
+        }
+        if arms {
+            self.timers.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Turns the engine's effects into the rows of one transaction.
+    async fn change(
+        &self,
+        call: &Call,
+        expected_version: Option<i64>,
+        fired: Option<TimerRecord>,
+        effects: Vec<Effect>,
+        now: DateTime<Utc>,
+    ) -> Result<CallChange, CallsError> {
+        let mut webhook: Option<Option<String>> = None;
+        let mut timers = Vec::new();
+        let mut notifications = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Schedule { call_id, timer, at } => {
+                    timers.push(TimerRecord { call_id, key: timer.key(), due_at: at });
+                }
+                Effect::Notify(notification) => {
+                    let url = match &notification.call.callback_uri {
+                        Some(url) => Some(url.clone()),
+                        None => match &webhook {
+                            Some(known) => known.clone(),
+                            None => {
+                                let app = self.store.application(call.app_id).await?;
+                                let found = app.and_then(|a| a.calling_webhook);
+                                webhook = Some(found.clone());
+                                found
+                            }
+                        },
+                    };
+                    let body = render::notification(&notification, url.as_deref().unwrap_or_default());
+                    notifications.push(NewNotification {
+                        call_id: call.id.clone(),
+                        tenant_id: call.tenant_id,
+                        app_id: call.app_id,
+                        url,
+                        body: body.to_string(),
+                        raised_at: now,
+                    });
+                }
+            }
+        }
+        let record = CallRecord {
+            call_id: call.id.clone(),
+            tenant_id: call.tenant_id,
+            app_id: call.app_id,
+            state: call.state.as_str().to_owned(),
+            version: i64::try_from(call.version).expect("invariant: a call's version fits an i64"),
+            document: serde_json::to_string(call).expect("a call document is plain data and always serialises"),
+            created_at: call.created_at,
+            updated_at: call.updated_at,
+            ended_at: call.is_terminated().then_some(now),
+        };
+        Ok(CallChange { call: record, expected_version, fired, timers, notifications })
+    }
+
+    // ---- timers ---------------------------------------------------------------------------------------------------
+
+    /// Fires due timers until `shutdown`: in real time when they come due, in virtual time those due by the clock's
+    /// "now" (armed for no delay), whenever a commit arms one or the clock changes.
+    pub async fn run_timers(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let mut clock_changes = self.clock.changes();
+        tokio::pin!(shutdown);
+        loop {
+            let wait = match self.sweep().await {
+                Ok(next) => next.unwrap_or(TIMER_POLL).min(TIMER_POLL),
+                Err(error) => {
+                    tracing::error!(%error, "firing due timers failed; retrying shortly");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.timers.notified() => {}
+                _ = clock_changes.changed() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Fires every timer due now; returns how long until the next one, in real time.
+    async fn sweep(&self) -> Result<Option<Duration>, CallsError> {
+        let _sweeping = self.sweeping.lock().await;
+        loop {
+            let now = self.clock.now();
+            let due = self.store.due_timers(now, TIMER_BATCH).await?;
+            if due.is_empty() {
+                break;
+            }
+            for timer in due {
+                self.fire(timer).await?;
+            }
+        }
+        if self.clock.mode() == ClockMode::Virtual {
+            return Ok(None);
+        }
+        let next = self.store.next_timer_due().await?;
+        Ok(next.map(|due| (due - self.clock.now()).to_std().unwrap_or_default()))
+    }
+
+    /// Moves a virtual clock forward by `by`, firing each timer that comes due on the way at its own time.
+    pub async fn advance(&self, by: Duration) -> Result<DateTime<Utc>, CallsError> {
+        if self.clock.mode() != ClockMode::Virtual {
+            return Err(ClockError::Realtime.into());
+        }
+        let _sweeping = self.sweeping.lock().await;
+        let target = self.clock.now()
+            + chrono::Duration::from_std(by).map_err(|_| CallsError::Invalid(format!("{by:?} is too far ahead")))?;
+        while let Some(timer) = self.store.due_timers(target, 1).await?.pop() {
+            self.clock.move_to(timer.due_at.max(self.clock.now()))?;
+            self.fire(timer).await?;
+        }
+        self.clock.move_to(target)?;
+        Ok(target)
+    }
+
+    /// Switches the clock between real and virtual time.
+    pub async fn set_clock_mode(&self, mode: ClockMode) {
+        let _sweeping = self.sweeping.lock().await;
+        self.clock.set_mode(mode);
+    }
+
+    async fn fire(&self, record: TimerRecord) -> Result<(), CallsError> {
+        let timer = match Timer::from_key(&record.key) {
+            Ok(timer) => timer,
+            Err(error) => {
+                tracing::error!(call_id = %record.call_id, key = %record.key, %error, "dropping a timer this build cannot read");
+                return Ok(self.store.delete_timer(&record).await?);
+            }
+        };
+        let call_id = record.call_id.clone();
+        match self.execute_fired(&call_id, None, vec![Command::Timer(timer)], Some(record.clone())).await {
+            Ok(_) | Err(CallsError::Rejected(_)) => Ok(()),
+            Err(CallsError::CallNotFound { .. } | CallsError::Corrupt { .. }) => {
+                tracing::warn!(%call_id, key = %record.key, "dropping a timer of a call that is gone or unreadable");
+                Ok(self.store.delete_timer(&record).await?)
+            }
+            Err(error) => Err(error),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! What the test-control API does to the world's side of calls: a simulated user calls an app, a simulated
+//! endpoint answers, rejects or hangs up, a meeting ends, faults are injected.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use switchboard_catalogue::ApiVersion;
+use switchboard_engine::{
+    Call, CallSetup, Command, PeerAction, codes,
+    model::{CallKind, Direction, PeerRole, PeerStatus, ResultInfo},
+};
+use switchboard_store::CallFilter;
+use uuid::Uuid;
+
+use crate::{
+    Calls, CallsError,
+    world::{Entity, WorldError},
+};
+
+/// A call a simulated endpoint places to an app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IncomingCall {
+    /// Who calls: an identity set naming a simulated user, phone or bot (`{"user": {"id": "…"}}`).
+    pub from: Value,
+    /// The app called: its notifications go to its registered calling webhook.
+    pub app_id: Uuid,
+    /// Calls to a phone number arrive at an application instance of the app (docs:call-redirect example 3).
+    #[serde(default)]
+    pub application_instance_id: Option<Uuid>,
+    #[serde(default = "audio")]
+    pub modalities: Vec<String>,
+}
+
+fn audio() -> Vec<String> {
+    vec!["audio".into()]
+}
+
+/// A fault injected into the next requests of one Graph operation of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fault {
+    /// The operation, as `docs/compatibility.md` names it in its first column (`answer`, `createCall`, …).
+    pub operation: String,
+    /// How many of the next requests it affects.
+    pub count: u32,
+    pub effect: FaultEffect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
+pub enum FaultEffect {
+    /// The request fails with this status and Graph error code.
+    Fail { status: u16, code: String, message: String },
+    /// The request is acknowledged as usual but never reaches the call, as if it got lost on the way: an `answer`
+    /// lost this way lets the 15-second deadline pass.
+    Lose,
+}
+
+impl Entity for Fault {
+    const KIND: &'static str = "faults";
+    fn key(&self) -> &str {
+        &self.operation
+    }
+    fn prepare(&mut self) -> Result<(), WorldError> {
+        if self.count == 0 {
+            return Err(WorldError::Invalid("'count' must be at least 1".into()));
+        }
+        if let FaultEffect::Fail { status, .. } = &self.effect
+            && !(400..=599).contains(status)
+        {
+            return Err(WorldError::Invalid(format!("'status' {status} is not an HTTP error status (400-599)")));
+        }
+        Ok(())
+    }
+}
+
+impl Calls {
+    /// A simulated endpoint calls an app: Graph posts the incoming call to the app's calling webhook
+    /// (docs:call-answer), and the app has 15 seconds to act.
+    pub async fn place_incoming_call(&self, tenant_id: Uuid, incoming: IncomingCall) -> Result<Call, CallsError> {
+        let app = self
+            .store
+            .application(incoming.app_id)
+            .await?
+            .filter(|app| app.tenant_id == tenant_id)
+            .ok_or_else(|| CallsError::Invalid(format!("tenant {tenant_id} has no app {}", incoming.app_id)))?;
+        let now = self.clock.now();
+        let caller = match self.world().resolve(tenant_id, &incoming.from, now).await? {
+            Ok(endpoint) => endpoint,
+            Err(unresolved) => {
+                return Err(CallsError::Invalid(format!("'from' names no simulated endpoint: {unresolved:?}")));
+            }
+        };
+        let target = match incoming.application_instance_id {
+            Some(instance) => {
+                json!({"applicationInstance": {"@odata.type": "#microsoft.graph.identity", "id": instance.to_string(), "displayName": app.display_name}})
+            }
+            None => {
+                json!({"application": {"@odata.type": "#microsoft.graph.identity", "id": app.app_id.to_string(), "displayName": app.display_name}})
+            }
+        };
+        let my_participant_id = Uuid::new_v4().to_string();
+        let mut target = target;
+        target["@odata.type"] = "#microsoft.graph.identitySet".into();
+        let mut resource = Map::new();
+        resource.insert(
+            "source".into(),
+            json!({"@odata.type": "#microsoft.graph.participantInfo", "identity": caller.identity, "region": "amer", "languageId": "en-US"}),
+        );
+        resource.insert(
+            "targets".into(),
+            json!([{"@odata.type": "#microsoft.graph.invitationParticipantInfo", "identity": target, "endpointType": "default", "id": my_participant_id}]),
+        );
+        resource.insert("requestedModalities".into(), json!(incoming.modalities));
+        resource.insert("tenantId".into(), tenant_id.to_string().into());
+        let peer = switchboard_engine::model::Peer {
+            participant_id: Uuid::new_v4().to_string(),
+            kind: caller.kind,
+            role: PeerRole::Party,
+            endpoint_id: caller.endpoint_id,
+            identity: caller.identity,
+            behaviour: caller.behaviour,
+            status: PeerStatus::Connected,
+        };
+        let setup = CallSetup {
+            id: Uuid::new_v4().to_string(),
+            tenant_id,
+            app_id: app.app_id,
+            // Incoming calls are rendered for v1.0 until the bot answers; nothing about them differs in beta.
+            api_version: ApiVersion::V1,
+            direction: Direction::Incoming,
+            kind: CallKind::PeerToPeer,
+            // Incoming calls always go to the app's registered webhook (graph-calls.md §c).
+            callback_uri: app.calling_webhook.clone(),
+            my_participant_id,
+            call_chain_id: Uuid::new_v4().to_string(),
+            resource,
+            peers: vec![peer],
+            ringing_timeout: self.world().ringing_timeout(),
+        };
+        self.insert(Call::new(setup, now), vec![Command::Start]).await
+    }
+
+    /// A simulated endpoint in a call acts. `who` is its participant id or its endpoint id (user id, number, …).
+    pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<Call, CallsError> {
+        let (_, call) = self.load(call_id, None).await?;
+        let participant_id = call
+            .peers
+            .iter()
+            .rev()
+            .find(|p| p.participant_id.eq_ignore_ascii_case(who) || p.endpoint_id.eq_ignore_ascii_case(who))
+            .map(|p| p.participant_id.clone())
+            .ok_or_else(|| CallsError::Invalid(format!("call {call_id} has no participant or endpoint '{who}'")))?;
+        self.execute(call_id, None, vec![Command::Peer { participant_id, action }]).await
+    }
+
+    /// Ends a call with the given result, as the service would for a failure (500/3002, 410/301005, …).
+    pub async fn terminate(&self, call_id: &str, result: ResultInfo) -> Result<Call, CallsError> {
+        self.execute(call_id, None, vec![Command::Terminate { result }]).await
+    }
+
+    /// The meeting ends for everyone: every call in it ends.
+    pub async fn end_meeting(&self, tenant_id: Uuid, meeting_id: &str) -> Result<Vec<String>, CallsError> {
+        self.world().require::<crate::world::SimMeeting>(tenant_id, meeting_id).await?;
+        let mut ended = Vec::new();
+        for call in self.active_calls(Some(tenant_id)).await? {
+            if call.meeting_id() == Some(meeting_id) {
+                self.execute(&call.id, None, vec![Command::Terminate { result: codes::meeting_ended() }]).await?;
+                ended.push(call.id);
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Calls that have not ended, newest first.
+    pub async fn active_calls(&self, tenant_id: Option<Uuid>) -> Result<Vec<Call>, CallsError> {
+        self.list_calls(CallFilter { tenant_id, active_only: true, limit: u32::MAX, ..CallFilter::default() }).await
+    }
+
+    pub async fn list_calls(&self, filter: CallFilter) -> Result<Vec<Call>, CallsError> {
+        let records = self.store.calls(filter).await?;
+        records
+            .into_iter()
+            .map(|r| {
+                serde_json::from_str(&r.document)
+                    .map_err(|e| CallsError::Corrupt { call_id: r.call_id, error: e.to_string() })
+            })
+            .collect()
+    }
+
+    /// A call's document, ended or not.
+    pub async fn inspect(&self, call_id: &str) -> Result<Call, CallsError> {
+        Ok(self.load(call_id, None).await?.1)
+    }
+
+    pub async fn set_fault(&self, tenant_id: Uuid, fault: Fault) -> Result<Fault, CallsError> {
+        let _faults = self.faults.lock().await;
+        Ok(self.world().put(tenant_id, fault, self.clock.now()).await?)
+    }
+
+    /// The fault to apply to this request of `operation`, if one is armed; each use counts down.
+    pub async fn take_fault(&self, tenant_id: Uuid, operation: &str) -> Result<Option<FaultEffect>, CallsError> {
+        let _faults = self.faults.lock().await;
+        let world = self.world();
+        let Some(mut fault) = world.get::<Fault>(tenant_id, operation).await? else { return Ok(None) };
+        let effect = fault.effect.clone();
+        fault.count -= 1;
+        if fault.count == 0 {
+            world.delete::<Fault>(tenant_id, operation).await?;
+        } else {
+            world.put(tenant_id, fault, self.clock.now()).await?;
+        }
+        Ok(Some(effect))
+    }
+
+    /// Forgets the world, every call, timer and notification.
+    pub async fn reset(&self) -> Result<(), CallsError> {
+        Ok(self.store.reset_simulation().await?)
+    }
+}
