@@ -213,6 +213,15 @@ pub fn notification(notification: &Notification, callback_uri: &str) -> Value {
             }
             ("deleted", Value::Object(data))
         }
+        NotificationKind::ToneReceived { tone, sequence_id } => {
+            // docs:call-subscribetotone: the tone, with no participant id (docs-contrib issue #1130).
+            let mut data = call_change(call);
+            data.insert(
+                "toneInfo".into(),
+                json!({"@odata.type": "#microsoft.graph.toneInfo", "sequenceId": sequence_id, "tone": tone}),
+            );
+            ("updated", Value::Object(data))
+        }
         NotificationKind::Rejected => {
             ("deleted", json!({"@odata.type": "#microsoft.graph.call", "@odata.id": call_path(&call.id)}))
         }

@@ -230,6 +230,21 @@ pub enum EndpointId {
     ReportSyntheticMedia,
 }
 
+impl EndpointId {
+    /// The operation's name in lower camel case (`createCall`, `answer`, `keepAlive`), as `docs/compatibility.md`
+    /// and the test-control API's faults name it.
+    pub fn key(self) -> String {
+        let name = format!("{self:?}");
+        let mut chars = name.chars();
+        chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+    }
+
+    /// The operation a [`EndpointId::key`] names.
+    pub fn from_key(key: &str) -> Option<EndpointId> {
+        ENDPOINTS.iter().map(|e| e.id).find(|id| id.key() == key)
+    }
+}
+
 /// What an operation addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

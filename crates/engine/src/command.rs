@@ -62,12 +62,18 @@ pub struct Replaces {
 }
 
 /// What a simulated endpoint does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "action")]
 pub enum PeerAction {
     Answer,
-    Reject { declined: bool },
+    Reject {
+        declined: bool,
+    },
     HangUp,
+    /// Presses DTMF keys: `0`-`9`, `*`, `#`, `A`-`D`.
+    PressKeys {
+        keys: String,
+    },
 }
 
 /// A call-level action that Graph completes at once, answering with an operation.
@@ -93,6 +99,8 @@ pub enum ActionKind {
     SetRecording(bool),
     /// beta `startTranscription` / `stopTranscription`, with the language asked for.
     SetTranscription { active: bool, language: Option<String> },
+    /// `subscribeToTone` (docs:call-subscribetotone).
+    SubscribeToTone,
 }
 
 /// A moment the engine wants to be told about. Serialised, it is the timer's key in the store: arming a timer with
@@ -169,4 +177,6 @@ pub enum NotificationKind {
     RosterChanged,
     /// `deleted` on `/operations/{id}`: an operation finished (graph-calls.md §c).
     OperationFinished { operation_id: String },
+    /// `updated` on the call with `toneInfo`: a key was pressed (docs:call-subscribetotone).
+    ToneReceived { tone: &'static str, sequence_id: u32 },
 }

@@ -398,8 +398,29 @@ impl Machine<'_> {
                 self.peer_refused(participant_id, codes::refused(declined));
             }
             PeerAction::HangUp if status == PeerStatus::Connected => self.peer_hung_up(participant_id),
+            PeerAction::PressKeys { keys } if status == PeerStatus::Connected => self.keys_pressed(&keys)?,
             PeerAction::Answer | PeerAction::Reject { .. } => return Err(wrong("ringing")),
-            PeerAction::HangUp => return Err(wrong("connected")),
+            PeerAction::HangUp | PeerAction::PressKeys { .. } => return Err(wrong("connected")),
+        }
+        Ok(())
+    }
+
+    /// Each key becomes a tone notification, if the bot subscribed to tones; otherwise Graph tells it nothing.
+    fn keys_pressed(&mut self, keys: &str) -> Result<(), Rejection> {
+        let tones = keys
+            .chars()
+            .map(|key| {
+                tone_name(key)
+                    .ok_or_else(|| Rejection::NotApplicable(format!("'{key}' is not a DTMF key (0-9, *, #, A-D)")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !self.call.bot.tones_subscribed {
+            return Ok(());
+        }
+        for tone in tones {
+            self.call.bot.tone_sequence += 1;
+            let sequence_id = self.call.bot.tone_sequence;
+            self.notify(NotificationKind::ToneReceived { tone, sequence_id });
         }
         Ok(())
     }
@@ -589,6 +610,16 @@ impl Machine<'_> {
                 status = OperationStatus::Running;
             }
             ActionKind::SetRecording(recording) => self.call.bot.recording = *recording,
+            ActionKind::SubscribeToTone => {
+                // "only supported for calls that are initiated with serviceHostedMediaConfig" (graph-calls.md §e).
+                if self.app_hosted() {
+                    return Err(Rejection::NotApplicable(
+                        "subscribeToTone is only supported for calls with service-hosted media (docs:call-subscribetotone)"
+                            .into(),
+                    ));
+                }
+                self.call.bot.tones_subscribed = true;
+            }
             ActionKind::SetTranscription { active, language } => {
                 if let Some(language) = language {
                     properties.insert("language".into(), language.clone().into());
@@ -615,6 +646,15 @@ impl Machine<'_> {
         Ok(())
     }
 
+    fn app_hosted(&self) -> bool {
+        self.call
+            .resource
+            .get("mediaConfig")
+            .and_then(|c| c.get("@odata.type"))
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig"))
+    }
+
     fn complete_operation(&mut self, operation_id: &str) {
         let Some(operation) =
             self.call.operations.iter_mut().find(|o| o.id == operation_id && o.status == OperationStatus::Running)
@@ -638,6 +678,7 @@ impl ActionKind {
             ActionKind::SetRecording(false) => "stopRecording",
             ActionKind::SetTranscription { active: true, .. } => "startTranscription",
             ActionKind::SetTranscription { active: false, .. } => "stopTranscription",
+            ActionKind::SubscribeToTone => "subscribeToTone",
         }
     }
 
@@ -653,6 +694,30 @@ impl ActionKind {
             ActionKind::SetRecording(false) => "stopRecordingOperation",
             ActionKind::SetTranscription { active: true, .. } => "startTranscriptionOperation",
             ActionKind::SetTranscription { active: false, .. } => "stopTranscriptionOperation",
+            ActionKind::SubscribeToTone => "subscribeToToneOperation",
         }
     }
+}
+
+/// Graph's `tone` member for a DTMF key.
+fn tone_name(key: char) -> Option<&'static str> {
+    Some(match key.to_ascii_uppercase() {
+        '0' => "tone0",
+        '1' => "tone1",
+        '2' => "tone2",
+        '3' => "tone3",
+        '4' => "tone4",
+        '5' => "tone5",
+        '6' => "tone6",
+        '7' => "tone7",
+        '8' => "tone8",
+        '9' => "tone9",
+        '*' => "star",
+        '#' => "pound",
+        'A' => "a",
+        'B' => "b",
+        'C' => "c",
+        'D' => "d",
+        _ => return None,
+    })
 }

@@ -230,6 +230,10 @@ pub struct BotLeg {
     pub transcription: Option<TranscriptionState>,
     /// `addLargeGalleryView` was requested.
     pub large_gallery_view: bool,
+    /// `subscribeToTone` succeeded: keys pressed in the call are notified (docs:call-subscribetotone).
+    pub tones_subscribed: bool,
+    /// The `sequenceId` of the last tone notified.
+    pub tone_sequence: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,63 +17,27 @@
 //! | GET | `/_admin/keys` | | the published signing keys (JWKS) |
 //! | POST | `/_admin/keys/rotate` | | `{kid}` of the new active key |
 
-use aws_lc_rs::constant_time;
 use axum::{
     Json, Router,
     body::Body,
-    extract::{FromRequestParts, Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, Uri, header, request::Parts},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    middleware,
+    response::IntoResponse,
     routing::{delete, get, post},
 };
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, de::DeserializeOwned};
+use serde::Deserialize;
 use serde_json::json;
 use switchboard_identity::NewApp;
 use uuid::Uuid;
 
 use crate::{
     AppState,
+    control::{Answer, Filter, Keys, body, created, not_found, require_admin_key},
     error::{ApiError, GraphError},
-    graph::parse_json,
     request::RequestIds,
 };
-
-type Answer = Result<Response, GraphError>;
-
-/// The keys of an admin URL; a malformed one (`/_admin/apps/not-a-guid`) is a Graph-shaped 404, not axum's text.
-struct Keys<T>(T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Keys<T> {
-    type Rejection = GraphError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GraphError> {
-        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(keys)) => Ok(Keys(keys)),
-            Err(rejection) => Err(GraphError(
-                ApiError::AdminNotFound(format!("{} ({})", parts.uri.path(), rejection.body_text())),
-                ids,
-            )),
-        }
-    }
-}
-
-/// The query of an admin URL; a malformed one is a Graph-shaped 400.
-struct Filter<T>(T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filter<T> {
-    type Rejection = GraphError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GraphError> {
-        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(filter)) => Ok(Filter(filter)),
-            Err(rejection) => Err(GraphError(ApiError::InvalidBody(rejection.body_text()), ids)),
-        }
-    }
-}
 
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
@@ -92,48 +56,8 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, require_admin_key))
 }
 
-/// Dev mode leaves `/_admin` open; otherwise the configured admin key must be presented.
-async fn require_admin_key(State(state): State<AppState>, ids: RequestIds, request: Request, next: Next) -> Response {
-    if state.config.dev_mode {
-        return next.run(request).await;
-    }
-    let Some(expected) = state.config.admin_key.as_deref() else {
-        return ApiError::AdminUnauthorized(
-            "the admin API is closed outside dev mode unless the server is started with --admin-key",
-        )
-        .into_graph_response(&ids);
-    };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .unwrap_or_default();
-    if constant_time::verify_slices_are_equal(presented.trim().as_bytes(), expected.as_bytes()).is_err() {
-        return ApiError::AdminUnauthorized("the admin API needs 'Authorization: Bearer <admin key>'")
-            .into_graph_response(&ids);
-    }
-    next.run(request).await
-}
-
-async fn not_found(ids: RequestIds, uri: Uri) -> Response {
-    ApiError::AdminNotFound(uri.path().to_owned()).into_graph_response(&ids)
-}
-
-async fn body<T: DeserializeOwned>(headers: &HeaderMap, body: Body, ids: &RequestIds) -> Result<T, GraphError> {
-    let fail = |error| GraphError(error, ids.clone());
-    let bytes = axum::body::to_bytes(body, 1024 * 1024)
-        .await
-        .map_err(|_| fail(ApiError::PayloadTooLarge { limit: 1024 * 1024 }))?;
-    parse_json(headers, &bytes).map_err(fail)
-}
-
 fn fail(ids: &RequestIds) -> impl Fn(switchboard_identity::AdminError) -> GraphError + '_ {
     move |error| GraphError(ApiError::Admin(error), ids.clone())
-}
-
-fn created(value: impl serde::Serialize) -> Response {
-    (StatusCode::CREATED, Json(value)).into_response()
 }
 
 async fn list_tenants(State(state): State<AppState>, ids: RequestIds) -> Answer {

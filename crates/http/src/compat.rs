@@ -60,7 +60,7 @@ pub fn compatibility_table() -> String {
          `beta-communications.yaml` (124, half of them under the deprecated `/app/calls` alias): {} operations, {} of them\n\
          beta-only. Every path is served under `/v1.0` and `/beta` (beta-only ones under `/beta` only), below both\n\
          `/communications/calls` and `/app/calls`; action names match in any case and namespace-qualified\n\
-         (`…/microsoft.graph.answer`).\n\n\
+         (`…/microsoft.graph.answer`). The first column names each operation as `/_sim/faults` does.\n\n\
          | Status | Count | Meaning |\n|---|---|---|\n\
          | implemented | {implemented} | Behaves as Graph documents. |\n\
          | 501 | {pending} | Not implemented yet: the request is still parsed and checked against the documented limits, so bad input gets Graph's 400 first; valid input gets `501 NotImplemented` naming the operation. |\n\
@@ -68,8 +68,11 @@ pub fn compatibility_table() -> String {
         ENDPOINTS.len(),
         beta_only,
     );
-    let _ = writeln!(out, "| Method | Path | Versions | Success | Response | Permissions | Switchboard | Source |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| Operation | Method | Path | Versions | Success | Response | Permissions | Switchboard | Source |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for endpoint in ENDPOINTS {
         let versions = match endpoint.availability {
             Availability::Both => "v1.0, beta",
@@ -87,7 +90,8 @@ pub fn compatibility_table() -> String {
         let inferred = if matches!(endpoint.documentation, Documentation::Inferred { .. }) { " (assumed)" } else { "" };
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {}{} | {} | {} | {} | {} |",
+            "| `{}` | {} | `{}` | {} | {}{} | {} | {} | {} | {} |",
+            endpoint.id.key(),
             endpoint.method.as_str(),
             endpoint.display_path(),
             versions,

@@ -5,7 +5,11 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use std::borrow::Cow;
+
+use switchboard_calls::{CallsError, clock::ClockError, world::WorldError};
 use switchboard_catalogue::{Endpoint, Method, Permission};
+use switchboard_engine::Rejection;
 use switchboard_identity::{AdminError, TokenRejection};
 use switchboard_store::StoreError;
 use switchboard_wire::{limits::Invalid, model::ODataError};
@@ -44,11 +48,11 @@ pub(crate) enum ApiError {
         if has.is_empty() { "no calls permission".to_owned() } else { permission_list(has) }
     )]
     Forbidden { endpoint: &'static str, needed: &'static [Permission], has: Vec<Permission> },
-    /// The admin API refused the caller.
+    /// A control API (`/_admin`, `/_sim`) refused the caller.
     #[error("{0}")]
-    AdminUnauthorized(&'static str),
-    #[error("No admin resource at {0}; see the README for the /_admin routes.")]
-    AdminNotFound(String),
+    ControlUnauthorized(&'static str),
+    #[error("No resource at {0}; see the README for the /_admin and /_sim routes.")]
+    ControlNotFound(String),
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error("{UNREADABLE_JSON} ({0})")]
@@ -75,6 +79,13 @@ pub(crate) enum ApiError {
     NotImplemented { endpoint: &'static Endpoint },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Calls(#[from] CallsError),
+    /// A fault can only lose an operation whose success carries no body.
+    #[error("'{operation}' answers with a body, so a request of it cannot be lost; inject a 'fail' fault instead")]
+    FaultNotLosable { operation: String },
+    #[error("'{0}' is not an operation; use the first column of docs/compatibility.md (answer, createCall, …)")]
+    UnknownOperation(String),
 }
 
 fn permission_list(permissions: &[Permission]) -> String {
@@ -90,8 +101,8 @@ fn allowed_list(allowed: &[Method]) -> String {
 
 impl ApiError {
     /// The status and Graph error code: the single mapping from failures to HTTP.
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
+    fn status_and_code(&self) -> (StatusCode, Cow<'static, str>) {
+        let (status, code) = match self {
             ApiError::InvalidVersion(_)
             | ApiError::UnknownSegment { .. }
             | ApiError::UnreadableJson(_)
@@ -110,8 +121,8 @@ impl ApiError {
             }
             ApiError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "7504"),
-            ApiError::AdminUnauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
-            ApiError::AdminNotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            ApiError::ControlUnauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            ApiError::ControlNotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
             ApiError::Admin(
                 AdminError::UnknownTenant(_)
                 | AdminError::UnknownApp(_)
@@ -128,22 +139,40 @@ impl ApiError {
                 (StatusCode::NOT_IMPLEMENTED, "NotImplemented")
             }
             ApiError::Store(error) => store_status(error),
-        }
+            ApiError::FaultNotLosable { .. } | ApiError::UnknownOperation(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::Calls(CallsError::InjectedFault { status, code, .. }) => {
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return (status, Cow::Owned(code.clone()));
+            }
+            ApiError::Calls(error) => calls_status(error),
+        };
+        (status, Cow::Borrowed(code))
     }
 
     fn store_error(&self) -> Option<&StoreError> {
         match self {
-            ApiError::Store(error) | ApiError::Admin(AdminError::Store(error)) => Some(error),
+            ApiError::Store(error)
+            | ApiError::Admin(AdminError::Store(error))
+            | ApiError::Calls(CallsError::Store(error) | CallsError::World(WorldError::Store(error))) => Some(error),
             _ => None,
         }
+    }
+
+    /// Failures whose details belong in the server log rather than in the answer.
+    fn is_internal(&self) -> bool {
+        matches!(self.store_error(), Some(StoreError::Backend(_) | StoreError::TooNew { .. }))
+            || matches!(
+                self,
+                ApiError::Calls(CallsError::Corrupt { .. } | CallsError::World(WorldError::Corrupt { .. }))
+            )
     }
 
     /// The response, with Graph's error body carrying the request's ids.
     pub(crate) fn into_graph_response(self, ids: &RequestIds) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match (&self, self.store_error()) {
+        let message = match (&self, self.is_internal()) {
             // Internal details go to the log, not to the client; the request id ties the two together.
-            (_, Some(StoreError::Backend(_) | StoreError::TooNew { .. })) => {
+            (_, true) => {
                 tracing::error!(request_id = %ids.request_id, error = %self, "request failed");
                 format!(
                     "An internal error occurred; the server log has the details under request-id {}.",
@@ -157,7 +186,7 @@ impl ApiError {
             }
             _ => self.to_string(),
         };
-        let body = ODataError::new(code, message, &ids.request_id, &ids.client_request_id, &ids.graph_date());
+        let body = ODataError::new(code.as_ref(), message, &ids.request_id, &ids.client_request_id, &ids.graph_date());
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::MethodNotAllowed { allowed, .. } = &self {
             let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
@@ -191,6 +220,28 @@ fn store_status(error: &StoreError) -> (StatusCode, &'static str) {
         StoreError::Backend(_) | StoreError::TooNew { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
         }
+    }
+}
+
+fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
+    match error {
+        CallsError::CallNotFound { .. }
+        | CallsError::OperationNotFound { .. }
+        | CallsError::Rejected(Rejection::Ended)
+        | CallsError::World(WorldError::NotFound { .. }) => (StatusCode::NOT_FOUND, "NotFound"),
+        CallsError::Rejected(
+            Rejection::WrongState { .. } | Rejection::NotApplicable(_) | Rejection::UnknownParticipant(_),
+        )
+        | CallsError::Invalid(_)
+        | CallsError::World(WorldError::Invalid(_))
+        | CallsError::Clock(ClockError::Backwards { .. }) => (StatusCode::BAD_REQUEST, "BadRequest"),
+        CallsError::Clock(ClockError::Realtime) => (StatusCode::CONFLICT, "Conflict"),
+        CallsError::Forbidden { .. } => (StatusCode::FORBIDDEN, "7504"),
+        CallsError::InjectedFault { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "UnknownError"),
+        CallsError::Corrupt { .. } | CallsError::World(WorldError::Corrupt { .. }) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
+        }
+        CallsError::Store(error) | CallsError::World(WorldError::Store(error)) => store_status(error),
     }
 }
 

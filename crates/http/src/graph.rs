@@ -7,11 +7,12 @@ use std::{future::Future, marker::PhantomData, pin::Pin};
 use axum::{
     body::{Body, Bytes},
     extract::State,
-    http::{HeaderMap, Method as HttpMethod, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use serde::de::DeserializeOwned;
-use switchboard_catalogue::{ApiVersion, Endpoint, PermissionCheck, Resolution, resolve};
+use switchboard_calls::{Caller, simulation::FaultEffect};
+use switchboard_catalogue::{ApiVersion, Endpoint, PathParams, PermissionCheck, Resolution, resolve};
 use switchboard_identity::{AuthenticatedApp, AuthenticationError};
 use switchboard_wire::limits::{Policy, Validate};
 
@@ -29,27 +30,74 @@ pub(crate) struct GraphRequest {
     pub headers: HeaderMap,
     /// The caller, authenticated and authorised for the endpoint.
     pub app: AuthenticatedApp,
+    /// The keys in the URL (call id, operation id, …).
+    pub params: PathParams,
+}
+
+impl GraphRequest {
+    /// The caller, as the calls runtime knows it.
+    pub(crate) fn caller(&self) -> Caller {
+        Caller {
+            tenant_id: self.app.tenant_id(),
+            app_id: self.app.app_id(),
+            roles: self.app.roles().iter().copied().collect(),
+        }
+    }
+
+    /// The call id of the URL; every call-scoped path has one.
+    pub(crate) fn call_id(&self) -> &str {
+        self.params.call.as_deref().expect("invariant: the catalogue resolves call-scoped paths with a call id")
+    }
 }
 
 /// A successful Graph response.
 pub(crate) struct GraphResponse {
     status: StatusCode,
     body: Option<Vec<u8>>,
+    location: Option<String>,
 }
 
 impl GraphResponse {
     /// A response without a body (202 Accepted for answer/reject/redirect/transfer, 204 for deletes, …).
     pub(crate) fn empty(status: StatusCode) -> GraphResponse {
-        GraphResponse { status, body: None }
+        GraphResponse { status, body: None, location: None }
     }
+
+    /// The endpoint's success status, without a body.
+    pub(crate) fn success(request: &GraphRequest) -> GraphResponse {
+        GraphResponse::empty(success_status(request.endpoint))
+    }
+
+    /// The endpoint's success status with a JSON body.
+    pub(crate) fn json(request: &GraphRequest, body: &serde_json::Value) -> GraphResponse {
+        GraphResponse {
+            status: success_status(request.endpoint),
+            body: Some(serde_json::to_vec(body).expect("JSON values always serialise")),
+            location: None,
+        }
+    }
+
+    /// With a `Location` header (created calls, operations).
+    pub(crate) fn at(mut self, location: String) -> GraphResponse {
+        self.location = Some(location);
+        self
+    }
+}
+
+fn success_status(endpoint: &Endpoint) -> StatusCode {
+    StatusCode::from_u16(endpoint.success).expect("invariant: the catalogue's success statuses are valid")
 }
 
 impl IntoResponse for GraphResponse {
     fn into_response(self) -> Response {
-        match self.body {
+        let mut response = match self.body {
             Some(body) => (self.status, [(header::CONTENT_TYPE, GRAPH_JSON)], body).into_response(),
             None => self.status.into_response(),
+        };
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(header::LOCATION, location);
         }
+        response
     }
 }
 
@@ -136,14 +184,22 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    /// Served by the operation `O`.
+    /// Served by the operation `O`, after any fault injected for it through `/_sim/faults`.
     pub(crate) fn serve<O: Operation>() -> Route {
         Route {
             implemented: true,
             run: |request, bytes| {
                 Box::pin(async move {
                     let body = O::Body::read(&request, &bytes)?;
-                    O::handle(request, body).await
+                    let fault =
+                        request.state.calls.take_fault(request.app.tenant_id(), &request.endpoint.id.key()).await?;
+                    match fault {
+                        None => O::handle(request, body).await,
+                        Some(FaultEffect::Fail { status, code, message }) => {
+                            Err(switchboard_calls::CallsError::InjectedFault { status, code, message }.into())
+                        }
+                        Some(FaultEffect::Lose) => Ok(GraphResponse::success(&request)),
+                    }
                 })
             },
         }
@@ -218,8 +274,8 @@ async fn dispatch(
     let (first, rest) = path.trim_start_matches('/').split_once('/').unwrap_or((path.trim_start_matches('/'), ""));
     let version = ApiVersion::parse(first).ok_or_else(|| ApiError::InvalidVersion(first.to_owned()))?;
     let app = authenticate(&state, &headers).await?;
-    let endpoint = match resolve(version, method.as_str(), rest) {
-        Resolution::Found { endpoint, .. } => endpoint,
+    let (endpoint, params) = match resolve(version, method.as_str(), rest) {
+        Resolution::Found { endpoint, params } => (endpoint, params),
         Resolution::MethodNotAllowed { allowed, path } => {
             return Err(ApiError::MethodNotAllowed { method: method.to_string(), path, allowed });
         }
@@ -235,6 +291,6 @@ async fn dispatch(
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
     let route =
         route(endpoint.id).expect("the catalogue resolves only operations Graph serves, and those all have routes");
-    let request = GraphRequest { state, version, endpoint, headers, app };
+    let request = GraphRequest { state, version, endpoint, headers, app, params };
     (route.run)(request, bytes).await
 }

@@ -5,6 +5,7 @@
 mod admin;
 pub mod clock;
 mod compat;
+mod control;
 mod error;
 mod graph;
 mod health;
@@ -12,6 +13,7 @@ mod oauth;
 mod operations;
 mod request;
 mod routes;
+mod sim;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -22,6 +24,7 @@ use axum::{
     response::Response,
     routing::get,
 };
+use switchboard_calls::Calls;
 use switchboard_identity::Identity;
 use switchboard_store::{Instance, Store};
 use tokio::{net::TcpListener, sync::Notify};
@@ -31,6 +34,7 @@ use crate::clock::Clock;
 pub use compat::compatibility_table;
 use error::ApiError;
 use request::RequestIds;
+pub use routes::is_implemented;
 
 /// What the HTTP layer needs to know about how the server runs.
 #[derive(Debug, Clone)]
@@ -49,6 +53,7 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Arc<dyn Store>,
+    pub calls: Arc<Calls>,
     pub identity: Arc<Identity>,
     pub instance: Instance,
     pub config: HttpConfig,
@@ -75,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .merge(oauth::router())
         .nest("/_admin", admin::router(state.clone()))
+        .nest("/_sim", sim::router(state.clone()))
         .fallback(graph::handle)
         .method_not_allowed_fallback(fixed_route_method_not_allowed)
         .layer(middleware::from_fn(request::stamp))

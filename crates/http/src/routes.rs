@@ -8,7 +8,7 @@ use switchboard_wire::model as wire;
 
 use crate::{
     graph::{Json, NoBody, Patch, Route},
-    operations,
+    operations::{self, Act},
 };
 
 /// The route of an operation Graph serves; `None` for the converter artefacts the catalogue marks undocumented,
@@ -16,27 +16,32 @@ use crate::{
 pub(crate) fn route(id: EndpointId) -> Option<Route> {
     Some(match id {
         LogTeleconferenceDeviceQuality => Route::serve::<operations::LogTeleconferenceDeviceQuality>(),
+        CreateCall => Route::serve::<operations::CreateCall>(),
+        GetCall => Route::serve::<operations::GetCall>(),
+        DeleteCall => Route::serve::<operations::DeleteCall>(),
+        KeepAlive => Route::serve::<operations::KeepAlive>(),
+        Answer => Route::serve::<operations::Answer>(),
+        Reject => Route::serve::<operations::Reject>(),
+        Redirect => Route::serve::<operations::Redirect>(),
+        Transfer => Route::serve::<operations::Transfer>(),
+        GetOperation => Route::serve::<operations::GetOperation>(),
+        Mute => Route::serve::<Act<operations::Mute>>(),
+        Unmute => Route::serve::<Act<operations::Unmute>>(),
+        UpdateRecordingStatus => Route::serve::<Act<operations::UpdateRecordingStatus>>(),
+        ChangeScreenSharingRole => Route::serve::<Act<operations::ChangeScreenSharingRole>>(),
+        AddLargeGalleryView => Route::serve::<Act<operations::AddLargeGalleryView>>(),
+        StartRecording => Route::serve::<Act<operations::StartRecording>>(),
+        StopRecording => Route::serve::<Act<operations::StopRecording>>(),
+        StartTranscription => Route::serve::<Act<operations::StartTranscription>>(),
+        StopTranscription => Route::serve::<Act<operations::StopTranscription>>(),
+        SubscribeToTone => Route::serve::<Act<operations::SubscribeToTone>>(),
 
-        CreateCall => Route::pending::<Json<wire::Call>>(),
-        AddLargeGalleryView => Route::pending::<Json<wire::AddLargeGalleryViewPostRequestBody>>(),
-        Answer => Route::pending::<Json<wire::AnswerPostRequestBody>>(),
         CancelMediaProcessing => Route::pending::<Json<wire::CancelMediaProcessingPostRequestBody>>(),
-        ChangeScreenSharingRole => Route::pending::<Json<wire::ChangeScreenSharingRolePostRequestBody>>(),
-        Mute | MuteParticipant => Route::pending::<Json<wire::MutePostRequestBody>>(),
+        MuteParticipant => Route::pending::<Json<wire::MutePostRequestBody>>(),
         PlayPrompt => Route::pending::<Json<wire::PlayPromptPostRequestBody>>(),
         Record => Route::pending::<Json<wire::RecordPostRequestBody>>(),
         RecordResponse => Route::pending::<Json<wire::RecordResponsePostRequestBody>>(),
-        Redirect => Route::pending::<Json<wire::RedirectPostRequestBody>>(),
-        Reject => Route::pending::<Json<wire::RejectPostRequestBody>>(),
         SendDtmfTones => Route::pending::<Json<wire::SendDtmfTonesPostRequestBody>>(),
-        StartRecording => Route::pending::<Json<wire::StartRecordingPostRequestBody>>(),
-        StopRecording => Route::pending::<Json<wire::StopRecordingPostRequestBody>>(),
-        StartTranscription => Route::pending::<Json<wire::StartTranscriptionPostRequestBody>>(),
-        StopTranscription => Route::pending::<Json<wire::StopTranscriptionPostRequestBody>>(),
-        SubscribeToTone => Route::pending::<Json<wire::SubscribeToTonePostRequestBody>>(),
-        Transfer => Route::pending::<Json<wire::TransferPostRequestBody>>(),
-        Unmute => Route::pending::<Json<wire::UnmutePostRequestBody>>(),
-        UpdateRecordingStatus => Route::pending::<Json<wire::UpdateRecordingStatusPostRequestBody>>(),
         CreateAudioRoutingGroup => Route::pending::<Json<wire::AudioRoutingGroup>>(),
         UpdateAudioRoutingGroup => Route::pending::<Patch<wire::AudioRoutingGroup>>(),
         InviteParticipants => Route::pending::<Json<wire::InvitePostRequestBody>>(),
@@ -47,16 +52,12 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         AdmitFromLobby => Route::pending::<Json<wire::ParticipantAdmitFromLobbyPostRequestBody>>(),
         RemoveFromLobby => Route::pending::<Json<wire::ParticipantRemoveFromLobbyPostRequestBody>>(),
         ReportSyntheticMedia => Route::pending::<Json<wire::ParticipantReportSyntheticMediaPostRequestBody>>(),
-        GetCall
-        | DeleteCall
-        | KeepAlive
-        | ListAudioRoutingGroups
+        ListAudioRoutingGroups
         | GetAudioRoutingGroup
         | DeleteAudioRoutingGroup
         | ListContentSharingSessions
         | GetContentSharingSession
         | GetPngOfCurrentSlide
-        | GetOperation
         | ListParticipants
         | GetParticipant
         | DeleteParticipant => Route::pending::<NoBody>(),
@@ -79,6 +80,11 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         | CountParticipants
         | UpdateParticipant => return None,
     })
+}
+
+/// Whether Switchboard implements the operation (rather than answering 501 or 405).
+pub fn is_implemented(id: EndpointId) -> bool {
+    route(id).is_some_and(|route| route.implemented)
 }
 
 #[cfg(test)]

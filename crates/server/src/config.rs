@@ -13,6 +13,8 @@ use figment::{
     providers::{Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+use switchboard_calls::world::WorldConfig;
+use switchboard_engine::model::{Behaviour, Response};
 use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
 use url::Url;
 
@@ -34,6 +36,59 @@ pub(crate) enum NotificationIssuer {
     Switchboard,
     /// `https://api.botframework.com`, what Graph's notifications carry and the Graph samples accept.
     Botframework,
+}
+
+/// Which clock calls run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Clock {
+    /// The wall clock.
+    Realtime,
+    /// A clock that moves only through `POST /_sim/clock/advance`: tests skip waits and run the same every time.
+    Virtual,
+}
+
+/// How a simulated endpoint treats a call offered to it, in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Reaction {
+    Answer,
+    Ring,
+    Busy,
+    Decline,
+    Unreachable,
+}
+
+/// The `[world]` section: the simulated people, phones and bots every tenant starts with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WorldSettings {
+    /// A call to an identity the world does not know fails as Graph fails an unknown callee; otherwise the identity
+    /// is created on first use [default: false in dev mode, true in production]
+    pub(crate) strict: Option<bool>,
+    /// How simulated endpoints react to a call [default: answer]
+    pub(crate) default_reaction: Reaction,
+    /// After how long they react [default: 2s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) default_reaction_after: Duration,
+    /// After how long they hang up once connected [default: never]
+    #[serde(default, with = "humantime_serde")]
+    pub(crate) default_hang_up_after: Option<Duration>,
+    /// How long an outgoing call rings before it gives up [default: 60s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) ringing_timeout: Duration,
+}
+
+impl Default for WorldSettings {
+    fn default() -> WorldSettings {
+        WorldSettings {
+            strict: None,
+            default_reaction: Reaction::Answer,
+            default_reaction_after: Duration::from_secs(2),
+            default_hang_up_after: None,
+            ringing_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
@@ -64,6 +119,9 @@ pub(crate) struct Settings {
     pub(crate) notification_issuer: NotificationIssuer,
     pub(crate) tls: bool,
     pub(crate) tls_dir: Option<PathBuf>,
+    pub(crate) clock: Clock,
+    /// The simulated world; config file only.
+    pub(crate) world: WorldSettings,
     /// Tenants and apps to create (or bring in line) at every start; config file only.
     pub(crate) tenants: Vec<TenantConfig>,
     pub(crate) apps: Vec<AppConfig>,
@@ -72,6 +130,24 @@ pub(crate) struct Settings {
 impl Settings {
     pub(crate) fn directory(&self) -> DirectoryConfig {
         DirectoryConfig { tenants: self.tenants.clone(), apps: self.apps.clone() }
+    }
+
+    /// The world's settings as the calls runtime takes them.
+    pub(crate) fn world(&self) -> WorldConfig {
+        let world = &self.world;
+        let after = world.default_reaction_after;
+        let response = match world.default_reaction {
+            Reaction::Answer => Response::Answer { after },
+            Reaction::Ring => Response::Ring,
+            Reaction::Busy => Response::Reject { after, declined: false },
+            Reaction::Decline => Response::Reject { after, declined: true },
+            Reaction::Unreachable => Response::Unreachable,
+        };
+        WorldConfig {
+            strict: world.strict.unwrap_or(self.mode == Mode::Production),
+            default_behaviour: Behaviour { response, hang_up_after: world.default_hang_up_after },
+            ringing_timeout: world.ringing_timeout,
+        }
     }
 
     /// Where `--tls` keeps its local CA and certificates.
@@ -99,6 +175,8 @@ impl Default for Settings {
             notification_issuer: NotificationIssuer::Switchboard,
             tls: false,
             tls_dir: None,
+            clock: Clock::Realtime,
+            world: WorldSettings::default(),
             tenants: Vec::new(),
             apps: Vec::new(),
         }
@@ -164,6 +242,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_TLS_DIR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) tls_dir: Option<PathBuf>,
+    /// realtime: calls run on the wall clock; virtual: time moves only through POST /_sim/clock/advance [default: realtime]
+    #[arg(long, value_enum, env = "SWITCHBOARD_CLOCK")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) clock: Option<Clock>,
 }
 
 mod optional_duration {
@@ -216,6 +298,23 @@ mod tests {
         assert_eq!(settings.mode, Mode::Dev, "the flag wins");
         assert_eq!(settings.shutdown_grace, Duration::from_secs(3));
         assert_eq!(settings.data_dir, PathBuf::from("switchboard-data"), "the default");
+    }
+
+    #[test]
+    fn the_world_section_sets_the_default_behaviour() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("switchboard.toml");
+        std::fs::write(
+            &file,
+            "[world]\ndefault_reaction = \"busy\"\ndefault_reaction_after = \"5s\"\ndefault_hang_up_after = \"1m\"\n",
+        )
+        .unwrap();
+        let world = Settings::load(Some(&file), &ServeArgs::default()).unwrap().world();
+        let busy = Response::Reject { after: Duration::from_secs(5), declined: false };
+        assert_eq!(world.default_behaviour, Behaviour { response: busy, hang_up_after: Some(Duration::from_secs(60)) });
+        assert!(!world.strict, "dev mode provisions unknown identities");
+        let production = ServeArgs { mode: Some(Mode::Production), ..ServeArgs::default() };
+        assert!(Settings::load(None, &production).unwrap().world().strict, "production is strict");
     }
 
     #[test]

@@ -4,17 +4,22 @@
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use chrono::Utc;
+use switchboard_calls::{
+    Calls, CallsConfig,
+    clock::{ClockMode, SimulationClock},
+};
 use switchboard_http::{AppState, HttpConfig, Shared, clock::SystemClock};
 use switchboard_identity::{
     AdminError, BOT_FRAMEWORK_ISSUER, DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, IdentityError,
 };
+use switchboard_notify::{Dispatcher, DispatcherConfig};
 use switchboard_store::{SqliteStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt};
 use url::Url;
 
 use crate::{
-    config::{LogFormat, Mode, NotificationIssuer, Settings},
+    config::{Clock, LogFormat, Mode, NotificationIssuer, Settings},
     tls::{self, TlsError},
 };
 
@@ -39,6 +44,8 @@ enum StartError {
     EphemeralTls,
     #[error("the token lifetime is out of range")]
     TokenLifetime,
+    #[error("{0}")]
+    Dispatcher(#[from] switchboard_notify::ClientError),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -139,8 +146,24 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         max_body_bytes: settings.max_body_bytes,
         admin_key: settings.admin_key.clone(),
     };
+    let clock_mode = match settings.clock {
+        Clock::Realtime => ClockMode::Realtime,
+        Clock::Virtual => ClockMode::Virtual,
+    };
+    let calls_config = CallsConfig { world: settings.world(), public_url: base.clone() };
+    let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
+    let dispatcher =
+        Arc::new(Dispatcher::new(store.clone(), identity.clone(), calls.outbox_signal(), DispatcherConfig::default())?);
+    let (stop_workers, workers_stopping) = tokio::sync::watch::channel(false);
+    let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let timer_worker = tokio::spawn(calls.clone().run_timers(stopped(workers_stopping.clone())));
+    let delivery_worker = tokio::spawn(dispatcher.run(stopped(workers_stopping)));
+
     let state = AppState::new(Shared {
         store: store.clone(),
+        calls: calls.clone(),
         identity: identity.clone(),
         instance,
         config,
@@ -160,6 +183,17 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let certificate = tls.map(|t| t.certificate);
     let served =
         switchboard_http::serve(listener, router, certificate, shutdown_signal(), settings.shutdown_grace).await;
+    // The workers stop after the HTTP server, so nothing a request committed is left unscheduled; each finishes the
+    // timer or delivery at hand (deliveries are bounded by their timeout), or is cut off after the grace period.
+    // What they leave is in the store and resumes at the next start.
+    let _ = stop_workers.send(true);
+    let workers = async {
+        let _ = timer_worker.await;
+        let _ = delivery_worker.await;
+    };
+    if tokio::time::timeout(settings.shutdown_grace, workers).await.is_err() {
+        tracing::warn!("the timer and notification workers did not stop within the grace period");
+    }
     store.close().await;
     tracing::info!("stopped");
     served.map_err(StartError::Serve)
@@ -183,6 +217,12 @@ fn print_banner(
     println!("  Health           {base}/healthz");
     println!("  Store            {store}");
     println!("  Mode             {mode}");
+    let clock = match settings.clock {
+        Clock::Realtime => "realtime",
+        Clock::Virtual => "virtual (moves only with POST /_sim/clock/advance)",
+    };
+    println!("  Clock            {clock}");
+    println!("  Test control     {base}/_sim  (described at {base}/_sim/openapi.yaml)");
     if let Some(ca_file) = ca_file {
         println!("  TLS CA           {ca_file}  (trust it: SSL_CERT_FILE / REQUESTS_CA_BUNDLE)");
     }

@@ -157,7 +157,7 @@ async fn rotating_keys_over_admin_keeps_issued_tokens_working() {
     let kids: Vec<String> = jwks.keys.iter().filter_map(|k| k.common.key_id.clone()).collect();
     assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
     let reply = server.send_with("GET", "/v1.0/communications/calls/c1", None, Some(&format!("Bearer {before}"))).await;
-    assert_eq!(reply.status, 501, "a token from before the rotation still works: {}", reply.body);
+    assert!(reply.passed_checks(), "a token from before the rotation still works: {}", reply.body);
     let after = server.token_for(DEV_TENANT_ID, DEV_APP_ID, DEV_SECRET).await;
     assert_eq!(jsonwebtoken::decode_header(&after).unwrap().kid.unwrap(), new_kid);
 }

@@ -5,6 +5,11 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use serde_json::Value;
+use switchboard_calls::{
+    Calls, CallsConfig,
+    clock::{ClockMode, SimulationClock},
+    world::WorldConfig,
+};
 use switchboard_http::{AppState, HttpConfig, Shared, clock::ManualClock};
 use switchboard_identity::{DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, NewApp};
 use switchboard_store::{SqliteStore, Store};
@@ -67,8 +72,14 @@ impl TestServer {
             admin_key: options.admin_key,
         };
         let instance = store.instance().await.expect("instance");
+        let calls = Calls::new(
+            store.clone(),
+            Arc::new(SimulationClock::new(ClockMode::Virtual)),
+            CallsConfig { world: WorldConfig::default(), public_url: base.clone() },
+        );
         let state = AppState::new(Shared {
             store: store.clone() as Arc<dyn Store>,
+            calls: Arc::new(calls),
             identity: identity.clone(),
             instance,
             config,
@@ -186,6 +197,17 @@ impl Reply {
         let body =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, headers, body }
+    }
+
+    /// Whether the request got past every check of the request itself: it succeeded, named a call that does not
+    /// exist (404), or reached an operation that is not implemented yet (501).
+    pub(crate) fn passed_checks(&self) -> bool {
+        match self.status {
+            200..=299 => true,
+            404 => self.body["error"]["message"].as_str().is_some_and(|m| m.contains("was not found")),
+            501 => self.body["error"]["code"] == "NotImplemented",
+            _ => false,
+        }
     }
 
     /// Asserts Graph's error shape and returns (code, message).

@@ -1,6 +1,7 @@
 //! Every operation of the catalogue answers with a Graph-shaped response, under both versions, both roots and,
-//! for actions, the namespace-qualified name: implemented ones with their documented status, pending ones with a
-//! 501 naming the operation (after their valid body passed every check), converter artefacts with a 405.
+//! for actions, the namespace-qualified name: implemented ones with their documented status (or, for the made-up
+//! call id of these requests, Graph's 404), pending ones with a 501 naming the operation (after their valid body
+//! passed every check), converter artefacts with a 405.
 
 use serde_json::{Value, json};
 use switchboard_catalogue::{ApiVersion, Documentation, ENDPOINTS, Endpoint, EndpointId::*, Kind};
@@ -9,7 +10,7 @@ use crate::support::{Reply, TestServer};
 
 /// A minimal body that passes the documented limits, for each operation that takes one.
 pub(crate) fn valid_body(endpoint: &Endpoint) -> Option<Value> {
-    let identity = json!({"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "id": "u1"}});
+    let identity = json!({"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "id": "9a7e0000-0000-4000-8000-000000000001"}});
     let target = json!({"@odata.type": "#microsoft.graph.invitationParticipantInfo", "identity": identity});
     let media = json!({"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"});
     let prompt =
@@ -103,7 +104,16 @@ async fn every_operation_answers_graph_shaped_under_every_path_form() {
                         assert_eq!(reply.graph_error().0, "methodNotAllowed", "{context}");
                         assert!(reply.headers.contains_key("allow"), "{context}");
                     }
-                    _ if endpoint.id == LogTeleconferenceDeviceQuality => {
+                    _ if switchboard_http::is_implemented(endpoint.id) && endpoint.path.contains("{call-id}") => {
+                        assert_eq!(reply.status, 404, "{context}");
+                        let (code, message) = reply.graph_error();
+                        assert_eq!(
+                            (code.as_str(), message.contains("'call-1' was not found")),
+                            ("NotFound", true),
+                            "{context}"
+                        );
+                    }
+                    _ if switchboard_http::is_implemented(endpoint.id) => {
                         assert_eq!(reply.status, endpoint.success, "{context}")
                     }
                     _ => {

@@ -1,0 +1,109 @@
+//! What the server's own control APIs (`/_admin`, `/_sim`) share: the key that guards them outside dev mode, and
+//! extractors that answer malformed URLs and bodies with Graph-shaped errors rather than the framework's text.
+
+use aws_lc_rs::constant_time;
+use axum::{
+    Json,
+    body::Body,
+    extract::{FromRequestParts, Path, Query, Request, State},
+    http::{HeaderMap, StatusCode, Uri, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    AppState,
+    error::{ApiError, GraphError},
+    graph::parse_json,
+    request::RequestIds,
+};
+
+pub(crate) type Answer = Result<Response, GraphError>;
+
+/// Control request bodies are small; anything above this is refused.
+const MAX_CONTROL_BODY: usize = 1024 * 1024;
+
+/// The keys of a control URL; a malformed one (`/_admin/apps/not-a-guid`) is a Graph-shaped 404.
+pub(crate) struct Keys<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Keys<T> {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GraphError> {
+        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(keys)) => Ok(Keys(keys)),
+            Err(rejection) => Err(GraphError(
+                ApiError::ControlNotFound(format!("{} ({})", parts.uri.path(), rejection.body_text())),
+                ids,
+            )),
+        }
+    }
+}
+
+/// The query of a control URL; a malformed one is a Graph-shaped 400.
+pub(crate) struct Filter<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filter<T> {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GraphError> {
+        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(filter)) => Ok(Filter(filter)),
+            Err(rejection) => Err(GraphError(ApiError::InvalidBody(rejection.body_text()), ids)),
+        }
+    }
+}
+
+/// Reads a JSON body.
+pub(crate) async fn body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    ids: &RequestIds,
+) -> Result<T, GraphError> {
+    let fail = |error| GraphError(error, ids.clone());
+    let bytes = axum::body::to_bytes(body, MAX_CONTROL_BODY)
+        .await
+        .map_err(|_| fail(ApiError::PayloadTooLarge { limit: MAX_CONTROL_BODY }))?;
+    parse_json(headers, &bytes).map_err(fail)
+}
+
+pub(crate) fn created(value: impl serde::Serialize) -> Response {
+    (StatusCode::CREATED, Json(value)).into_response()
+}
+
+/// Dev mode leaves the control APIs open; otherwise the configured admin key must be presented.
+pub(crate) async fn require_admin_key(
+    State(state): State<AppState>,
+    ids: RequestIds,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.config.dev_mode {
+        return next.run(request).await;
+    }
+    let Some(expected) = state.config.admin_key.as_deref() else {
+        return ApiError::ControlUnauthorized(
+            "the control APIs (/_admin, /_sim) are closed outside dev mode unless the server is started with \
+             --admin-key",
+        )
+        .into_graph_response(&ids);
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .unwrap_or_default();
+    if constant_time::verify_slices_are_equal(presented.trim().as_bytes(), expected.as_bytes()).is_err() {
+        return ApiError::ControlUnauthorized("the control APIs need 'Authorization: Bearer <admin key>'")
+            .into_graph_response(&ids);
+    }
+    next.run(request).await
+}
+
+pub(crate) async fn not_found(ids: RequestIds, uri: Uri) -> Response {
+    ApiError::ControlNotFound(uri.path().to_owned()).into_graph_response(&ids)
+}

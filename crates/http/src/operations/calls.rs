@@ -1,0 +1,226 @@
+//! The call lifecycle: create (docs:application-post-calls), get, hang up (docs:call-delete), answer, reject,
+//! redirect, transfer, keepAlive, operations, and the call-level actions that answer with an operation. Each is a
+//! thin adapter: the calls runtime does the work and renders Graph JSON; this maps it to status and headers.
+
+use switchboard_engine::ActionKind;
+use switchboard_wire::model as wire;
+
+use crate::{
+    error::ApiError,
+    graph::{GraphRequest, GraphResponse, Json, NoBody, Operation},
+};
+
+pub(crate) struct CreateCall;
+
+impl Operation for CreateCall {
+    type Body = Json<wire::Call>;
+
+    async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
+        let created = request.state.calls.create_call(&request.caller(), request.version, &body).await?;
+        Ok(GraphResponse::json(&request, &created.body).at(created.location))
+    }
+}
+
+pub(crate) struct GetCall;
+
+impl Operation for GetCall {
+    type Body = NoBody;
+
+    async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
+        let call = request.state.calls.get_call(&request.caller(), request.version, request.call_id()).await?;
+        Ok(GraphResponse::json(&request, &call))
+    }
+}
+
+pub(crate) struct DeleteCall;
+
+impl Operation for DeleteCall {
+    type Body = NoBody;
+
+    async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
+        request.state.calls.hang_up(&request.caller(), request.call_id()).await?;
+        Ok(GraphResponse::success(&request))
+    }
+}
+
+pub(crate) struct KeepAlive;
+
+impl Operation for KeepAlive {
+    type Body = NoBody;
+
+    async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
+        request.state.calls.keep_alive(&request.caller(), request.call_id()).await?;
+        Ok(GraphResponse::success(&request))
+    }
+}
+
+pub(crate) struct Answer;
+
+impl Operation for Answer {
+    type Body = Json<wire::AnswerPostRequestBody>;
+
+    async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
+        request.state.calls.answer(&request.caller(), request.call_id(), &body).await?;
+        Ok(GraphResponse::success(&request))
+    }
+}
+
+pub(crate) struct Reject;
+
+impl Operation for Reject {
+    type Body = Json<wire::RejectPostRequestBody>;
+
+    async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
+        request.state.calls.reject(&request.caller(), request.call_id(), &body).await?;
+        Ok(GraphResponse::success(&request))
+    }
+}
+
+pub(crate) struct Redirect;
+
+impl Operation for Redirect {
+    type Body = Json<wire::RedirectPostRequestBody>;
+
+    async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
+        request.state.calls.redirect(&request.caller(), request.call_id(), &body).await?;
+        Ok(GraphResponse::success(&request))
+    }
+}
+
+pub(crate) struct Transfer;
+
+impl Operation for Transfer {
+    type Body = Json<wire::TransferPostRequestBody>;
+
+    async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
+        request.state.calls.transfer(&request.caller(), request.call_id(), &body).await?;
+        Ok(GraphResponse::success(&request))
+    }
+}
+
+pub(crate) struct GetOperation;
+
+impl Operation for GetOperation {
+    type Body = NoBody;
+
+    async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
+        let operation_id =
+            request.params.operation.as_deref().expect("invariant: the operation path has an operation id");
+        let calls = &request.state.calls;
+        let operation =
+            calls.get_operation(&request.caller(), request.version, request.call_id(), operation_id).await?;
+        Ok(GraphResponse::json(&request, &operation))
+    }
+}
+
+/// A call-level action: what it asks of the call, read from its body.
+pub(crate) trait CallAction: Send + 'static {
+    type Body: serde::de::DeserializeOwned + switchboard_wire::limits::Validate + Send + 'static;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>);
+}
+
+/// Any [`CallAction`], answered with its operation and a `Location` header, or with no body when the action
+/// creates no operation.
+pub(crate) struct Act<A>(std::marker::PhantomData<A>);
+
+impl<A: CallAction> Operation for Act<A> {
+    type Body = Json<A::Body>;
+
+    async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
+        let (kind, client_context) = A::action(&body);
+        let calls = &request.state.calls;
+        let operation = calls.act(&request.caller(), request.version, request.call_id(), kind, client_context).await?;
+        Ok(match operation {
+            Some(operation) => GraphResponse::json(&request, &operation.body).at(operation.location),
+            None => GraphResponse::success(&request),
+        })
+    }
+}
+
+fn context(client_context: &switchboard_wire::Maybe<String>) -> Option<String> {
+    client_context.as_ref().cloned()
+}
+
+pub(crate) struct Mute;
+impl CallAction for Mute {
+    type Body = wire::MutePostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::SetSelfMuted(true), context(&body.client_context))
+    }
+}
+
+pub(crate) struct Unmute;
+impl CallAction for Unmute {
+    type Body = wire::UnmutePostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::SetSelfMuted(false), context(&body.client_context))
+    }
+}
+
+pub(crate) struct UpdateRecordingStatus;
+impl CallAction for UpdateRecordingStatus {
+    type Body = wire::UpdateRecordingStatusPostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        let status = body.status.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default();
+        (ActionKind::UpdateRecordingStatus(status), context(&body.client_context))
+    }
+}
+
+pub(crate) struct ChangeScreenSharingRole;
+impl CallAction for ChangeScreenSharingRole {
+    type Body = wire::ChangeScreenSharingRolePostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        let role = body.role.as_ref().map(|r| r.as_str().to_owned()).unwrap_or_default();
+        (ActionKind::ChangeScreenSharingRole(role), None)
+    }
+}
+
+pub(crate) struct AddLargeGalleryView;
+impl CallAction for AddLargeGalleryView {
+    type Body = wire::AddLargeGalleryViewPostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::AddLargeGalleryView, context(&body.client_context))
+    }
+}
+
+pub(crate) struct StartRecording;
+impl CallAction for StartRecording {
+    type Body = wire::StartRecordingPostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::SetRecording(true), context(&body.client_context))
+    }
+}
+
+pub(crate) struct StopRecording;
+impl CallAction for StopRecording {
+    type Body = wire::StopRecordingPostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::SetRecording(false), context(&body.client_context))
+    }
+}
+
+pub(crate) struct StartTranscription;
+impl CallAction for StartTranscription {
+    type Body = wire::StartTranscriptionPostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        let language = body.language.as_ref().cloned();
+        (ActionKind::SetTranscription { active: true, language }, context(&body.client_context))
+    }
+}
+
+pub(crate) struct StopTranscription;
+impl CallAction for StopTranscription {
+    type Body = wire::StopTranscriptionPostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        let language = body.language.as_ref().cloned();
+        (ActionKind::SetTranscription { active: false, language }, context(&body.client_context))
+    }
+}
+
+pub(crate) struct SubscribeToTone;
+impl CallAction for SubscribeToTone {
+    type Body = wire::SubscribeToTonePostRequestBody;
+    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::SubscribeToTone, context(&body.client_context))
+    }
+}
