@@ -1,65 +1,20 @@
 //! The `switchboard` binary as a user runs it.
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::{
     io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
+    process::{Command, Stdio},
 };
 
-const BINARY: &str = env!("CARGO_BIN_EXE_switchboard");
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-/// Starts `switchboard serve` with `args` on a free port and waits for the banner's last line.
-fn serve(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running {
-    let mut child = Command::new(BINARY)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("SWITCHBOARD_MODE")
-        .envs(envs.iter().copied())
-        .current_dir(cwd)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(base) = line.strip_prefix("Switchboard listening on ") {
-                let _ = sender.send(base.to_owned());
-            }
-        }
-    });
-    match receiver.recv_timeout(Duration::from_secs(30)) {
-        Ok(base) => Running { child, base },
-        Err(_) => {
-            let _ = child.kill();
-            let output = child.wait_with_output().unwrap();
-            panic!("no banner; stderr: {}", String::from_utf8_lossy(&output.stderr));
-        }
-    }
-}
+use process::{BINARY, Running, serve};
 
 impl Running {
     async fn health(&self) -> serde_json::Value {
         let response = reqwest::get(format!("{}/healthz", self.base)).await.expect("healthz answers");
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
-    }
-
-    /// Sends SIGTERM and returns the exit status and stderr.
-    fn terminate(self) -> (std::process::ExitStatus, String) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let output = self.child.wait_with_output().unwrap();
-        (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
 
@@ -219,7 +174,7 @@ async fn apps_registered_with_the_cli_before_the_first_start_get_tokens() {
         .send()
         .await
         .unwrap();
-    assert_eq!(graph.status(), 501, "authenticated; the operation itself is not implemented yet");
+    assert_eq!(graph.status(), 404, "authenticated and authorised; there is no call c1");
 
     // Rotating while the server runs: the server publishes and uses the new key, and the old token still works.
     let rotated = switchboard(&["keys", "rotate", "--data-dir", data]);
@@ -240,7 +195,7 @@ async fn apps_registered_with_the_cli_before_the_first_start_get_tokens() {
         .send()
         .await
         .unwrap();
-    assert_eq!(graph.status(), 501, "the old token still works");
+    assert_eq!(graph.status(), 404, "the old token still works");
 
     let admin = reqwest::get(format!("{}/_admin/apps", running.base)).await.unwrap();
     assert_eq!(admin.status(), 401, "production mode without --admin-key closes /_admin");

@@ -1,0 +1,92 @@
+//! `switchboard serve` as a child process on a free loopback port, as a user runs it.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    time::Duration,
+};
+
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_switchboard");
+
+pub(crate) struct Running {
+    child: Child,
+    pub(crate) base: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// Starts `switchboard serve` with `args` on a free port and waits for the banner's last line.
+pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running {
+    let mut child = Command::new(BINARY)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("SWITCHBOARD_MODE")
+        .env_remove("SWITCHBOARD_CLOCK")
+        .envs(envs.iter().copied())
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(base) = line.strip_prefix("Switchboard listening on ") {
+                let _ = sender.send(base.to_owned());
+            }
+        }
+    });
+    // stderr is drained as it comes, so a chatty server never blocks on a full pipe.
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    });
+    match receiver.recv_timeout(Duration::from_secs(30)) {
+        Ok(base) => Running { child, base, stderr },
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no banner; stderr: {}", stderr.lock().unwrap());
+        }
+    }
+}
+
+impl Running {
+    /// What the server logged so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and returns the exit status and stderr.
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let status = self.child.wait().unwrap();
+        // The stderr thread ends with the pipe; give it the moment it needs to copy the last lines.
+        for _ in 0..100 {
+            if self.stderr().contains("stopped") || self.stderr().contains("switchboard:") {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        (status, self.stderr())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
