@@ -1,0 +1,8 @@
+//! Call scenarios against the `switchboard` binary: one test per documented behaviour, from the bot's request to
+//! the notification a real webhook receiver gets, driven by the virtual clock (no sleeps).
+
+#[path = "../support/process.rs"]
+mod process;
+mod support;
+
+mod outgoing;

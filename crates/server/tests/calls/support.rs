@@ -1,0 +1,316 @@
+//! A Switchboard server process on a virtual clock with a real SQLite file, a webhook receiver on loopback
+//! standing in for the bot's callback endpoint, and the bot's side: tokens, Graph requests, `/_sim` requests.
+
+use std::{
+    collections::VecDeque,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::process::{Running, serve};
+
+pub(crate) const DEV_TENANT: &str = "5b1ed0c5-0000-4000-8000-000000000001";
+pub(crate) const DEV_APP: &str = "5b1ed0c5-0000-4000-8000-0000000000a1";
+pub(crate) const DEV_SECRET: &str = "switchboard-dev-secret-do-not-use-in-production";
+
+/// How long a test waits for a notification before it fails: generous, since nothing is timed against it.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A notification as the receiver got it.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) path: String,
+    pub(crate) headers: HeaderMap,
+    /// The one `commsNotification` of the body (Switchboard sends one per POST).
+    pub(crate) notification: Value,
+    pub(crate) body: Value,
+}
+
+impl Received {
+    pub(crate) fn change_type(&self) -> &str {
+        self.notification["changeType"].as_str().unwrap_or_default()
+    }
+
+    pub(crate) fn resource_url(&self) -> &str {
+        self.notification["resourceUrl"].as_str().unwrap_or_default()
+    }
+
+    pub(crate) fn data(&self) -> &Value {
+        &self.notification["resourceData"]
+    }
+
+    pub(crate) fn state(&self) -> &str {
+        self.data()["state"].as_str().unwrap_or_default()
+    }
+
+    /// `resultInfo` as (code, subcode).
+    pub(crate) fn result(&self) -> Option<(i64, i64)> {
+        let result = &self.data()["resultInfo"];
+        Some((result["code"].as_i64()?, result["subcode"].as_i64()?))
+    }
+
+    /// A short form for assertions: `updated establishing`, `deleted terminated`, `updated participants`.
+    pub(crate) fn summary(&self) -> String {
+        if self.resource_url().ends_with("/participants") {
+            return format!("{} participants", self.change_type());
+        }
+        if self.resource_url().contains("/operations/") {
+            return format!("{} operation {}", self.change_type(), self.data()["status"].as_str().unwrap_or_default());
+        }
+        let mut summary = format!("{} {}", self.change_type(), self.state());
+        if let Some(audio) = self.data()["mediaState"]["audio"].as_str() {
+            summary.push_str(&format!(" audio {audio}"));
+        }
+        summary
+    }
+}
+
+/// The bot's webhook: records every POST and answers each with the next planned status (202 once the plan is
+/// used up).
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Received>>,
+    plan: Arc<Mutex<VecDeque<u16>>>,
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    sender: mpsc::UnboundedSender<Received>,
+    plan: Arc<Mutex<VecDeque<u16>>>,
+}
+
+async fn receive(State(state): State<ReceiverState>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let status = state.plan.lock().unwrap().pop_front().unwrap_or(202);
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let notification = body["value"][0].clone();
+    let _ = state.sender.send(Received { path: uri.path().to_owned(), headers, notification, body });
+    StatusCode::from_u16(status).unwrap()
+}
+
+impl Receiver {
+    pub(crate) async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (sender, events) = mpsc::unbounded_channel();
+        let plan = Arc::new(Mutex::new(VecDeque::new()));
+        let app = Router::new().fallback(receive).with_state(ReceiverState { sender, plan: plan.clone() });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, events: tokio::sync::Mutex::new(events), plan }
+    }
+
+    /// The statuses the next POSTs get, in order.
+    pub(crate) fn answer_next_with(&self, statuses: &[u16]) {
+        self.plan.lock().unwrap().extend(statuses);
+    }
+
+    /// The next notification, waiting for it to arrive.
+    pub(crate) async fn next(&self) -> Received {
+        let mut events = self.events.lock().await;
+        match tokio::time::timeout(PATIENCE, events.recv()).await {
+            Ok(Some(received)) => received,
+            _ => panic!("no notification arrived within {PATIENCE:?}"),
+        }
+    }
+
+    /// The next `n` notifications.
+    pub(crate) async fn take(&self, n: usize) -> Vec<Received> {
+        let mut all = Vec::new();
+        for _ in 0..n {
+            all.push(self.next().await);
+        }
+        all
+    }
+
+    /// Summaries of the next `n` notifications.
+    pub(crate) async fn summaries(&self, n: usize) -> Vec<String> {
+        self.take(n).await.iter().map(Received::summary).collect()
+    }
+
+}
+
+/// A reply to a request.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
+    pub(crate) fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    pub(crate) fn error_message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or_default()
+    }
+
+    pub(crate) fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status, status, "{}", self.body);
+        self
+    }
+}
+
+/// The server and the bot.
+pub(crate) struct Harness {
+    pub(crate) server: Option<Running>,
+    pub(crate) base: String,
+    pub(crate) receiver: Receiver,
+    pub(crate) token: String,
+    pub(crate) http: reqwest::Client,
+    data_dir: PathBuf,
+    _directory: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A server in dev mode on a virtual clock; the dev app's calling webhook is the receiver's `/incoming`.
+    pub(crate) async fn start() -> Harness {
+        Harness::start_with(&[]).await
+    }
+
+    pub(crate) async fn start_with(args: &[&str]) -> Harness {
+        let directory = tempfile::tempdir().unwrap();
+        let data_dir = directory.path().join("data");
+        let server = start_server(&data_dir, directory.path(), args);
+        let base = server.base.clone();
+        let http = reqwest::Client::new();
+        let receiver = Receiver::start().await;
+        let mut harness =
+            Harness { server: Some(server), base, receiver, token: String::new(), http, data_dir, _directory: directory };
+        harness.token = harness.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
+        let webhook = json!({"callingWebhook": format!("{}/incoming", harness.receiver.url)});
+        harness.send("PATCH", &format!("/_admin/apps/{DEV_APP}"), Some(&webhook), None).await.expect(200);
+        harness
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data directory.
+    pub(crate) async fn restart(&mut self) {
+        let (status, stderr) = self.server.take().unwrap().terminate();
+        assert!(status.success(), "{stderr}");
+        let cwd = self._directory.path().to_owned();
+        let server = start_server(&self.data_dir, &cwd, &[]);
+        self.base = server.base.clone();
+        self.server = Some(server);
+    }
+
+    pub(crate) fn callback(&self) -> String {
+        format!("{}/callback", self.receiver.url)
+    }
+
+    pub(crate) async fn token_for(&self, tenant: &str, app: &str, secret: &str) -> String {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", app),
+            ("client_secret", secret),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let url = format!("{}/{tenant}/oauth2/v2.0/token", self.base);
+        let response = self.http.post(url).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub(crate) async fn send(&self, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Reply {
+        let mut request = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Reply::from(request.send().await.unwrap()).await
+    }
+
+    /// A Graph request of the dev app.
+    pub(crate) async fn graph(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        self.send(method, path, body, Some(&self.token)).await
+    }
+
+    /// A `/_sim` request.
+    pub(crate) async fn sim(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        self.send(method, &format!("/_sim{path}"), body, None).await
+    }
+
+    pub(crate) async fn advance(&self, seconds: f64) {
+        self.sim("POST", "/clock/advance", Some(&json!({"seconds": seconds}))).await.expect(200);
+    }
+
+    /// Adds a simulated user; returns its id.
+    pub(crate) async fn user(&self, name: &str, behaviour: Value) -> String {
+        let reply = self.sim("POST", "/users", Some(&json!({"displayName": name, "behaviour": behaviour}))).await;
+        reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Places a peer-to-peer call from the dev app to `target` (an identity set); returns the 201's body.
+    pub(crate) async fn call(&self, target: Value) -> Value {
+        let reply = self.graph("POST", "/v1.0/communications/calls", Some(&self.call_body(vec![target]))).await;
+        reply.expect(201).body
+    }
+
+    pub(crate) fn call_body(&self, targets: Vec<Value>) -> Value {
+        let targets: Vec<Value> = targets
+            .into_iter()
+            .map(|identity| json!({"@odata.type": "#microsoft.graph.invitationParticipantInfo", "identity": identity}))
+            .collect();
+        json!({
+            "@odata.type": "#microsoft.graph.call",
+            "callbackUri": self.callback(),
+            "targets": targets,
+            "requestedModalities": ["audio"],
+            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+        })
+    }
+
+    /// A simulated user calls the dev app; returns the incoming notification and the call id.
+    pub(crate) async fn incoming_from(&self, user: &str) -> (Received, String) {
+        let body = json!({"from": {"user": {"id": user}}, "appId": DEV_APP});
+        self.sim("POST", "/calls", Some(&body)).await.expect(201);
+        let incoming = self.receiver.next().await;
+        assert_eq!(incoming.change_type(), "created", "{:?}", incoming.notification);
+        let id = incoming.data()["id"].as_str().unwrap().to_owned();
+        (incoming, id)
+    }
+
+    /// The engine's view of a call (`/_sim/calls/{id}`).
+    pub(crate) async fn inspect(&self, call_id: &str) -> Value {
+        self.sim("GET", &format!("/calls/{call_id}"), None).await.expect(200).body
+    }
+
+    /// The notification journal of a call.
+    pub(crate) async fn journal(&self, call_id: &str) -> Vec<Value> {
+        let reply = self.sim("GET", &format!("/notifications?callId={call_id}"), None).await.expect(200);
+        reply.body["value"].as_array().unwrap().clone()
+    }
+}
+
+fn start_server(data_dir: &Path, cwd: &Path, args: &[&str]) -> Running {
+    let mut all = vec!["--data-dir", data_dir.to_str().unwrap(), "--clock", "virtual", "--log", "info,sqlx=warn"];
+    all.extend_from_slice(args);
+    serve(&all, &[], cwd)
+}
+
+pub(crate) fn user_identity(id: &str) -> Value {
+    json!({"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "id": id}})
+}
+
+pub(crate) fn answers_after(ms: u64) -> Value {
+    json!({"response": {"kind": "answer", "afterMs": ms}})
+}
