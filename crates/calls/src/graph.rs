@@ -232,9 +232,11 @@ impl Calls {
         let call = Call::new(setup, self.clock.now());
         // The 201 shows the call as created, before anything rang (docs:application-post-calls: `establishing`).
         let body = render::call_entity(&call, version, self.base_url());
-        let mut commands = vec![Command::Start];
-        commands.extend(end_with.map(|result| Command::Terminate { result }));
-        self.insert(call, commands).await?;
+        let start = match end_with {
+            None => Command::Start,
+            Some(result) => Command::StartFailing { result },
+        };
+        self.insert(call, vec![start]).await?;
         Ok(Created { location: self.location(version, &render::call_path(&call_id)), call_id, body })
     }
 

@@ -13,6 +13,9 @@ use crate::model::{Call, Peer, ResultInfo};
 pub enum Command {
     /// The call was just created (outgoing) or offered to the app (incoming): ring, notify, arm the timers.
     Start,
+    /// An outgoing call was created but cannot be set up (unknown callee, unroutable number, no such meeting):
+    /// Graph notifies `establishing`, then ends it with the reason.
+    StartFailing { result: ResultInfo },
     /// The bot answers an incoming call (docs:call-answer).
     Answer(Answer),
     /// The bot rejects an incoming call (docs:call-reject).

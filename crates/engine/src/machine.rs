@@ -74,6 +74,11 @@ impl Machine<'_> {
     fn apply(&mut self, command: Command) -> Result<(), Rejection> {
         match command {
             Command::Start => self.start(),
+            Command::StartFailing { result } => {
+                self.require("a failing start", "establishing", self.call.state == CallState::Establishing)?;
+                self.notify(NotificationKind::StateChanged { result_info: None });
+                self.end(result, None);
+            }
             Command::Answer(answer) => self.answer(answer)?,
             Command::Reject { callback_uri } => self.reject(callback_uri)?,
             Command::Redirect { targets, timeout, callback_uri } => self.redirect(targets, timeout, callback_uri)?,

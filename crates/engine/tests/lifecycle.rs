@@ -504,3 +504,22 @@ fn the_document_survives_a_round_trip_through_json() {
         assert_eq!(&Timer::from_key(&timer.key()).unwrap(), timer);
     }
 }
+
+#[test]
+fn a_call_that_cannot_be_set_up_ends_after_establishing() {
+    let now = start_time();
+    let mut call = Call::new(
+        setup(Direction::Outgoing, CallKind::Meeting { meeting_id: "m".into() }, vec![], ApiVersion::Beta),
+        now,
+    );
+    let effects = handle(&mut call, Command::StartFailing { result: ResultInfo::new(480, 10037, "x") }, now).unwrap();
+    let kinds: Vec<_> = effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Notify(n) => Some((n.kind, n.call.state)),
+            Effect::Schedule { .. } => None,
+        })
+        .collect();
+    assert_eq!(kinds, [changed(CallState::Establishing), ended()], "no ringing, no roster");
+    assert_eq!(code(call.result_info), (480, 10037));
+}

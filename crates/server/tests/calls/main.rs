@@ -5,4 +5,7 @@
 mod process;
 mod support;
 
+mod group_meeting;
+mod incoming;
 mod outgoing;
+mod transfer;

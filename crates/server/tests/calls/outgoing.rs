@@ -41,7 +41,10 @@ async fn a_call_to_a_user_rings_connects_and_ends_when_the_bot_hangs_up() {
     h.advance(0.1).await;
     assert_eq!(h.receiver.summaries(2).await, ["updated established", "updated established audio active"]);
     let got = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200);
-    assert_eq!((got.body["state"].as_str(), got.body["mediaState"]["audio"].as_str()), (Some("established"), Some("active")));
+    assert_eq!(
+        (got.body["state"].as_str(), got.body["mediaState"]["audio"].as_str()),
+        (Some("established"), Some("active"))
+    );
 
     h.graph("DELETE", &format!("/v1.0/communications/calls/{id}"), None).await.expect(204);
     let ended = h.receiver.take(2).await;
@@ -111,7 +114,10 @@ async fn phone_numbers_are_called_from_an_application_instance() {
         "identity": {"@odata.type": "#microsoft.graph.identitySet", "applicationInstance": {"@odata.type": "#microsoft.graph.identity", "displayName": "Calling Bot", "id": "3d913abb-aec0-4964-8fa6-3c6850c4f278"}},
     });
     let created = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body;
-    assert_eq!(created["source"]["identity"]["applicationInstance"]["displayName"], "Calling Bot", "the source is kept");
+    assert_eq!(
+        created["source"]["identity"]["applicationInstance"]["displayName"], "Calling Bot",
+        "the source is kept"
+    );
     h.advance(0.0).await;
     assert_eq!(
         h.receiver.summaries(3).await,
@@ -190,7 +196,8 @@ async fn creating_a_call_needs_the_permission_for_its_kind() {
     h.send("POST", "/v1.0/communications/calls", Some(&group), Some(&token)).await.expect(201);
 
     let mut app_hosted = h.call_body(vec![user_identity(&alice), user_identity(&bob)]);
-    app_hosted["mediaConfig"] = json!({"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "<media config>"});
+    app_hosted["mediaConfig"] =
+        json!({"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "<media config>"});
     let refused = h.send("POST", "/v1.0/communications/calls", Some(&app_hosted), Some(&token)).await.expect(403);
     assert!(refused.error_message().contains("Calls.AccessMedia.All"), "{}", refused.error_message());
 }

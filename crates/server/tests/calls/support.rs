@@ -135,7 +135,6 @@ impl Receiver {
     pub(crate) async fn summaries(&self, n: usize) -> Vec<String> {
         self.take(n).await.iter().map(Received::summary).collect()
     }
-
 }
 
 /// A reply to a request.
@@ -151,7 +150,8 @@ impl Reply {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, headers, body }
     }
 
@@ -193,8 +193,15 @@ impl Harness {
         let base = server.base.clone();
         let http = reqwest::Client::new();
         let receiver = Receiver::start().await;
-        let mut harness =
-            Harness { server: Some(server), base, receiver, token: String::new(), http, data_dir, _directory: directory };
+        let mut harness = Harness {
+            server: Some(server),
+            base,
+            receiver,
+            token: String::new(),
+            http,
+            data_dir,
+            _directory: directory,
+        };
         harness.token = harness.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
         let webhook = json!({"callingWebhook": format!("{}/incoming", harness.receiver.url)});
         harness.send("PATCH", &format!("/_admin/apps/{DEV_APP}"), Some(&webhook), None).await.expect(200);
