@@ -5,7 +5,10 @@
 mod process;
 mod support;
 
+mod actions;
+mod faults;
 mod group_meeting;
 mod incoming;
+mod isolation;
 mod outgoing;
 mod transfer;
