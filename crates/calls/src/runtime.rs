@@ -55,6 +55,8 @@ const STRIPES: usize = 64;
 const CONFLICT_RETRIES: usize = 3;
 /// How many due timers one query fetches.
 const TIMER_BATCH: u32 = 64;
+/// Where the virtual clock's time is kept between runs.
+const VIRTUAL_CLOCK_SETTING: &str = "virtual_clock";
 /// The timer worker looks again at least this often, in case a wake-up was missed.
 const TIMER_POLL: Duration = Duration::from_secs(30);
 
@@ -309,6 +311,25 @@ impl Calls {
         Ok(next.map(|due| (due - self.clock.now()).to_std().unwrap_or_default()))
     }
 
+    /// At start-up, a virtual clock continues from where it was: never before the time it had reached when the
+    /// server stopped, so calls and timers keep their order across restarts.
+    pub async fn restore_clock(&self) -> Result<(), CallsError> {
+        if self.clock.mode() != ClockMode::Virtual {
+            return Ok(());
+        }
+        let saved = self.store.setting(VIRTUAL_CLOCK_SETTING).await?;
+        let saved = saved.and_then(|text| DateTime::parse_from_rfc3339(&text).ok()).map(|t| t.with_timezone(&Utc));
+        if let Some(saved) = saved.filter(|saved| *saved > self.clock.now()) {
+            self.clock.move_to(saved)?;
+        }
+        Ok(())
+    }
+
+    async fn save_clock(&self) -> Result<(), CallsError> {
+        let now = self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        Ok(self.store.put_setting(VIRTUAL_CLOCK_SETTING, &now).await?)
+    }
+
     /// Moves a virtual clock forward by `by`, firing each timer that comes due on the way at its own time.
     pub async fn advance(&self, by: Duration) -> Result<DateTime<Utc>, CallsError> {
         if self.clock.mode() != ClockMode::Virtual {
@@ -322,6 +343,7 @@ impl Calls {
             self.fire(timer).await?;
         }
         self.clock.move_to(target)?;
+        self.save_clock().await?;
         Ok(target)
     }
 

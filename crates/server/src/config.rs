@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_calls::world::WorldConfig;
 use switchboard_engine::model::{Behaviour, Response};
 use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
+use switchboard_notify::DispatcherConfig;
 use url::Url;
 
 /// How strictly the server behaves.
@@ -91,6 +92,35 @@ impl Default for WorldSettings {
     }
 }
 
+/// The `[notifications]` section: how notifications are delivered to bots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotificationSettings {
+    /// Attempts per notification before it is given up on [default: 8]
+    pub(crate) max_attempts: u32,
+    /// The wait after the first failed attempt, doubling after each further one [default: 1s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) initial_backoff: Duration,
+    /// The longest wait between attempts [default: 5m]
+    #[serde(with = "humantime_serde")]
+    pub(crate) max_backoff: Duration,
+    /// How long one POST to a bot may take [default: 15s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) timeout: Duration,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> NotificationSettings {
+        let dispatcher = DispatcherConfig::default();
+        NotificationSettings {
+            max_attempts: dispatcher.max_attempts,
+            initial_backoff: dispatcher.initial_backoff,
+            max_backoff: dispatcher.max_backoff,
+            timeout: dispatcher.timeout,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum LogFormat {
@@ -122,6 +152,8 @@ pub(crate) struct Settings {
     pub(crate) clock: Clock,
     /// The simulated world; config file only.
     pub(crate) world: WorldSettings,
+    /// Notification delivery; config file only.
+    pub(crate) notifications: NotificationSettings,
     /// Tenants and apps to create (or bring in line) at every start; config file only.
     pub(crate) tenants: Vec<TenantConfig>,
     pub(crate) apps: Vec<AppConfig>,
@@ -147,6 +179,17 @@ impl Settings {
             strict: world.strict.unwrap_or(self.mode == Mode::Production),
             default_behaviour: Behaviour { response, hang_up_after: world.default_hang_up_after },
             ringing_timeout: world.ringing_timeout,
+        }
+    }
+
+    pub(crate) fn dispatcher(&self) -> DispatcherConfig {
+        let n = &self.notifications;
+        DispatcherConfig {
+            max_attempts: n.max_attempts.max(1),
+            initial_backoff: n.initial_backoff,
+            max_backoff: n.max_backoff,
+            timeout: n.timeout,
+            ..DispatcherConfig::default()
         }
     }
 
@@ -177,6 +220,7 @@ impl Default for Settings {
             tls_dir: None,
             clock: Clock::Realtime,
             world: WorldSettings::default(),
+            notifications: NotificationSettings::default(),
             tenants: Vec::new(),
             apps: Vec::new(),
         }

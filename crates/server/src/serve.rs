@@ -12,7 +12,7 @@ use switchboard_http::{AppState, HttpConfig, Shared, clock::SystemClock};
 use switchboard_identity::{
     AdminError, BOT_FRAMEWORK_ISSUER, DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, IdentityError,
 };
-use switchboard_notify::{Dispatcher, DispatcherConfig};
+use switchboard_notify::Dispatcher;
 use switchboard_store::{SqliteStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -46,6 +46,8 @@ enum StartError {
     TokenLifetime,
     #[error("{0}")]
     Dispatcher(#[from] switchboard_notify::ClientError),
+    #[error("cannot restore the virtual clock: {0}")]
+    Clock(#[from] switchboard_calls::CallsError),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -152,8 +154,9 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     };
     let calls_config = CallsConfig { world: settings.world(), public_url: base.clone() };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
+    calls.restore_clock().await?;
     let dispatcher =
-        Arc::new(Dispatcher::new(store.clone(), identity.clone(), calls.outbox_signal(), DispatcherConfig::default())?);
+        Arc::new(Dispatcher::new(store.clone(), identity.clone(), calls.outbox_signal(), settings.dispatcher())?);
     let (stop_workers, workers_stopping) = tokio::sync::watch::channel(false);
     let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;

@@ -231,6 +231,11 @@ pub trait Store: Send + Sync + 'static {
     /// The notification journal, oldest first.
     async fn notifications(&self, filter: NotificationFilter) -> Result<Vec<NotificationRecord>, StoreError>;
 
+    /// A named value kept between runs.
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
     // ---- the simulated world -------------------------------------------------------------------------------------
 
     /// Creates or replaces an entity.

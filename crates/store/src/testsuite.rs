@@ -29,6 +29,15 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     timers_come_due_in_order(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
     the_world_is_kept_per_tenant_and_reset(open_empty().await).await;
+    settings_are_kept(open_empty().await).await;
+}
+
+async fn settings_are_kept(store: impl Store) {
+    assert_eq!(store.setting("clock").await.unwrap(), None);
+    store.put_setting("clock", "a").await.unwrap();
+    store.put_setting("clock", "b").await.unwrap();
+    assert_eq!(store.setting("clock").await.unwrap().as_deref(), Some("b"));
+    store.close().await;
 }
 
 async fn instance_is_fixed_at_creation(store: impl Store) {

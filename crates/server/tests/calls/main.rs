@@ -6,9 +6,11 @@ mod process;
 mod support;
 
 mod actions;
+mod delivery;
 mod faults;
 mod group_meeting;
 mod incoming;
 mod isolation;
 mod outgoing;
+mod persistence;
 mod transfer;

@@ -183,13 +183,15 @@ pub(crate) struct Harness {
 impl Harness {
     /// A server in dev mode on a virtual clock; the dev app's calling webhook is the receiver's `/incoming`.
     pub(crate) async fn start() -> Harness {
-        Harness::start_with(&[]).await
+        Harness::start_with_config("").await
     }
 
-    pub(crate) async fn start_with(args: &[&str]) -> Harness {
+    /// With these lines in the configuration file.
+    pub(crate) async fn start_with_config(config: &str) -> Harness {
         let directory = tempfile::tempdir().unwrap();
         let data_dir = directory.path().join("data");
-        let server = start_server(&data_dir, directory.path(), args);
+        std::fs::write(directory.path().join("switchboard.toml"), config).unwrap();
+        let server = start_server(&data_dir, directory.path());
         let base = server.base.clone();
         let http = reqwest::Client::new();
         let receiver = Receiver::start().await;
@@ -213,9 +215,11 @@ impl Harness {
         let (status, stderr) = self.server.take().unwrap().terminate();
         assert!(status.success(), "{stderr}");
         let cwd = self._directory.path().to_owned();
-        let server = start_server(&self.data_dir, &cwd, &[]);
+        let server = start_server(&self.data_dir, &cwd);
         self.base = server.base.clone();
         self.server = Some(server);
+        // The new port is a new issuer: tokens of the old one are refused, as they should be.
+        self.token = self.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
     }
 
     pub(crate) fn callback(&self) -> String {
@@ -306,12 +310,26 @@ impl Harness {
         let reply = self.sim("GET", &format!("/notifications?callId={call_id}"), None).await.expect(200);
         reply.body["value"].as_array().unwrap().clone()
     }
+
+    /// The journal of a call once no delivery is pending: the dispatcher records an attempt after the bot
+    /// answered, so a test that saw the POST waits for the record.
+    pub(crate) async fn settled_journal(&self, call_id: &str) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let journal = self.journal(call_id).await;
+            if journal.iter().all(|n| n["status"] != "pending") {
+                return journal;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "deliveries still pending: {journal:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
-fn start_server(data_dir: &Path, cwd: &Path, args: &[&str]) -> Running {
-    let mut all = vec!["--data-dir", data_dir.to_str().unwrap(), "--clock", "virtual", "--log", "info,sqlx=warn"];
-    all.extend_from_slice(args);
-    serve(&all, &[], cwd)
+/// The server, with `switchboard.toml` of `cwd` as its configuration file.
+fn start_server(data_dir: &Path, cwd: &Path) -> Running {
+    let args = ["--config", "switchboard.toml", "--data-dir", data_dir.to_str().unwrap(), "--clock", "virtual"];
+    serve(&args, &[], cwd)
 }
 
 pub(crate) fn user_identity(id: &str) -> Value {

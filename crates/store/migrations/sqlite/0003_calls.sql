@@ -42,6 +42,12 @@ CREATE TABLE notification (
 CREATE INDEX notification_pending ON notification (status, call_id, seq);
 CREATE INDEX notification_by_app ON notification (app_id, seq);
 
+-- Small named values the server keeps between runs (the virtual clock's time).
+CREATE TABLE setting (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
 -- The simulated world: users, phones, bots and meetings of each tenant, as JSON documents.
 CREATE TABLE world_entity (
     tenant_id  TEXT NOT NULL,

@@ -508,6 +508,26 @@ impl Store for SqliteStore {
         calls::notifications(&self.pool, filter).await
     }
 
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM setting WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
     async fn put_world_entity(&self, entity: WorldEntityRecord) -> Result<(), StoreError> {
         calls::put_world_entity(&self.pool, entity).await
     }

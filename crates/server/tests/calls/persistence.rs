@@ -1,0 +1,54 @@
+//! Calls live in the store: after a restart on the same data directory, calls, their timers and notifications
+//! still to deliver carry on where they were.
+
+use serde_json::json;
+
+use crate::support::{Harness, answers_after, user_identity};
+
+#[tokio::test]
+async fn a_ringing_call_and_its_timers_survive_a_restart() {
+    let mut h = Harness::start().await;
+    let alice = h.user("Alice", json!({"response": {"kind": "answer", "afterMs": 5000}, "hangUpAfterMs": 60000})).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.receiver.next().await.summary(), "updated establishing");
+    h.advance(2.0).await;
+
+    h.restart().await;
+    let got = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200);
+    assert_eq!(got.body["state"], "establishing");
+    h.advance(2.9).await;
+    assert_eq!(h.inspect(&id).await["state"], "establishing", "the virtual clock went on from where it was");
+    h.advance(0.1).await;
+    assert_eq!(h.receiver.summaries(2).await, ["updated established", "updated established audio active"]);
+
+    h.restart().await;
+    h.advance(60.0).await;
+    assert_eq!(h.receiver.next().await.result(), Some((200, 4521)), "Alice's hang-up timer came through two restarts");
+    assert_eq!(h.settled_journal(&id).await.len(), 4, "the journal kept every notification");
+}
+
+#[tokio::test]
+async fn an_incoming_calls_deadline_survives_a_restart() {
+    let mut h = Harness::start().await;
+    let alice = h.user("Alice", answers_after(0)).await;
+    let (_, id) = h.incoming_from(&alice).await;
+    h.advance(10.0).await;
+    h.restart().await;
+    h.advance(4.9).await;
+    assert_eq!(h.inspect(&id).await["state"], "incoming");
+    h.advance(0.1).await;
+    assert_eq!(h.receiver.next().await.result(), Some((408, 1106)));
+}
+
+#[tokio::test]
+async fn notifications_still_to_deliver_go_out_after_a_restart() {
+    let mut h = Harness::start_with_config("[notifications]\ninitial_backoff = \"1s\"\n").await;
+    h.receiver.answer_next_with(&[503]);
+    let alice = h.user("Alice", answers_after(0)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(h.receiver.next().await.summary(), "updated establishing", "the first attempt, answered 503");
+    h.restart().await;
+    assert_eq!(h.receiver.next().await.summary(), "updated establishing", "retried by the restarted server");
+    let journal = h.settled_journal(&id).await;
+    assert_eq!((journal[0]["status"].as_str(), journal[0]["attempts"].as_u64()), (Some("delivered"), Some(2)));
+}
