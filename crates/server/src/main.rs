@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod serve;
+mod sim_cli;
 mod tls;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -44,6 +45,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::AppCommand,
     },
+    /// Play the simulated world of a running server: users, phones, bots, meetings, calls to apps, the clock,
+    /// faults, the notification journal (the /_sim API)
+    Sim {
+        #[command(flatten)]
+        server: sim_cli::ServerArgs,
+        #[command(subcommand)]
+        command: sim_cli::SimCommand,
+    },
     /// Inspect and rotate the keys that sign tokens and notifications
     Keys {
         #[command(flatten)]
@@ -71,5 +80,6 @@ fn main() -> ExitCode {
         Command::Tenant { store, command } => cli::run(config, store, cli::Job::Tenant(command)),
         Command::App { store, command } => cli::run(config, store, cli::Job::App(command)),
         Command::Keys { store, command } => cli::run(config, store, cli::Job::Keys(command)),
+        Command::Sim { server, command } => sim_cli::run(server, command),
     }
 }

@@ -13,4 +13,5 @@ mod incoming;
 mod isolation;
 mod outgoing;
 mod persistence;
+mod sim_cli;
 mod transfer;

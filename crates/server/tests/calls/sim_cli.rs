@@ -1,0 +1,55 @@
+//! `switchboard sim …` drives the test-control API of a running server from the shell.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{
+    process::BINARY,
+    support::{DEV_APP, Harness},
+};
+
+/// Runs `switchboard sim <args>` against the harness's server; returns the printed JSON, or the error text.
+fn sim(h: &Harness, args: &[&str]) -> Result<Value, String> {
+    let output = Command::new(BINARY).args(["sim", "--url", &h.base]).args(args).output().unwrap();
+    if output.status.success() {
+        let text = String::from_utf8(output.stdout).unwrap();
+        Ok(if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+    } else {
+        Err(String::from_utf8(output.stderr).unwrap())
+    }
+}
+
+#[tokio::test]
+async fn the_cli_plays_a_call_from_a_simulated_user() {
+    let h = Harness::start().await;
+    let alice = sim(&h, &["users", "add", "--name", "Alice", "--answer-after", "1s", "--hang-up-after", "1m"]).unwrap();
+    let alice_id = alice["id"].as_str().unwrap();
+    assert_eq!(alice["behaviour"]["response"]["afterMs"], 1000);
+    let changed = sim(&h, &["users", "set-behaviour", alice_id, "--busy-after", "3s"]).unwrap();
+    assert_eq!(
+        (changed["displayName"].as_str(), changed["behaviour"]["response"]["kind"].as_str()),
+        (Some("Alice"), Some("reject"))
+    );
+
+    let call = sim(&h, &["call", "--from", &format!("user:{alice_id}"), "--app", DEV_APP]).unwrap();
+    let call_id = call["id"].as_str().unwrap();
+    assert_eq!(h.receiver.next().await.change_type(), "created");
+    let listed = sim(&h, &["calls"]).unwrap();
+    assert_eq!(listed["value"][0]["id"], call_id);
+    sim(&h, &["act", call_id, alice_id, "hang-up"]).unwrap();
+    assert_eq!(h.receiver.next().await.result(), Some((200, 4521)));
+    let journal = sim(&h, &["notifications", "--call", call_id]).unwrap();
+    assert_eq!(journal["value"].as_array().unwrap().len(), 2);
+
+    let clock = sim(&h, &["clock", "advance", "90s"]).unwrap();
+    assert_eq!(clock["mode"], "virtual");
+    let fault = sim(&h, &["fault", "answer", "--status", "500", "--count", "2"]).unwrap();
+    assert_eq!(fault["count"], 2);
+    let missing = sim(&h, &["show", "00000000-0000-4000-8000-000000000000"]).unwrap_err();
+    assert!(missing.contains("404") && missing.contains("was not found"), "{missing}");
+    let bad = sim(&h, &["call", "--from", "alice", "--app", DEV_APP]).unwrap_err();
+    assert!(bad.contains("user:<id>"), "{bad}");
+    sim(&h, &["reset"]).unwrap();
+    assert_eq!(sim(&h, &["users", "list"]).unwrap()["value"], serde_json::json!([]));
+}
