@@ -6,14 +6,14 @@ use serde_json::{Map, Value, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, PeerAction, codes,
-    model::{CallKind, Direction, PeerRole, PeerStatus, ResultInfo},
+    model::{Behaviour, CallKind, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, ResultInfo},
 };
 use switchboard_store::CallFilter;
 use uuid::Uuid;
 
 use crate::{
     Calls, CallsError,
-    world::{Entity, WorldError},
+    world::{Entity, SimAttendee, SimMeeting, SimUser, WorldError},
 };
 
 /// A call a simulated endpoint places to an app.
@@ -113,7 +113,7 @@ impl Calls {
         );
         resource.insert("requestedModalities".into(), json!(incoming.modalities));
         resource.insert("tenantId".into(), tenant_id.to_string().into());
-        let peer = switchboard_engine::model::Peer {
+        let peer = Peer {
             participant_id: Uuid::new_v4().to_string(),
             kind: caller.kind,
             role: PeerRole::Party,
@@ -161,15 +161,78 @@ impl Calls {
 
     /// The meeting ends for everyone: every call in it ends.
     pub async fn end_meeting(&self, tenant_id: Uuid, meeting_id: &str) -> Result<Vec<String>, CallsError> {
-        self.world().require::<crate::world::SimMeeting>(tenant_id, meeting_id).await?;
+        self.world().require::<SimMeeting>(tenant_id, meeting_id).await?;
         let mut ended = Vec::new();
-        for call in self.active_calls(Some(tenant_id)).await? {
-            if call.meeting_id() == Some(meeting_id) {
-                self.execute(&call.id, None, vec![Command::Terminate { result: codes::meeting_ended() }]).await?;
-                ended.push(call.id);
-            }
+        for call in self.calls_in_meeting(tenant_id, meeting_id).await? {
+            self.execute(&call.id, None, vec![Command::Terminate { result: codes::meeting_ended() }]).await?;
+            ended.push(call.id);
         }
         Ok(ended)
+    }
+
+    /// A simulated user joins a meeting: it becomes an attendee, and every bot in the meeting sees it in the roster.
+    pub async fn join_meeting(
+        &self,
+        tenant_id: Uuid,
+        meeting_id: &str,
+        user_id: &str,
+        leave_after: Option<std::time::Duration>,
+    ) -> Result<Vec<String>, CallsError> {
+        let world = self.world();
+        let now = self.clock.now();
+        let mut meeting = world.require::<SimMeeting>(tenant_id, meeting_id).await?;
+        let user = world.require::<SimUser>(tenant_id, &user_id.to_ascii_lowercase()).await?;
+        meeting.attendees.retain(|a| a.user_id != user.id);
+        let leave_after_ms = leave_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        meeting.attendees.push(SimAttendee { user_id: user.id.clone(), leave_after_ms });
+        world.put(tenant_id, meeting, now).await?;
+        let mut joined = Vec::new();
+        for call in self.calls_in_meeting(tenant_id, meeting_id).await? {
+            let peer = Peer {
+                participant_id: Uuid::new_v4().to_string(),
+                kind: EndpointKind::User,
+                role: PeerRole::Party,
+                endpoint_id: user.id.clone(),
+                identity: user.identity(),
+                behaviour: Behaviour {
+                    response: Response::Answer { after: std::time::Duration::ZERO },
+                    hang_up_after: leave_after,
+                },
+                status: PeerStatus::Connected,
+            };
+            self.execute(&call.id, None, vec![Command::Join(peer)]).await?;
+            joined.push(call.id);
+        }
+        Ok(joined)
+    }
+
+    /// A simulated user leaves a meeting: every bot in it sees the roster without them.
+    pub async fn leave_meeting(
+        &self,
+        tenant_id: Uuid,
+        meeting_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, CallsError> {
+        let world = self.world();
+        let mut meeting = world.require::<SimMeeting>(tenant_id, meeting_id).await?;
+        let user_id = user_id.to_ascii_lowercase();
+        meeting.attendees.retain(|a| a.user_id != user_id);
+        world.put(tenant_id, meeting, self.clock.now()).await?;
+        let mut left = Vec::new();
+        for call in self.calls_in_meeting(tenant_id, meeting_id).await? {
+            let present = call.peers.iter().find(|p| p.endpoint_id == user_id && p.is_in_conversation());
+            if let Some(peer) = present {
+                let command = Command::Peer { participant_id: peer.participant_id.clone(), action: PeerAction::HangUp };
+                self.execute(&call.id, None, vec![command]).await?;
+                left.push(call.id.clone());
+            }
+        }
+        Ok(left)
+    }
+
+    async fn calls_in_meeting(&self, tenant_id: Uuid, meeting_id: &str) -> Result<Vec<Call>, CallsError> {
+        let calls = self.active_calls(Some(tenant_id)).await?;
+        Ok(calls.into_iter().filter(|c| c.meeting_id() == Some(meeting_id)).collect())
     }
 
     /// Calls that have not ended, newest first.

@@ -30,6 +30,8 @@ pub enum Command {
     HangUp,
     /// A simulated endpoint in the call acts (the test-control API).
     Peer { participant_id: String, action: PeerAction },
+    /// Someone joins the conversation of a group call or meeting (a simulated user joining the meeting).
+    Join(Peer),
     /// A timer the engine armed is due.
     Timer(Timer),
     /// The call ends for a reason outside it: an injected fault, the meeting ended.

@@ -86,6 +86,7 @@ impl Machine<'_> {
             Command::KeepAlive => self.schedule(Timer::KeepAliveDeadline, KEEP_ALIVE_PERIOD),
             Command::HangUp => self.hang_up(),
             Command::Peer { participant_id, action } => self.peer_action(&participant_id, action)?,
+            Command::Join(peer) => self.join(peer)?,
             Command::Timer(timer) => self.timer(timer),
             Command::Terminate { result } => self.end(result, None),
             Command::Action(request) => self.action(request)?,
@@ -407,6 +408,20 @@ impl Machine<'_> {
             PeerAction::Answer | PeerAction::Reject { .. } => return Err(wrong("ringing")),
             PeerAction::HangUp | PeerAction::PressKeys { .. } => return Err(wrong("connected")),
         }
+        Ok(())
+    }
+
+    fn join(&mut self, mut peer: Peer) -> Result<(), Rejection> {
+        if !self.call.has_roster() {
+            return Err(Rejection::NotApplicable("only group calls and meetings can be joined".into()));
+        }
+        self.require("a join", "established", self.call.state == CallState::Established)?;
+        peer.role = PeerRole::Party;
+        peer.status = PeerStatus::Connected;
+        let participant_id = peer.participant_id.clone();
+        self.call.peers.push(peer);
+        self.arm_hang_up(&participant_id);
+        self.roster_changed();
         Ok(())
     }
 

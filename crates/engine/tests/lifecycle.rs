@@ -523,3 +523,20 @@ fn a_call_that_cannot_be_set_up_ends_after_establishing() {
     assert_eq!(kinds, [changed(CallState::Establishing), ended()], "no ringing, no roster");
     assert_eq!(code(call.result_info), (480, 10037));
 }
+
+#[test]
+fn someone_joining_a_meeting_appears_in_the_roster() {
+    let kind = CallKind::Meeting { meeting_id: "m1".into() };
+    let mut h = Harness::start(setup(Direction::Outgoing, kind, vec![], ApiVersion::V1));
+    h.take();
+    let late = peer("late", EndpointKind::User, answers_after(0), Some(secs(10)));
+    h.send(Command::Join(late)).unwrap();
+    assert_eq!(h.take(), [(NotificationKind::RosterChanged, CallState::Established)]);
+    assert_eq!(h.call.connected_parties().count(), 1);
+    h.advance(secs(10));
+    assert_eq!(h.take(), [(NotificationKind::RosterChanged, CallState::Established)], "left after 10 s");
+
+    let mut p2p = established_call();
+    let joining = peer("x", EndpointKind::User, answers_after(0), None);
+    assert!(matches!(p2p.send(Command::Join(joining)), Err(Rejection::NotApplicable(_))));
+}

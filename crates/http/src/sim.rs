@@ -77,6 +77,8 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         route(Method::PUT, "/meetings/{key}", replace::<SimMeeting>),
         route(Method::DELETE, "/meetings/{key}", remove::<SimMeeting>),
         route(Method::POST, "/meetings/{key}/end", end_meeting),
+        route(Method::POST, "/meetings/{key}/join", join_meeting),
+        route(Method::POST, "/meetings/{key}/leave", leave_meeting),
         route(Method::GET, "/calls", list_calls),
         route(Method::POST, "/calls", place_call),
         route(Method::GET, "/calls/{call}", show_call),
@@ -273,6 +275,44 @@ async fn end_meeting(
     let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
     let ended = state.calls.end_meeting(tenant_id, &key).await.map_err(fail(&ids))?;
     Ok(Json(json!({ "endedCalls": ended })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Attendance {
+    user_id: String,
+    /// Joining: leaves again this long after joining.
+    #[serde(default)]
+    leave_after_ms: Option<u64>,
+}
+
+async fn join_meeting(
+    State(state): State<AppState>,
+    ids: RequestIds,
+    Keys(key): Keys<String>,
+    Filter(query): Filter<TenantQuery>,
+    headers: HeaderMap,
+    raw: Body,
+) -> Answer {
+    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
+    let joining: Attendance = body(&headers, raw, &ids).await?;
+    let leave_after = joining.leave_after_ms.map(std::time::Duration::from_millis);
+    let calls = state.calls.join_meeting(tenant_id, &key, &joining.user_id, leave_after).await.map_err(fail(&ids))?;
+    Ok(Json(json!({ "calls": calls })).into_response())
+}
+
+async fn leave_meeting(
+    State(state): State<AppState>,
+    ids: RequestIds,
+    Keys(key): Keys<String>,
+    Filter(query): Filter<TenantQuery>,
+    headers: HeaderMap,
+    raw: Body,
+) -> Answer {
+    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
+    let leaving: Attendance = body(&headers, raw, &ids).await?;
+    let calls = state.calls.leave_meeting(tenant_id, &key, &leaving.user_id).await.map_err(fail(&ids))?;
+    Ok(Json(json!({ "calls": calls })).into_response())
 }
 
 // ---- calls -----------------------------------------------------------------------------------------------------

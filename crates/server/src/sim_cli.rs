@@ -227,6 +227,21 @@ pub(crate) enum MeetingCommand {
     End {
         key: String,
     },
+    /// A simulated user joins the meeting
+    Join {
+        key: String,
+        #[arg(long)]
+        user: Uuid,
+        /// Leave again after this long
+        #[arg(long, value_parser = humantime::parse_duration)]
+        leave_after: Option<Duration>,
+    },
+    /// A simulated user leaves the meeting
+    Leave {
+        key: String,
+        #[arg(long)]
+        user: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -348,6 +363,13 @@ fn build(command: SimCommand) -> Result<Request, String> {
         }
         SimCommand::Meetings(MeetingCommand::End { key }) => {
             request(Method::POST, format!("/meetings/{key}/end"), None)
+        }
+        SimCommand::Meetings(MeetingCommand::Join { key, user, leave_after }) => {
+            let body = json!({"userId": user, "leaveAfterMs": leave_after.map(millis)});
+            request(Method::POST, format!("/meetings/{key}/join"), Some(body))
+        }
+        SimCommand::Meetings(MeetingCommand::Leave { key, user }) => {
+            request(Method::POST, format!("/meetings/{key}/leave"), Some(json!({"userId": user})))
         }
         SimCommand::Call { from, app, instance } => {
             let body = json!({"from": identity(&from)?, "appId": app, "applicationInstanceId": instance});

@@ -145,3 +145,38 @@ async fn joining_by_organizer_and_chat_creates_the_meeting_in_dev_mode_and_the_m
     assert_eq!(ended["endedCalls"], json!([id]));
     assert_eq!(h.receiver.next().await.result(), Some((200, 5001)));
 }
+
+#[tokio::test]
+async fn people_join_and_leave_a_meeting_the_bot_is_in() {
+    let h = Harness::start().await;
+    let organizer = h.user("Bob", answers_after(0)).await;
+    let late = h.user("Late", answers_after(0)).await;
+    let meeting = h
+        .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))
+        .await;
+    let meeting = meeting.expect(201).body;
+    let key = meeting["id"].as_str().unwrap();
+    let info =
+        json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]});
+    let id =
+        h.graph("POST", "/v1.0/communications/calls", Some(&join_body(&h, info, None))).await.expect(201).body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    h.receiver.take(4).await;
+
+    let joined =
+        h.sim("POST", &format!("/meetings/{key}/join"), Some(&json!({"userId": late, "leaveAfterMs": 20000}))).await;
+    assert_eq!(joined.expect(200).body["calls"], json!([id]));
+    assert_eq!(roster_ids(&h.receiver.next().await), [crate::support::DEV_APP, organizer.as_str(), late.as_str()]);
+    h.sim("POST", &format!("/meetings/{key}/leave"), Some(&json!({"userId": organizer}))).await.expect(200);
+    assert_eq!(roster_ids(&h.receiver.next().await), [crate::support::DEV_APP, late.as_str()]);
+    h.advance(20.0).await;
+    assert_eq!(roster_ids(&h.receiver.next().await), [crate::support::DEV_APP], "Late leaves after 20 s");
+    assert_eq!(h.inspect(&id).await["state"], "established", "the bot stays in an empty meeting");
+
+    let stranger = h
+        .sim("POST", &format!("/meetings/{key}/join"), Some(&json!({"userId": "0c0ffee0-0000-4000-8000-0000000000ff"})))
+        .await;
+    assert_eq!(stranger.expect(404).error_code(), "NotFound");
+}
