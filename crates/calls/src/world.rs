@@ -20,27 +20,13 @@ pub struct WorldConfig {
     /// How simulated endpoints behave unless told otherwise.
     pub default_behaviour: Behaviour,
     /// How long an outgoing call rings before it gives up, unless the bot sets beta `ringingTimeoutInSeconds`.
-    #[serde(rename = "ringingTimeoutMs", with = "millis")]
+    #[serde(rename = "ringingTimeoutMs", with = "switchboard_engine::model::millis")]
     pub ringing_timeout: Duration,
 }
 
 impl Default for WorldConfig {
     fn default() -> WorldConfig {
         WorldConfig { strict: false, default_behaviour: Behaviour::default(), ringing_timeout: Duration::from_secs(60) }
-    }
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        u64::deserialize(deserializer).map(Duration::from_millis)
     }
 }
 
@@ -74,12 +60,17 @@ impl Entity for SimUser {
         &self.id
     }
     fn prepare(&mut self) -> Result<(), WorldError> {
-        if self.id.is_empty() {
-            self.id = Uuid::new_v4().to_string();
-        }
-        self.id = canonical_id(&self.id, "id")?;
-        non_empty(&self.display_name, "displayName")
+        prepare_named(&mut self.id, &self.display_name)
     }
+}
+
+/// A user or bot: a GUID (made up when left out) and a display name.
+fn prepare_named(id: &mut String, display_name: &str) -> Result<(), WorldError> {
+    if id.is_empty() {
+        *id = Uuid::new_v4().to_string();
+    }
+    *id = canonical_id(id, "id")?;
+    non_empty(display_name, "displayName")
 }
 
 /// A PSTN number.
@@ -125,11 +116,7 @@ impl Entity for SimBot {
         &self.id
     }
     fn prepare(&mut self) -> Result<(), WorldError> {
-        if self.id.is_empty() {
-            self.id = Uuid::new_v4().to_string();
-        }
-        self.id = canonical_id(&self.id, "id")?;
-        non_empty(&self.display_name, "displayName")
+        prepare_named(&mut self.id, &self.display_name)
     }
 }
 

@@ -19,9 +19,8 @@
 
 use axum::{
     Json, Router,
-    body::Body,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     middleware,
     response::IntoResponse,
     routing::{delete, get, post},
@@ -34,7 +33,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    control::{Answer, Filter, Keys, body, created, not_found, require_admin_key},
+    control::{Answer, Filter, JsonBody, Keys, OrGraph, created, not_found, require_admin_key},
     error::{ApiError, GraphError},
     request::RequestIds,
 };
@@ -56,12 +55,8 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, require_admin_key))
 }
 
-fn fail(ids: &RequestIds) -> impl Fn(switchboard_identity::AdminError) -> GraphError + '_ {
-    move |error| GraphError(ApiError::Admin(error), ids.clone())
-}
-
 async fn list_tenants(State(state): State<AppState>, ids: RequestIds) -> Answer {
-    let tenants = state.identity.directory().tenants().await.map_err(fail(&ids))?;
+    let tenants = state.identity.directory().tenants().await.or_graph(&ids)?;
     Ok(Json(json!({ "value": tenants })).into_response())
 }
 
@@ -72,14 +67,13 @@ struct NewTenant {
     display_name: String,
 }
 
-async fn add_tenant(State(state): State<AppState>, ids: RequestIds, headers: HeaderMap, raw: Body) -> Answer {
-    let new: NewTenant = body(&headers, raw, &ids).await?;
+async fn add_tenant(State(state): State<AppState>, ids: RequestIds, JsonBody(new): JsonBody<NewTenant>) -> Answer {
     let tenant = state.identity.directory().put_tenant(new.tenant_id, &new.display_name, state.clock.now()).await;
-    Ok(created(tenant.map_err(fail(&ids))?))
+    Ok(created(tenant.or_graph(&ids)?))
 }
 
 async fn remove_tenant(State(state): State<AppState>, ids: RequestIds, Keys(tenant): Keys<Uuid>) -> Answer {
-    state.identity.directory().remove_tenant(tenant).await.map_err(fail(&ids))?;
+    state.identity.directory().remove_tenant(tenant).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -90,7 +84,7 @@ struct AppFilter {
 }
 
 async fn list_apps(State(state): State<AppState>, ids: RequestIds, Filter(filter): Filter<AppFilter>) -> Answer {
-    let apps = state.identity.directory().apps(filter.tenant_id).await.map_err(fail(&ids))?;
+    let apps = state.identity.directory().apps(filter.tenant_id).await.or_graph(&ids)?;
     Ok(Json(json!({ "value": apps })).into_response())
 }
 
@@ -111,8 +105,7 @@ fn yes() -> bool {
     true
 }
 
-async fn add_app(State(state): State<AppState>, ids: RequestIds, headers: HeaderMap, raw: Body) -> Answer {
-    let add: AddApp = body(&headers, raw, &ids).await?;
+async fn add_app(State(state): State<AppState>, ids: RequestIds, JsonBody(add): JsonBody<AddApp>) -> Answer {
     let new = NewApp {
         tenant_id: add.tenant_id,
         app_id: add.app_id,
@@ -121,13 +114,13 @@ async fn add_app(State(state): State<AppState>, ids: RequestIds, headers: Header
         calling_webhook: add.calling_webhook,
     };
     let (app, secret) =
-        state.identity.directory().add_app(new, add.create_secret, state.clock.now()).await.map_err(fail(&ids))?;
+        state.identity.directory().add_app(new, add.create_secret, state.clock.now()).await.or_graph(&ids)?;
     let secret = secret.map(|s| json!({"secretId": s.secret_id, "value": s.value, "expiresAt": s.expires_at}));
     Ok(created(json!({ "app": app, "secret": secret })))
 }
 
 async fn show_app(State(state): State<AppState>, ids: RequestIds, Keys(app): Keys<Uuid>) -> Answer {
-    Ok(Json(state.identity.directory().app(app).await.map_err(fail(&ids))?).into_response())
+    Ok(Json(state.identity.directory().app(app).await.or_graph(&ids)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -149,17 +142,15 @@ async fn update_app(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(app): Keys<Uuid>,
-    headers: HeaderMap,
-    raw: Body,
+    JsonBody(update): JsonBody<UpdateApp>,
 ) -> Answer {
-    let update: UpdateApp = body(&headers, raw, &ids).await?;
     let directory = state.identity.directory();
     let app = directory.update_app(app, update.display_name, update.calling_webhook, update.permissions).await;
-    Ok(Json(app.map_err(fail(&ids))?).into_response())
+    Ok(Json(app.or_graph(&ids)?).into_response())
 }
 
 async fn remove_app(State(state): State<AppState>, ids: RequestIds, Keys(app): Keys<Uuid>) -> Answer {
-    state.identity.directory().remove_app(app).await.map_err(fail(&ids))?;
+    state.identity.directory().remove_app(app).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -181,16 +172,14 @@ async fn change_permissions(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys((app, change)): Keys<(Uuid, PermissionChange)>,
-    headers: HeaderMap,
-    raw: Body,
+    JsonBody(Permissions { permissions }): JsonBody<Permissions>,
 ) -> Answer {
-    let Permissions { permissions } = body(&headers, raw, &ids).await?;
     let directory = state.identity.directory();
     let app = match change {
         PermissionChange::Grant => directory.grant(app, &permissions).await,
         PermissionChange::Revoke => directory.revoke(app, &permissions).await,
     };
-    Ok(Json(app.map_err(fail(&ids))?).into_response())
+    Ok(Json(app.or_graph(&ids)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -203,12 +192,10 @@ async fn add_secret(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(app): Keys<Uuid>,
-    headers: HeaderMap,
-    raw: Body,
+    JsonBody(request): JsonBody<NewSecretRequest>,
 ) -> Answer {
-    let request: NewSecretRequest = body(&headers, raw, &ids).await?;
     let secret =
-        state.identity.directory().add_secret(app, request.expires_at, state.clock.now()).await.map_err(fail(&ids))?;
+        state.identity.directory().add_secret(app, request.expires_at, state.clock.now()).await.or_graph(&ids)?;
     Ok(created(json!({"secretId": secret.secret_id, "value": secret.value, "expiresAt": secret.expires_at})))
 }
 
@@ -217,7 +204,7 @@ async fn remove_secret(
     ids: RequestIds,
     Keys((app, secret)): Keys<(Uuid, Uuid)>,
 ) -> Answer {
-    state.identity.directory().remove_secret(app, secret).await.map_err(fail(&ids))?;
+    state.identity.directory().remove_secret(app, secret).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -231,16 +218,10 @@ async fn add_certificate(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(app): Keys<Uuid>,
-    headers: HeaderMap,
-    raw: Body,
+    JsonBody(certificate): JsonBody<NewCertificate>,
 ) -> Answer {
-    let certificate: NewCertificate = body(&headers, raw, &ids).await?;
-    let info = state
-        .identity
-        .directory()
-        .add_certificate(app, &certificate.pem, state.clock.now())
-        .await
-        .map_err(fail(&ids))?;
+    let info =
+        state.identity.directory().add_certificate(app, &certificate.pem, state.clock.now()).await.or_graph(&ids)?;
     Ok(created(info))
 }
 
@@ -249,7 +230,7 @@ async fn remove_certificate(
     ids: RequestIds,
     Keys((app, thumbprint)): Keys<(Uuid, String)>,
 ) -> Answer {
-    state.identity.directory().remove_certificate(app, &thumbprint).await.map_err(fail(&ids))?;
+    state.identity.directory().remove_certificate(app, &thumbprint).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -260,7 +241,7 @@ async fn rotate_keys(State(state): State<AppState>, ids: RequestIds) -> Answer {
             switchboard_identity::IdentityError::Store(store) => store,
             other => switchboard_store::StoreError::Backend(other.to_string()),
         };
-        GraphError(ApiError::Store(store), ids.clone())
+        GraphError::new(ApiError::Store(store), ids.clone())
     })?;
     Ok(Json(json!({ "kid": kid })).into_response())
 }

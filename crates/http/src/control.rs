@@ -4,9 +4,8 @@
 use aws_lc_rs::constant_time;
 use axum::{
     Json,
-    body::Body,
-    extract::{FromRequestParts, Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, Uri, header, request::Parts},
+    extract::{FromRequest, FromRequestParts, Path, Query, Request, State},
+    http::{StatusCode, Uri, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -34,7 +33,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Keys<T>
         let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(keys)) => Ok(Keys(keys)),
-            Err(rejection) => Err(GraphError(
+            Err(rejection) => Err(GraphError::new(
                 ApiError::ControlNotFound(format!("{} ({})", parts.uri.path(), rejection.body_text())),
                 ids,
             )),
@@ -52,22 +51,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filter<T> {
         let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(filter)) => Ok(Filter(filter)),
-            Err(rejection) => Err(GraphError(ApiError::InvalidBody(rejection.body_text()), ids)),
+            Err(rejection) => Err(GraphError::new(ApiError::InvalidBody(rejection.body_text()), ids)),
         }
     }
 }
 
-/// Reads a JSON body.
-pub(crate) async fn body<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Body,
-    ids: &RequestIds,
-) -> Result<T, GraphError> {
-    let fail = |error| GraphError(error, ids.clone());
-    let bytes = axum::body::to_bytes(body, MAX_CONTROL_BODY)
-        .await
-        .map_err(|_| fail(ApiError::PayloadTooLarge { limit: MAX_CONTROL_BODY }))?;
-    parse_json(headers, &bytes).map_err(fail)
+/// A JSON body; one that cannot be read is a Graph-shaped 400 (or 413).
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = GraphError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, GraphError> {
+        let (mut parts, body) = request.into_parts();
+        let ids = RequestIds::from_request_parts(&mut parts, state).await.unwrap_or_else(|never| match never {});
+        let bytes = axum::body::to_bytes(body, MAX_CONTROL_BODY)
+            .await
+            .map_err(|_| GraphError::new(ApiError::PayloadTooLarge { limit: MAX_CONTROL_BODY }, ids.clone()))?;
+        parse_json(&parts.headers, &bytes).map(JsonBody).map_err(|error| GraphError::new(error, ids))
+    }
+}
+
+/// Attaches the request's ids to a failure, making it a Graph-shaped answer.
+pub(crate) trait OrGraph<T> {
+    fn or_graph(self, ids: &RequestIds) -> Result<T, GraphError>;
+}
+
+impl<T, E: Into<ApiError>> OrGraph<T> for Result<T, E> {
+    fn or_graph(self, ids: &RequestIds) -> Result<T, GraphError> {
+        self.map_err(|error| GraphError::new(error.into(), ids.clone()))
+    }
 }
 
 pub(crate) fn created(value: impl serde::Serialize) -> Response {

@@ -223,6 +223,12 @@ fn store_status(error: &StoreError) -> (StatusCode, &'static str) {
     }
 }
 
+impl From<WorldError> for ApiError {
+    fn from(error: WorldError) -> ApiError {
+        ApiError::Calls(error.into())
+    }
+}
+
 fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
     match error {
         CallsError::CallNotFound { .. }
@@ -246,10 +252,18 @@ fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
 }
 
 /// An [`ApiError`] together with its request's ids: what handlers outside the Graph dispatcher return.
-pub(crate) struct GraphError(pub(crate) ApiError, pub(crate) RequestIds);
+/// Boxed: it travels as the `Err` of every control handler.
+pub(crate) struct GraphError(Box<(ApiError, RequestIds)>);
+
+impl GraphError {
+    pub(crate) fn new(error: ApiError, ids: RequestIds) -> GraphError {
+        GraphError(Box::new((error, ids)))
+    }
+}
 
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
-        self.0.into_graph_response(&self.1)
+        let (error, ids) = *self.0;
+        error.into_graph_response(&ids)
     }
 }

@@ -7,10 +7,9 @@
 
 use axum::{
     Json, Router,
-    body::Body,
-    extract::State,
+    extract::{FromRequest, FromRequestParts, Request, State},
     handler::Handler,
-    http::{HeaderMap, Method, StatusCode, header},
+    http::{Method, StatusCode, header, request::Parts},
     middleware,
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
@@ -31,7 +30,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
-    control::{Answer, Filter, Keys, body, created, not_found, require_admin_key},
+    control::{Answer, Filter, JsonBody, Keys, OrGraph, created, not_found, require_admin_key},
     error::{ApiError, GraphError},
     request::RequestIds,
 };
@@ -100,10 +99,6 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
     router.fallback(not_found).layer(middleware::from_fn_with_state(state, require_admin_key))
 }
 
-fn fail(ids: &RequestIds) -> impl Fn(CallsError) -> GraphError + '_ {
-    move |error| GraphError(ApiError::Calls(error), ids.clone())
-}
-
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
 }
@@ -116,17 +111,25 @@ struct TenantQuery {
     tenant_id: Option<Uuid>,
 }
 
-/// The tenant a request is about: named, or the only one, or the dev tenant.
-async fn tenant(state: &AppState, ids: &RequestIds, named: Option<Uuid>) -> Result<Uuid, GraphError> {
-    let tenants = state.store.tenants().await.map_err(|e| GraphError(ApiError::Store(e), ids.clone()))?;
-    let known = |id: Uuid| tenants.iter().any(|t| t.tenant_id == id);
-    let invalid = |message: String| GraphError(ApiError::Calls(CallsError::Invalid(message)), ids.clone());
-    match named {
-        Some(id) if known(id) => Ok(id),
-        Some(id) => Err(invalid(format!("there is no tenant {id}; add it with POST /_admin/tenants"))),
-        None if tenants.len() == 1 => Ok(tenants[0].tenant_id),
-        None if known(DEV_TENANT_ID) => Ok(DEV_TENANT_ID),
-        None => Err(invalid("several tenants exist; name one with ?tenantId=".into())),
+/// The tenant a request is about: `?tenantId=`, or the only tenant, or the dev tenant.
+struct Tenant(Uuid);
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, GraphError> {
+        let ids = RequestIds::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        let Filter(query) = Filter::<TenantQuery>::from_request_parts(parts, state).await?;
+        let tenants = state.store.tenants().await.or_graph(&ids)?;
+        let known = |id: Uuid| tenants.iter().any(|t| t.tenant_id == id);
+        let chosen = match query.tenant_id {
+            Some(id) if known(id) => Ok(id),
+            Some(id) => Err(format!("there is no tenant {id}; add it with POST /_admin/tenants")),
+            None if tenants.len() == 1 => Ok(tenants[0].tenant_id),
+            None if known(DEV_TENANT_ID) => Ok(DEV_TENANT_ID),
+            None => Err("several tenants exist; name one with ?tenantId=".to_owned()),
+        };
+        chosen.map(Tenant).map_err(CallsError::Invalid).or_graph(&ids)
     }
 }
 
@@ -147,10 +150,9 @@ struct ClockChange {
     mode: ClockMode,
 }
 
-async fn set_clock(State(state): State<AppState>, ids: RequestIds, headers: HeaderMap, raw: Body) -> Answer {
-    let change: ClockChange = body(&headers, raw, &ids).await?;
+async fn set_clock(State(state): State<AppState>, JsonBody(change): JsonBody<ClockChange>) -> Response {
     state.calls.set_clock_mode(change.mode).await;
-    Ok(clock_view(&state))
+    clock_view(&state)
 }
 
 #[derive(Deserialize)]
@@ -162,74 +164,57 @@ struct Advance {
     milliseconds: u64,
 }
 
-async fn advance_clock(State(state): State<AppState>, ids: RequestIds, headers: HeaderMap, raw: Body) -> Answer {
-    let advance: Advance = body(&headers, raw, &ids).await?;
-    let seconds = std::time::Duration::try_from_secs_f64(advance.seconds).map_err(|_| {
-        GraphError(
-            ApiError::Calls(CallsError::Invalid("'seconds' must be a number of seconds, 0 or more".into())),
-            ids.clone(),
-        )
-    })?;
-    let by = seconds + std::time::Duration::from_millis(advance.milliseconds);
-    state.calls.advance(by).await.map_err(fail(&ids))?;
+async fn advance_clock(State(state): State<AppState>, ids: RequestIds, JsonBody(advance): JsonBody<Advance>) -> Answer {
+    let seconds = std::time::Duration::try_from_secs_f64(advance.seconds)
+        .map_err(|_| CallsError::Invalid("'seconds' must be a number of seconds, 0 or more".into()))
+        .or_graph(&ids)?;
+    state.calls.advance(seconds + std::time::Duration::from_millis(advance.milliseconds)).await.or_graph(&ids)?;
     Ok(clock_view(&state))
 }
 
 // ---- the world -------------------------------------------------------------------------------------------------
 
-async fn show_defaults(State(state): State<AppState>, ids: RequestIds, Filter(query): Filter<TenantQuery>) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let defaults = state.calls.world().defaults(tenant_id).await.map_err(|e| fail(&ids)(e.into()))?;
-    Ok(Json(defaults).into_response())
+async fn show_defaults(State(state): State<AppState>, ids: RequestIds, Tenant(tenant_id): Tenant) -> Answer {
+    Ok(Json(state.calls.world().defaults(tenant_id).await.or_graph(&ids)?).into_response())
 }
 
 async fn set_defaults(
     State(state): State<AppState>,
     ids: RequestIds,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(defaults): JsonBody<Defaults>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let defaults: Defaults = body(&headers, raw, &ids).await?;
     let now = state.calls.clock().now();
-    state.calls.world().set_defaults(tenant_id, &defaults, now).await.map_err(|e| fail(&ids)(e.into()))?;
+    state.calls.world().set_defaults(tenant_id, &defaults, now).await.or_graph(&ids)?;
     Ok(Json(defaults).into_response())
 }
 
 async fn list<E: Entity + 'static>(
     State(state): State<AppState>,
     ids: RequestIds,
-    Filter(query): Filter<TenantQuery>,
+    Tenant(tenant_id): Tenant,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let all = state.calls.world().list::<E>(tenant_id).await.map_err(|e| fail(&ids)(e.into()))?;
+    let all = state.calls.world().list::<E>(tenant_id).await.or_graph(&ids)?;
     Ok(Json(json!({ "value": all })).into_response())
 }
 
 async fn add<E: Entity + 'static>(
     State(state): State<AppState>,
     ids: RequestIds,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(entity): JsonBody<E>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let entity: E = body(&headers, raw, &ids).await?;
     let now = state.calls.clock().now();
-    let stored = state.calls.world().put(tenant_id, entity, now).await.map_err(|e| fail(&ids)(e.into()))?;
-    Ok(created(stored))
+    Ok(created(state.calls.world().put(tenant_id, entity, now).await.or_graph(&ids)?))
 }
 
 async fn show<E: Entity + 'static>(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
+    Tenant(tenant_id): Tenant,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let found = state.calls.world().require::<E>(tenant_id, &key).await.map_err(|e| fail(&ids)(e.into()))?;
-    Ok(Json(found).into_response())
+    Ok(Json(state.calls.world().require::<E>(tenant_id, &key).await.or_graph(&ids)?).into_response())
 }
 
 /// Replaces an entity; the key in the URL wins over one in the body.
@@ -237,32 +222,28 @@ async fn replace<E: Entity + 'static>(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(mut entity): JsonBody<Value>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let mut entity: Value = body(&headers, raw, &ids).await?;
     let key_field = match E::KIND {
         "phones" => "number",
         _ => "id",
     };
     entity[key_field] = key.into();
     let entity: E = serde_json::from_value(entity)
-        .map_err(|e| GraphError(ApiError::InvalidBody(format!("Invalid request body: {e}")), ids.clone()))?;
+        .map_err(|e| ApiError::InvalidBody(format!("Invalid request body: {e}")))
+        .or_graph(&ids)?;
     let now = state.calls.clock().now();
-    let stored = state.calls.world().put(tenant_id, entity, now).await.map_err(|e| fail(&ids)(e.into()))?;
-    Ok(Json(stored).into_response())
+    Ok(Json(state.calls.world().put(tenant_id, entity, now).await.or_graph(&ids)?).into_response())
 }
 
 async fn remove<E: Entity + 'static>(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
+    Tenant(tenant_id): Tenant,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    state.calls.world().delete::<E>(tenant_id, &key).await.map_err(|e| fail(&ids)(e.into()))?;
+    state.calls.world().delete::<E>(tenant_id, &key).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -270,10 +251,9 @@ async fn end_meeting(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
+    Tenant(tenant_id): Tenant,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let ended = state.calls.end_meeting(tenant_id, &key).await.map_err(fail(&ids))?;
+    let ended = state.calls.end_meeting(tenant_id, &key).await.or_graph(&ids)?;
     Ok(Json(json!({ "endedCalls": ended })).into_response())
 }
 
@@ -290,14 +270,11 @@ async fn join_meeting(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(joining): JsonBody<Attendance>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let joining: Attendance = body(&headers, raw, &ids).await?;
     let leave_after = joining.leave_after_ms.map(std::time::Duration::from_millis);
-    let calls = state.calls.join_meeting(tenant_id, &key, &joining.user_id, leave_after).await.map_err(fail(&ids))?;
+    let calls = state.calls.join_meeting(tenant_id, &key, &joining.user_id, leave_after).await.or_graph(&ids)?;
     Ok(Json(json!({ "calls": calls })).into_response())
 }
 
@@ -305,13 +282,10 @@ async fn leave_meeting(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(leaving): JsonBody<Attendance>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let leaving: Attendance = body(&headers, raw, &ids).await?;
-    let calls = state.calls.leave_meeting(tenant_id, &key, &leaving.user_id).await.map_err(fail(&ids))?;
+    let calls = state.calls.leave_meeting(tenant_id, &key, &leaving.user_id).await.or_graph(&ids)?;
     Ok(Json(json!({ "calls": calls })).into_response())
 }
 
@@ -333,25 +307,21 @@ async fn list_calls(State(state): State<AppState>, ids: RequestIds, Filter(query
         active_only: query.active.unwrap_or(true),
         limit: 1000,
     };
-    let calls = state.calls.list_calls(filter).await.map_err(fail(&ids))?;
+    let calls = state.calls.list_calls(filter).await.or_graph(&ids)?;
     Ok(Json(json!({ "value": calls })).into_response())
 }
 
 async fn place_call(
     State(state): State<AppState>,
     ids: RequestIds,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(incoming): JsonBody<IncomingCall>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let incoming: IncomingCall = body(&headers, raw, &ids).await?;
-    let call = state.calls.place_incoming_call(tenant_id, incoming).await.map_err(fail(&ids))?;
-    Ok(created(call))
+    Ok(created(state.calls.place_incoming_call(tenant_id, incoming).await.or_graph(&ids)?))
 }
 
 async fn show_call(State(state): State<AppState>, ids: RequestIds, Keys(call): Keys<String>) -> Answer {
-    Ok(Json(state.calls.inspect(&call).await.map_err(fail(&ids))?).into_response())
+    Ok(Json(state.calls.inspect(&call).await.or_graph(&ids)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -367,17 +337,15 @@ async fn terminate_call(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(call): Keys<String>,
-    headers: HeaderMap,
-    raw: Body,
+    JsonBody(termination): JsonBody<Termination>,
 ) -> Answer {
-    let termination: Termination = body(&headers, raw, &ids).await?;
-    let message =
-        termination.message.unwrap_or_else(|| format!("Call ended with {}/{}.", termination.code, termination.subcode));
-    let result = ResultInfo::new(termination.code, termination.subcode, message);
-    Ok(Json(state.calls.terminate(&call, result).await.map_err(fail(&ids))?).into_response())
+    let Termination { code, subcode, message } = termination;
+    let message = message.unwrap_or_else(|| format!("Call ended with {code}/{subcode}."));
+    let call = state.calls.terminate(&call, ResultInfo::new(code, subcode, message)).await.or_graph(&ids)?;
+    Ok(Json(call).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keypresses {
     keys: String,
@@ -388,61 +356,54 @@ async fn participant_acts(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys((call, who, action)): Keys<(String, String, String)>,
-    headers: HeaderMap,
-    raw: Body,
+    request: Request,
 ) -> Answer {
     let action = match action.as_str() {
         "answer" => PeerAction::Answer,
         "reject" => PeerAction::Reject { declined: false },
         "decline" => PeerAction::Reject { declined: true },
         "hangUp" => PeerAction::HangUp,
-        "pressKeys" => PeerAction::PressKeys { keys: body::<Keypresses>(&headers, raw, &ids).await?.keys },
+        "pressKeys" => {
+            PeerAction::PressKeys { keys: JsonBody::<Keypresses>::from_request(request, &state).await?.0.keys }
+        }
         other => {
-            return Err(GraphError(
-                ApiError::ControlNotFound(format!(
-                    "participant action '{other}' (use answer, reject, decline, hangUp or pressKeys)"
-                )),
-                ids,
-            ));
+            let unknown = format!("participant action '{other}' (use answer, reject, decline, hangUp or pressKeys)");
+            return Err(ApiError::ControlNotFound(unknown)).or_graph(&ids);
         }
     };
-    Ok(Json(state.calls.peer_act(&call, &who, action).await.map_err(fail(&ids))?).into_response())
+    Ok(Json(state.calls.peer_act(&call, &who, action).await.or_graph(&ids)?).into_response())
 }
 
 // ---- faults ----------------------------------------------------------------------------------------------------
 
-async fn list_faults(State(state): State<AppState>, ids: RequestIds, Filter(query): Filter<TenantQuery>) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let faults = state.calls.world().list::<Fault>(tenant_id).await.map_err(|e| fail(&ids)(e.into()))?;
+async fn list_faults(State(state): State<AppState>, ids: RequestIds, Tenant(tenant_id): Tenant) -> Answer {
+    let faults = state.calls.world().list::<Fault>(tenant_id).await.or_graph(&ids)?;
     Ok(Json(json!({ "value": faults })).into_response())
 }
 
 async fn add_fault(
     State(state): State<AppState>,
     ids: RequestIds,
-    Filter(query): Filter<TenantQuery>,
-    headers: HeaderMap,
-    raw: Body,
+    Tenant(tenant_id): Tenant,
+    JsonBody(fault): JsonBody<Fault>,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    let fault: Fault = body(&headers, raw, &ids).await?;
     let endpoint = EndpointId::from_key(&fault.operation)
         .map(switchboard_catalogue::Endpoint::find)
-        .ok_or_else(|| GraphError(ApiError::UnknownOperation(fault.operation.clone()), ids.clone()))?;
+        .ok_or_else(|| ApiError::UnknownOperation(fault.operation.clone()))
+        .or_graph(&ids)?;
     if fault.effect == FaultEffect::Lose && endpoint.response != EndpointResponse::Empty {
-        return Err(GraphError(ApiError::FaultNotLosable { operation: fault.operation }, ids));
+        return Err(ApiError::FaultNotLosable { operation: fault.operation }).or_graph(&ids);
     }
-    Ok(created(state.calls.set_fault(tenant_id, fault).await.map_err(fail(&ids))?))
+    Ok(created(state.calls.set_fault(tenant_id, fault).await.or_graph(&ids)?))
 }
 
 async fn remove_fault(
     State(state): State<AppState>,
     ids: RequestIds,
     Keys(key): Keys<String>,
-    Filter(query): Filter<TenantQuery>,
+    Tenant(tenant_id): Tenant,
 ) -> Answer {
-    let tenant_id = tenant(&state, &ids, query.tenant_id).await?;
-    state.calls.world().delete::<Fault>(tenant_id, &key).await.map_err(|e| fail(&ids)(e.into()))?;
+    state.calls.world().delete::<Fault>(tenant_id, &key).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -506,14 +467,14 @@ async fn notifications(State(state): State<AppState>, ids: RequestIds, Filter(qu
         after: query.after,
         limit: query.limit.unwrap_or(500).min(5000),
     };
-    let records = state.store.notifications(filter).await.map_err(|e| GraphError(ApiError::Store(e), ids.clone()))?;
+    let records = state.store.notifications(filter).await.or_graph(&ids)?;
     let next = records.last().map_or(query.after, |r| r.seq);
     let entries: Vec<JournalEntry> = records.into_iter().map(JournalEntry::from).collect();
     Ok(Json(json!({ "value": entries, "next": next })).into_response())
 }
 
 async fn reset(State(state): State<AppState>, ids: RequestIds) -> Answer {
-    state.calls.reset().await.map_err(fail(&ids))?;
+    state.calls.reset().await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
