@@ -244,11 +244,13 @@ async fn the_admin_api_manages_apps_and_shows_secrets_once() {
 }
 
 #[tokio::test]
-async fn outside_dev_mode_the_admin_api_needs_its_key() {
+async fn outside_dev_mode_the_control_apis_need_the_admin_key() {
     let closed = TestServer::start_with(Options { dev_mode: false, ..Options::default() }).await;
-    let reply = closed.send_with("GET", "/_admin/apps", None, None).await;
-    assert_eq!(reply.status, 401);
-    assert!(reply.graph_error().1.contains("closed outside dev mode"));
+    for path in ["/_admin/apps", "/_sim/clock"] {
+        let reply = closed.send_with("GET", path, None, None).await;
+        assert_eq!(reply.status, 401, "{path}");
+        assert!(reply.graph_error().1.contains("closed outside dev mode"));
+    }
 
     let keyed = TestServer::start_with(Options {
         dev_mode: false,
@@ -261,4 +263,7 @@ async fn outside_dev_mode_the_admin_api_needs_its_key() {
     let reply = keyed.send_with("GET", "/_admin/apps", None, Some("Bearer s3cret-admin")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["value"], json!([]), "no dev app outside dev mode");
+    assert_eq!(keyed.send_with("POST", "/_sim/reset", None, None).await.status, 401);
+    let reply = keyed.send_with("GET", "/_sim/clock", None, Some("Bearer s3cret-admin")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
 }
