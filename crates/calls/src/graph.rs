@@ -6,15 +6,26 @@ use switchboard_catalogue::{ApiVersion, Permission};
 use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, CallSetup, Command, Replaces, TransferRequest, codes,
     default_redirect_timeout,
-    model::{Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response},
+    model::{
+        Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, RosterState,
+    },
 };
 use switchboard_wire::model as wire;
 use uuid::Uuid;
 
 use crate::{
     Caller, Calls, CallsError, render,
-    world::{Endpoint, MeetingKey, SimAttendee, SimMeeting, SimUser, Unresolved},
+    world::{Endpoint, LobbyBypass, MeetingKey, SimAttendee, SimMeeting, SimUser, Unresolved},
 };
+
+/// The meeting a join found.
+struct Joined {
+    meeting_id: String,
+    /// Who is in it, as connected peers.
+    attendees: Vec<Peer>,
+    bot_in_lobby: bool,
+    lobby_timeout: std::time::Duration,
+}
 
 /// A call just created: its id, and the body of the 201.
 pub struct Created {
@@ -103,6 +114,7 @@ fn peer(endpoint: Endpoint, role: PeerRole, status: PeerStatus) -> Peer {
         identity: endpoint.identity,
         behaviour: endpoint.behaviour,
         status,
+        roster: RosterState::default(),
     }
 }
 
@@ -183,11 +195,15 @@ impl Calls {
 
         let mut peers = Vec::new();
         let mut end_with = None;
+        let mut lobby_timeout = None;
+        let mut bot_in_lobby = false;
         if let CallKind::Meeting { meeting_id } = &mut kind {
-            match self.meeting(caller.tenant_id, request, &mut resource).await? {
-                Some((meeting, attendees)) => {
-                    *meeting_id = meeting;
-                    peers = attendees;
+            match self.meeting(caller, request, &mut resource).await? {
+                Some(joined) => {
+                    *meeting_id = joined.meeting_id;
+                    peers = joined.attendees;
+                    bot_in_lobby = joined.bot_in_lobby;
+                    lobby_timeout = Some(joined.lobby_timeout);
                 }
                 None => end_with = Some(codes::no_callee_endpoints()),
             }
@@ -228,6 +244,8 @@ impl Calls {
             resource,
             peers,
             ringing_timeout,
+            lobby_timeout,
+            bot_in_lobby,
         };
         let call = Call::new(setup, self.clock.now());
         // The 201 shows the call as created, before anything rang (docs:application-post-calls: `establishing`).
@@ -244,10 +262,11 @@ impl Calls {
     /// such meeting (or the passcode is wrong). In dev mode an unknown meeting is created with its organizer in it.
     async fn meeting(
         &self,
-        tenant_id: Uuid,
+        caller: &Caller,
         request: &wire::Call,
         resource: &mut Map<String, Value>,
-    ) -> Result<Option<(String, Vec<Peer>)>, CallsError> {
+    ) -> Result<Option<Joined>, CallsError> {
+        let tenant_id = caller.tenant_id;
         let world = self.world();
         let thread_id = request.chat_info.as_ref().and_then(|c| c.thread_id.as_ref().cloned());
         let (key, organizer_id) = match request.meeting_info.as_ref() {
@@ -293,8 +312,13 @@ impl Calls {
                     Some(user) => user,
                     None => {
                         let display_name = format!("Meeting organizer {}", &organizer_id[..organizer_id.len().min(8)]);
-                        let user =
-                            SimUser { id: organizer_id, display_name, user_principal_name: None, behaviour: None };
+                        let user = SimUser {
+                            id: organizer_id,
+                            display_name,
+                            user_principal_name: None,
+                            guest: false,
+                            behaviour: None,
+                        };
                         world.put(tenant_id, user, now).await?
                     }
                 };
@@ -307,6 +331,8 @@ impl Calls {
                     organizer_id: organizer.id.clone(),
                     subject: None,
                     attendees: vec![SimAttendee { user_id: organizer.id, leave_after_ms: None }],
+                    lobby_bypass: LobbyBypass::default(),
+                    lobby_timeout_ms: SimMeeting::default_lobby_timeout_ms(),
                 };
                 match &key {
                     MeetingKey::JoinMeetingId { join_meeting_id, passcode } => {
@@ -346,7 +372,14 @@ impl Calls {
                 Endpoint { kind: EndpointKind::User, endpoint_id: attendee.user_id.clone(), identity, behaviour };
             attendees.push(peer(endpoint, PeerRole::Party, PeerStatus::Connected));
         }
-        Ok(Some((meeting.id, attendees)))
+        // A bot that may only join as a guest is not of the organization (docs:application-post-calls permissions).
+        let guest = !caller.has_any(&[Permission::CallsJoinGroupCallAll, Permission::CallsJoinGroupCallsChat]);
+        Ok(Some(Joined {
+            bot_in_lobby: meeting.holds_in_lobby(None, guest),
+            lobby_timeout: meeting.lobby_timeout(),
+            meeting_id: meeting.id,
+            attendees,
+        }))
     }
 
     /// `GET /communications/calls/{id}`.

@@ -4,8 +4,11 @@
 use serde_json::{Map, Value, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
-    Notification, NotificationKind,
-    model::{Call, CallKind, Operation, OperationStatus, Peer, ResultInfo},
+    Change, Notification, NotificationKind,
+    model::{
+        AudioRoutingGroup, Call, CallKind, ContentSharingSession, Direction, Operation, OperationStatus, Peer,
+        ResultInfo,
+    },
 };
 
 /// Where a call lives, relative to the service root, as notifications name it.
@@ -151,38 +154,191 @@ fn operation_data(operation: &Operation) -> Map<String, Value> {
     body
 }
 
-/// A participant of the roster: the bot itself, or a connected party.
-fn participant(id: &str, identity: &Value, muted: bool, source_id: usize) -> Value {
-    json!({
+/// One entry of the roster, whoever it is.
+struct Entry<'a> {
+    id: &'a str,
+    identity: Value,
+    client_muted: bool,
+    server_muted: bool,
+    in_lobby: bool,
+    sequence: u64,
+    removed_reason: Option<&'a str>,
+    recording_status: Option<&'a str>,
+    synthetic_media_malicious: Option<bool>,
+    /// Its position, which numbers its media stream (`sourceId`).
+    position: usize,
+}
+
+/// The identity of the bot's own leg: the source of a call it placed, the target of a call it got.
+fn bot_identity(call: &Call) -> Value {
+    let identity = match call.direction {
+        Direction::Outgoing => call.resource.get("source").and_then(|s| s.get("identity")),
+        Direction::Incoming => call.resource.get("targets").and_then(|t| t.get(0)).and_then(|t| t.get("identity")),
+    };
+    identity.cloned().unwrap_or(Value::Null)
+}
+
+fn bot_entry(call: &Call) -> Entry<'_> {
+    Entry {
+        id: &call.my_participant_id,
+        identity: bot_identity(call),
+        client_muted: false,
+        server_muted: call.bot.muted,
+        in_lobby: call.bot.in_lobby,
+        sequence: call.bot.sequence,
+        removed_reason: None,
+        recording_status: call.bot.recording_status.as_deref(),
+        synthetic_media_malicious: None,
+        position: 0,
+    }
+}
+
+fn peer_entry(peer: &Peer, position: usize) -> Entry<'_> {
+    Entry {
+        id: &peer.participant_id,
+        identity: peer.identity.clone(),
+        client_muted: peer.roster.client_muted,
+        server_muted: peer.roster.server_muted,
+        in_lobby: peer.roster.in_lobby,
+        sequence: peer.roster.sequence,
+        removed_reason: peer.roster.removed_reason.as_deref(),
+        recording_status: None,
+        synthetic_media_malicious: peer.roster.synthetic_media_malicious,
+        position,
+    }
+}
+
+/// A participant (res:participant), with the v1.0 properties; beta adds its own.
+fn participant(call: &Call, entry: &Entry<'_>) -> Value {
+    let mut body = json!({
         "@odata.type": "#microsoft.graph.participant",
-        "id": id,
+        "id": entry.id,
         "info": {
             "@odata.type": "#microsoft.graph.participantInfo",
-            "identity": identity,
+            "identity": entry.identity,
+            "endpointType": "default",
             "languageId": "en-US",
+            "region": null,
+            "countryCode": null,
+            "participantId": entry.id,
         },
         "mediaStreams": [{
             "@odata.type": "#microsoft.graph.mediaStream",
             "mediaType": "audio",
-            "sourceId": source_id.to_string(),
+            "label": "main-audio",
+            "sourceId": (entry.position + 1).to_string(),
             "direction": "sendReceive",
-            "serverMuted": false,
+            "serverMuted": entry.server_muted,
         }],
-        "isMuted": muted,
-        "isInLobby": false,
+        "isMuted": entry.client_muted || entry.server_muted,
+        "isInLobby": entry.in_lobby,
+        "metadata": null,
+        "recordingInfo": null,
+        "removedState": null,
+        "restrictedExperience": null,
+        "rosterSequenceNumber": entry.sequence,
+    });
+    if let Some(status) = entry.recording_status {
+        body["recordingInfo"] = json!({
+            "@odata.type": "#microsoft.graph.recordingInfo",
+            "initiator": entry.identity,
+            "recordingStatus": status,
+        });
+    }
+    if let Some(reason) = entry.removed_reason {
+        body["removedState"] = json!({"@odata.type": "#microsoft.graph.removedState", "reason": reason});
+    }
+    if call.api_version == ApiVersion::Beta
+        && let Some(malicious) = entry.synthetic_media_malicious
+    {
+        body["syntheticMediaDetection"] =
+            json!({"@odata.type": "#microsoft.graph.syntheticMediaDetectionInfo", "isParticipantTrusted": !malicious});
+    }
+    body
+}
+
+/// The roster: the bot (unless hidden after an escalation), then everyone on the roster, in the order they came.
+fn roster_entries(call: &Call) -> Vec<Entry<'_>> {
+    let mut entries = Vec::new();
+    if !call.bot.hidden {
+        entries.push(bot_entry(call));
+    }
+    entries.extend(call.peers.iter().enumerate().filter(|(_, p)| p.is_on_roster()).map(|(i, p)| peer_entry(p, i + 1)));
+    entries
+}
+
+/// `GET …/participants` and the roster notifications.
+pub fn roster(call: &Call) -> Vec<Value> {
+    roster_entries(call).iter().map(|entry| participant(call, entry)).collect()
+}
+
+/// One participant (`GET …/participants/{id}`), the bot's own leg included; `None` if not on the roster.
+pub fn participant_entity(call: &Call, participant_id: &str) -> Option<Value> {
+    roster_entries(call)
+        .iter()
+        .find(|e| e.id.eq_ignore_ascii_case(participant_id))
+        .map(|entry| participant(call, entry))
+}
+
+/// A delta roster (`callOptions.isDeltaRosterEnabled`): only who changed, those who left with their
+/// `removedState`. Graph documents the resource (`deltaParticipants`: `sequenceNumber`, `participants`), not the
+/// notification that carries it; it is sent where the full roster would be.
+fn delta_roster(call: &Call, changed: &[String]) -> Value {
+    let entries: Vec<Value> = changed
+        .iter()
+        .filter_map(|id| {
+            if call.is_bot(id) {
+                return Some(participant(call, &bot_entry(call)));
+            }
+            let (position, peer) = call.peers.iter().enumerate().find(|(_, p)| p.participant_id == *id)?;
+            let mut entry = peer_entry(peer, position + 1);
+            if !peer.is_on_roster() && entry.removed_reason.is_none() {
+                entry.removed_reason = Some("left");
+            }
+            Some(participant(call, &entry))
+        })
+        .collect();
+    json!({
+        "@odata.type": "#microsoft.graph.deltaParticipants",
+        "sequenceNumber": call.roster_sequence,
+        "participants": entries,
     })
 }
 
-/// The roster: the bot, then everyone connected, in the order they came.
-pub fn roster(call: &Call) -> Vec<Value> {
-    let bot_identity = call.resource.get("source").and_then(|s| s.get("identity")).cloned().unwrap_or(Value::Null);
-    let mut roster = vec![participant(&call.my_participant_id, &bot_identity, call.bot.muted, 1)];
-    roster.extend(
-        call.connected_parties()
-            .enumerate()
-            .map(|(i, p): (usize, &Peer)| participant(&p.participant_id, &p.identity, false, i + 2)),
-    );
-    roster
+fn delta_roster_enabled(call: &Call) -> bool {
+    call.resource
+        .get("callOptions")
+        .and_then(|o| o.get("isDeltaRosterEnabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// An audio routing group (res:audioroutinggroup).
+pub fn audio_routing_group(group: &AudioRoutingGroup) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.audioRoutingGroup",
+        "id": group.id,
+        "routingMode": group.routing_mode,
+        "sources": group.sources,
+        "receivers": group.receivers,
+    })
+}
+
+/// A content sharing session (res:contentsharingsession); beta adds who presents.
+pub fn content_sharing_session(call: &Call, session: &ContentSharingSession) -> Value {
+    let mut body = json!({"@odata.type": "#microsoft.graph.contentSharingSession", "id": session.id});
+    if call.api_version == ApiVersion::Beta {
+        body["presenterParticipantId"] = session.presenter_participant_id.clone().into();
+    }
+    body
+}
+
+/// A collection answer: `{"@odata.context", "value"}`.
+pub fn collection(base_url: &str, version: ApiVersion, call_id: &str, segment: &str, value: Vec<Value>) -> Value {
+    json!({
+        "@odata.context": format!("{base_url}/{}/$metadata#communications/calls('{call_id}')/{segment}", version.as_str()),
+        "value": value,
+    })
 }
 
 /// The `commsNotifications` body of one notification, sent to `callback_uri`.
@@ -226,9 +382,22 @@ pub fn notification(notification: &Notification, callback_uri: &str) -> Value {
             ("deleted", json!({"@odata.type": "#microsoft.graph.call", "@odata.id": call_path(&call.id)}))
         }
         NotificationKind::Redirected => ("deleted", full_call(call)),
-        NotificationKind::RosterChanged => {
+        NotificationKind::RosterChanged { changed } => {
             resource_url = format!("{}/participants", call_path(&call.id));
-            ("updated", Value::Array(roster(call)))
+            let data =
+                if delta_roster_enabled(call) { delta_roster(call, changed) } else { Value::Array(roster(call)) };
+            ("updated", data)
+        }
+        NotificationKind::ContentSharing { change, session_id } => {
+            // The docs' example spells the segment in lower case (docs:application-post-calls).
+            resource_url = format!("{}/contentsharingsessions", call_path(&call.id));
+            let change = match change {
+                Change::Created => "created",
+                Change::Updated => "updated",
+                Change::Deleted => "deleted",
+            };
+            let session = json!({"@odata.type": "#microsoft.graph.contentSharingSession", "id": session_id});
+            (change, json!([session]))
         }
         NotificationKind::OperationFinished { operation_id } => {
             resource_url = operation_path(&call.id, operation_id);

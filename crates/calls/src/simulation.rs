@@ -6,7 +6,9 @@ use serde_json::{Map, Value, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, PeerAction, codes,
-    model::{Behaviour, CallKind, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, ResultInfo},
+    model::{
+        Behaviour, CallKind, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, ResultInfo, RosterState,
+    },
 };
 use switchboard_store::CallFilter;
 use uuid::Uuid;
@@ -121,6 +123,7 @@ impl Calls {
             identity: caller.identity,
             behaviour: caller.behaviour,
             status: PeerStatus::Connected,
+            roster: RosterState::default(),
         };
         let setup = CallSetup {
             id: Uuid::new_v4().to_string(),
@@ -137,6 +140,8 @@ impl Calls {
             resource,
             peers: vec![peer],
             ringing_timeout: self.world().ringing_timeout(),
+            lobby_timeout: None,
+            bot_in_lobby: false,
         };
         self.insert(Call::new(setup, now), vec![Command::Start]).await
     }
@@ -170,22 +175,27 @@ impl Calls {
         Ok(ended)
     }
 
-    /// A simulated user joins a meeting: it becomes an attendee, and every bot in the meeting sees it in the roster.
+    /// A simulated user joins a meeting: every bot in it sees them in the roster, in the lobby if the meeting's
+    /// lobby holds them (or `lobby` says so), else as an attendee.
     pub async fn join_meeting(
         &self,
         tenant_id: Uuid,
         meeting_id: &str,
         user_id: &str,
         leave_after: Option<std::time::Duration>,
+        lobby: Option<bool>,
     ) -> Result<Vec<String>, CallsError> {
         let world = self.world();
         let now = self.clock.now();
         let mut meeting = world.require::<SimMeeting>(tenant_id, meeting_id).await?;
         let user = world.require::<SimUser>(tenant_id, &user_id.to_ascii_lowercase()).await?;
-        meeting.attendees.retain(|a| a.user_id != user.id);
-        let leave_after_ms = leave_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        meeting.attendees.push(SimAttendee { user_id: user.id.clone(), leave_after_ms });
-        world.put(tenant_id, meeting, now).await?;
+        let waits = lobby.unwrap_or_else(|| meeting.holds_in_lobby(Some(&user.id), user.guest));
+        if !waits {
+            meeting.attendees.retain(|a| a.user_id != user.id);
+            let leave_after_ms = leave_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            meeting.attendees.push(SimAttendee { user_id: user.id.clone(), leave_after_ms });
+            world.put(tenant_id, meeting, now).await?;
+        }
         let mut joined = Vec::new();
         for call in self.calls_in_meeting(tenant_id, meeting_id).await? {
             let peer = Peer {
@@ -199,6 +209,7 @@ impl Calls {
                     hang_up_after: leave_after,
                 },
                 status: PeerStatus::Connected,
+                roster: RosterState { in_lobby: waits, ..RosterState::default() },
             };
             self.execute(&call.id, None, vec![Command::Join(peer)]).await?;
             joined.push(call.id);

@@ -49,6 +49,10 @@ pub struct SimUser {
     pub display_name: String,
     #[serde(default)]
     pub user_principal_name: Option<String>,
+    /// From outside the organization (a guest or federated user): meeting lobbies that admit only the organization
+    /// hold them.
+    #[serde(default)]
+    pub guest: bool,
     /// `None`: the tenant's default behaviour.
     #[serde(default)]
     pub behaviour: Option<Behaviour>,
@@ -153,6 +157,56 @@ pub struct SimMeeting {
     /// Who is in the meeting when a bot joins.
     #[serde(default)]
     pub attendees: Vec<SimAttendee>,
+    /// Who may bypass the lobby (onlineMeeting `lobbyBypassSettings.scope`).
+    #[serde(default)]
+    pub lobby_bypass: LobbyBypass,
+    /// How long someone waits in the lobby before being removed (200/5855).
+    #[serde(default = "default_lobby_timeout_ms", rename = "lobbyTimeoutMs")]
+    pub lobby_timeout_ms: u64,
+}
+
+/// onlineMeeting `lobbyBypassSettings.scope`: who joins without waiting in the lobby.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LobbyBypass {
+    /// Only the organizer.
+    Organizer,
+    /// People of the organization, which includes a bot joining with `Calls.JoinGroupCall.All` (Teams' default).
+    #[default]
+    Organization,
+    OrganizationAndFederated,
+    OrganizationExcludingGuests,
+    /// The people invited: those listed in the meeting's attendees.
+    Invited,
+    Everyone,
+}
+
+impl SimMeeting {
+    /// Whether someone joining waits in the lobby. `guest`: from outside the organization (a guest user, or a bot
+    /// joining as a guest with only `Calls.JoinGroupCallAsGuest.All`); `user_id`: who, when a user.
+    pub fn holds_in_lobby(&self, user_id: Option<&str>, guest: bool) -> bool {
+        match self.lobby_bypass {
+            LobbyBypass::Everyone => false,
+            LobbyBypass::Organization
+            | LobbyBypass::OrganizationAndFederated
+            | LobbyBypass::OrganizationExcludingGuests => guest,
+            LobbyBypass::Organizer => user_id != Some(self.organizer_id.as_str()),
+            LobbyBypass::Invited => !user_id.is_some_and(|id| self.attendees.iter().any(|a| a.user_id == id)),
+        }
+    }
+
+    pub fn lobby_timeout(&self) -> Duration {
+        Duration::from_millis(self.lobby_timeout_ms)
+    }
+
+    pub fn default_lobby_timeout_ms() -> u64 {
+        15 * 60 * 1000
+    }
+}
+
+/// Teams' lobby gives up on someone after a while; Graph does not say how long. 15 minutes.
+fn default_lobby_timeout_ms() -> u64 {
+    SimMeeting::default_lobby_timeout_ms()
 }
 
 impl Entity for SimMeeting {
@@ -372,7 +426,7 @@ impl<'a> World<'a> {
                 None if defaults.strict => return Ok(Err(Unresolved::Unknown(format!("user {id}")))),
                 None => {
                     let display_name = name_of(user).unwrap_or_else(|| format!("Simulated user {}", &id[..8]));
-                    let new = SimUser { id, display_name, user_principal_name: None, behaviour: None };
+                    let new = SimUser { id, display_name, user_principal_name: None, guest: false, behaviour: None };
                     self.put(tenant_id, new, now).await?
                 }
             };

@@ -95,6 +95,34 @@ pub fn refused(declined: bool) -> ResultInfo {
     if declined { result(603, 0, "Call declined by the callee.") } else { result(486, 0, "Callee is busy.") }
 }
 
+/// Someone waited in a meeting's lobby until the lobby timed out (docs:call-delete table).
+pub fn lobby_timeout() -> ResultInfo {
+    result(200, 5855, "Participant waiting in lobby was removed from the conversation after lobby inactivity timeout.")
+}
+
+/// A second participant put on hold while one is (docs:participant-startholdmusic says only one can be; it does not
+/// say with what code the second fails: 409, a conflict with the participant on hold, is Switchboard's choice).
+pub fn hold_busy(on_hold: &str) -> ResultInfo {
+    result(409, 0, &format!("Only one participant can be placed on hold at any given time; {on_hold} is on hold."))
+}
+
+/// An open invitation cancelled by removing the invitee (docs:participant-delete). Graph documents no result; SIP's
+/// 487 Request Terminated says what happened.
+pub fn invitation_cancelled() -> ResultInfo {
+    result(487, 0, "The invitation was cancelled.")
+}
+
+/// An invitation that failed, in the words Graph uses (`addParticipants failed for participant 8:orgid:…. Underlying
+/// reason: …. DiagCode: 410#301004.`, comms-samples issues #700 and #410), with the code of why it failed.
+pub fn invitation_failed(participant: &str, why: &ResultInfo) -> ResultInfo {
+    let reason = why.message.trim_end_matches('.');
+    let message = format!(
+        "addParticipants failed for participant {participant}. Underlying reason: {reason}. DiagCode: {}#{}.",
+        why.code, why.subcode
+    );
+    result(why.code, why.subcode, &message)
+}
+
 /// An action that completed at once (docs:call-playprompt's operation result).
 pub fn action_completed() -> ResultInfo {
     result(200, 0, "Action completed successfully.")

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::model::{Call, Peer, ResultInfo};
+use crate::model::{AudioRoutingGroup, Call, Peer, ResultInfo};
 
 /// Something that happens to a call: a bot's request, a simulated endpoint's action, a timer, or an outside event.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +30,22 @@ pub enum Command {
     HangUp,
     /// A simulated endpoint in the call acts (the test-control API).
     Peer { participant_id: String, action: PeerAction },
-    /// Someone joins the conversation of a group call or meeting (a simulated user joining the meeting).
+    /// Someone joins the conversation of a group call or meeting (a simulated user joining the meeting); a peer
+    /// whose roster state says so waits in the lobby.
     Join(Peer),
+    /// The bot, waiting in a meeting's lobby, is admitted by someone in the meeting.
+    AdmitBot,
+    /// `DELETE …/participants/{id}` (docs:participant-delete): an active participant is dropped, an open
+    /// invitation is cancelled.
+    RemoveParticipant { participant_id: String },
+    /// beta `reportSyntheticMedia` of a participant.
+    ReportSyntheticMedia { participant_id: String, malicious: bool },
+    /// `POST …/audioRoutingGroups` (docs:call-post-audioroutinggroups).
+    CreateAudioRoutingGroup(AudioRoutingGroup),
+    /// `PATCH …/audioRoutingGroups/{id}`: the new receivers (and sources, if given).
+    UpdateAudioRoutingGroup { id: String, sources: Option<Vec<String>>, receivers: Option<Vec<String>> },
+    /// `DELETE …/audioRoutingGroups/{id}`.
+    DeleteAudioRoutingGroup { id: String },
     /// A timer the engine armed is due.
     Timer(Timer),
     /// The call ends for a reason outside it: an injected fault, the meeting ended.
@@ -79,6 +93,21 @@ pub enum PeerAction {
     PressKeys {
         keys: String,
     },
+    /// Mutes itself (client mute).
+    Mute,
+    /// Unmutes itself; this also lifts a bot's server mute, as a Teams user can.
+    Unmute,
+    /// Starts sharing content (a new content sharing session with this id), optionally with a slide (PNG, base64).
+    #[serde(rename_all = "camelCase")]
+    StartSharing {
+        session_id: String,
+        png: Option<String>,
+    },
+    /// Shows another slide in its sharing session.
+    ShowSlide {
+        png: String,
+    },
+    StopSharing,
 }
 
 /// A call-level action that Graph completes at once, answering with an operation.
@@ -106,6 +135,33 @@ pub enum ActionKind {
     SetTranscription { active: bool, language: Option<String> },
     /// `subscribeToTone` (docs:call-subscribetotone).
     SubscribeToTone,
+    /// `participants/invite` (docs:participant-invite).
+    Invite(Vec<Invitee>),
+    /// `participants/{id}/mute` (docs:participant-mute).
+    MuteParticipant { participant_id: String },
+    /// beta `participants/muteAll`: the participants to mute, or everyone but the bot when empty.
+    MuteAll { participants: Vec<String> },
+    /// `participants/{id}/startHoldMusic` (docs:participant-startholdmusic), with the custom prompt if any.
+    StartHoldMusic { participant_id: String, prompt: Option<Value> },
+    /// `participants/{id}/stopHoldMusic` (docs:participant-stopholdmusic).
+    StopHoldMusic { participant_id: String },
+    /// beta `participants/{id}/admitFromLobby`.
+    AdmitFromLobby { participant_id: String },
+    /// beta `participants/admitAllFromLobby`.
+    AdmitAllFromLobby,
+    /// beta `participants/{id}/removeFromLobby`.
+    RemoveFromLobby { participant_id: String },
+}
+
+/// Someone a bot invites, as a peer of the call, with the invitation as the bot sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitee {
+    pub peer: Peer,
+    /// `invitationParticipantInfo` as sent, echoed in the operation.
+    pub invitation: Value,
+    /// `replacesCallId`: the bot's peer-to-peer call with this participant, which the invitation moves into this
+    /// call without ringing.
+    pub replaces: Option<Replaces>,
 }
 
 /// A moment the engine wants to be told about. Serialised, it is the timer's key in the store: arming a timer with
@@ -132,7 +188,16 @@ pub enum Timer {
     /// An operation that answered `running` finishes.
     #[serde(rename_all = "camelCase")]
     OperationDue { operation_id: String },
-    /// A consultative transfer of another call of the app replaced this one.
+    /// The invitees of an invite operation still ringing stop ringing.
+    #[serde(rename_all = "camelCase")]
+    InviteTimeout { operation_id: String },
+    /// Someone waiting in the lobby has waited too long.
+    #[serde(rename_all = "camelCase")]
+    LobbyTimeout { participant_id: String },
+    /// The bot has waited in the lobby too long (docs:call-delete 200/5855).
+    BotLobbyTimeout,
+    /// Another call of the app took this one over: a consultative transfer, or an invitation with
+    /// `replacesCallId`.
     #[serde(rename_all = "camelCase")]
     ReplacedByTransfer { call_id: String },
 }
@@ -157,6 +222,14 @@ pub enum Effect {
     Schedule { call_id: String, timer: Timer, at: DateTime<Utc> },
 }
 
+/// A Graph `changeType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Deleted,
+}
+
 /// A notification, with the call as it was when it was raised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
@@ -178,8 +251,11 @@ pub enum NotificationKind {
     Rejected,
     /// `deleted` with the whole call: the bot redirected it (docs:call-redirect).
     Redirected,
-    /// `updated` on `/participants`: the roster (docs:application-post-calls).
-    RosterChanged,
+    /// `updated` on `/participants`: the roster (docs:application-post-calls); these participants changed (for
+    /// delta rosters).
+    RosterChanged { changed: Vec<String> },
+    /// On `/contentsharingsessions`, when the bot asked for them (`isContentSharingNotificationEnabled`).
+    ContentSharing { change: Change, session_id: String },
     /// `deleted` on `/operations/{id}`: an operation finished (graph-calls.md §c).
     OperationFinished { operation_id: String },
     /// `updated` on the call with `toneInfo`: a key was pressed (docs:call-subscribetotone).

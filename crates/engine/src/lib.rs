@@ -11,7 +11,7 @@ pub mod model;
 pub use model::{Call, CallSetup};
 
 pub use command::{
-    ActionKind, ActionRequest, Answer, Command, Effect, Notification, NotificationKind, PeerAction, Replaces, Timer,
-    TransferRequest,
+    ActionKind, ActionRequest, Answer, Change, Command, Effect, Invitee, Notification, NotificationKind, PeerAction,
+    Replaces, Timer, TransferRequest,
 };
 pub use machine::{ANSWER_DEADLINE, KEEP_ALIVE_PERIOD, Rejection, default_redirect_timeout, handle};

@@ -168,10 +168,57 @@ pub struct Peer {
     pub identity: Value,
     pub behaviour: Behaviour,
     pub status: PeerStatus,
+    /// What the roster shows about it.
+    #[serde(default)]
+    pub roster: RosterState,
+}
+
+/// A participant's state as the roster shows it (res:participant).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RosterState {
+    /// The person muted themselves (client mute).
+    pub client_muted: bool,
+    /// A bot muted them: "the server will drop all audio packets" (docs:participant-mute).
+    pub server_muted: bool,
+    pub in_lobby: bool,
+    /// On hold with music (docs:participant-startholdmusic).
+    pub on_hold: bool,
+    /// The `customPrompt` it hears on hold instead of the default music.
+    pub hold_prompt: Option<Value>,
+    /// Why it left the conversation (`removedState.reason`), once it has.
+    pub removed_reason: Option<String>,
+    /// The invite operation that brought it in, while the invitation is open.
+    pub invitation: Option<String>,
+    /// beta `reportSyntheticMedia`: what the bot reported.
+    pub synthetic_media_malicious: Option<bool>,
+    /// The roster sequence number of its last change (`rosterSequenceNumber`).
+    pub sequence: u64,
+}
+
+impl RosterState {
+    pub fn is_muted(&self) -> bool {
+        self.client_muted || self.server_muted
+    }
 }
 
 impl Peer {
+    /// In the conversation: connected, and not waiting in the lobby.
     pub fn is_in_conversation(&self) -> bool {
+        self.is_on_roster() && !self.roster.in_lobby
+    }
+
+    /// How Teams names the endpoint in diagnostics: `8:orgid:{user}`, `4:{number}`, `28:{app}`.
+    pub fn mri(&self) -> String {
+        match self.kind {
+            EndpointKind::User => format!("8:orgid:{}", self.endpoint_id),
+            EndpointKind::Phone => format!("4:{}", self.endpoint_id),
+            EndpointKind::Application => format!("28:{}", self.endpoint_id),
+        }
+    }
+
+    /// On the roster: in the conversation or waiting in its lobby.
+    pub fn is_on_roster(&self) -> bool {
         self.role == PeerRole::Party && self.status == PeerStatus::Connected
     }
 }
@@ -212,6 +259,12 @@ pub struct Operation {
     /// Type-specific properties (`recordingStatus`, `role`, `participants`, …), as Graph names them.
     pub properties: Map<String, Value>,
     pub created_at: DateTime<Utc>,
+    /// Invite operations: the invitees that have not answered or failed yet.
+    #[serde(default)]
+    pub awaiting: Vec<String>,
+    /// How it ends when it finishes: `None` completes it, a result fails it.
+    #[serde(default)]
+    pub failure: Option<ResultInfo>,
 }
 
 /// The bot's own leg: what it set about itself with call-level actions.
@@ -234,6 +287,15 @@ pub struct BotLeg {
     pub tones_subscribed: bool,
     /// The `sequenceId` of the last tone notified.
     pub tone_sequence: u32,
+    /// Waiting in the meeting's lobby until someone admits it.
+    #[serde(default)]
+    pub in_lobby: bool,
+    /// Hidden from the roster: `callOptions.hideBotAfterEscalation` after a peer-to-peer call was escalated.
+    #[serde(default)]
+    pub hidden: bool,
+    /// The roster sequence number of its last change.
+    #[serde(default)]
+    pub sequence: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +304,27 @@ pub struct TranscriptionState {
     pub active: bool,
     pub language: Option<String>,
     pub changed_at: DateTime<Utc>,
+}
+
+/// A private audio route (res:audioroutinggroup): `sources` are heard only by `receivers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioRoutingGroup {
+    pub id: String,
+    /// `oneToOne` or `multicast`.
+    pub routing_mode: String,
+    pub sources: Vec<String>,
+    pub receivers: Vec<String>,
+}
+
+/// Content a participant shares (res:contentsharingsession).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentSharingSession {
+    pub id: String,
+    pub presenter_participant_id: String,
+    /// beta `pngOfCurrentSlide`, base64.
+    pub png_of_current_slide: Option<String>,
 }
 
 /// One call, from the owning app's point of view.
@@ -277,6 +360,18 @@ pub struct Call {
     pub bot: BotLeg,
     pub transfer: Option<Transfer>,
     pub operations: Vec<Operation>,
+    /// Bumped by every roster change; each participant carries the value of its last change.
+    #[serde(default)]
+    pub roster_sequence: u64,
+    /// Private audio routes between participants (res:audioroutinggroup).
+    #[serde(default)]
+    pub audio_routing_groups: Vec<AudioRoutingGroup>,
+    /// Screen or content someone shares in the call (res:contentsharingsession).
+    #[serde(default)]
+    pub content_sharing_sessions: Vec<ContentSharingSession>,
+    /// How long someone waits in a meeting's lobby before being removed (docs:call-delete 200/5855).
+    #[serde(default, rename = "lobbyTimeoutMs", with = "optional_millis")]
+    pub lobby_timeout: Option<Duration>,
     /// How long an unanswered outgoing call rings (beta `ringingTimeoutInSeconds`, else the default).
     #[serde(rename = "ringingTimeoutMs", with = "millis")]
     pub ringing_timeout: Duration,
@@ -302,6 +397,11 @@ impl Call {
     /// The parties currently in the conversation besides the bot.
     pub fn connected_parties(&self) -> impl Iterator<Item = &Peer> {
         self.peers.iter().filter(|p| p.is_in_conversation())
+    }
+
+    /// Whether `participant_id` is the bot's own leg.
+    pub fn is_bot(&self, participant_id: &str) -> bool {
+        self.my_participant_id.eq_ignore_ascii_case(participant_id)
     }
 
     pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
@@ -337,7 +437,7 @@ pub mod millis {
     }
 }
 
-mod optional_millis {
+pub(crate) mod optional_millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -370,6 +470,10 @@ pub struct CallSetup {
     /// Outgoing calls: the targets (ringing) or meeting attendees (connected); incoming calls: the caller.
     pub peers: Vec<Peer>,
     pub ringing_timeout: Duration,
+    /// Meetings: how long people wait in the lobby before being removed.
+    pub lobby_timeout: Option<Duration>,
+    /// Meetings: the bot waits in the lobby until admitted.
+    pub bot_in_lobby: bool,
 }
 
 impl Call {
@@ -397,9 +501,13 @@ impl Call {
             answered_by: None,
             resource: setup.resource,
             peers: setup.peers,
-            bot: BotLeg::default(),
+            bot: BotLeg { in_lobby: setup.bot_in_lobby, ..BotLeg::default() },
             transfer: None,
             operations: Vec::new(),
+            roster_sequence: 0,
+            audio_routing_groups: Vec::new(),
+            content_sharing_sessions: Vec::new(),
+            lobby_timeout: setup.lobby_timeout,
             ringing_timeout: setup.ringing_timeout,
             created_at: now,
             updated_at: now,

@@ -1,155 +1,20 @@
 //! The call state machine, driven by a virtual clock: every documented lifecycle path, from command to the
 //! notifications it raises, in order.
 
-use std::{collections::BTreeMap, time::Duration};
+mod harness;
 
-use chrono::{DateTime, TimeZone, Utc};
+use std::time::Duration;
+
+use harness::*;
 use serde_json::{Map, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
-    ActionKind, ActionRequest, Answer, Call, CallSetup, Command, Effect, NotificationKind, PeerAction, Rejection,
-    Replaces, Timer, TransferRequest, handle,
+    ActionKind, ActionRequest, Answer, Call, Command, Effect, NotificationKind, PeerAction, Rejection, Replaces, Timer,
+    TransferRequest, handle,
     model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerRole, PeerStatus, Response,
-        ResultInfo,
+        CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerRole, PeerStatus, Response, ResultInfo,
     },
 };
-use uuid::Uuid;
-
-const RINGING_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// One call and a virtual clock: timers fire in time order when the clock is advanced past them.
-struct Harness {
-    call: Call,
-    now: DateTime<Utc>,
-    timers: BTreeMap<String, (DateTime<Utc>, Timer)>,
-    notifications: Vec<(NotificationKind, Call)>,
-    /// Timers armed for other calls (a consultative transfer's replaced call).
-    elsewhere: Vec<(String, Timer)>,
-}
-
-fn start_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
-}
-
-fn peer(id: &str, kind: EndpointKind, response: Response, hang_up_after: Option<Duration>) -> Peer {
-    Peer {
-        participant_id: id.into(),
-        kind,
-        role: PeerRole::Party,
-        endpoint_id: format!("endpoint-{id}"),
-        identity: json!({"user": {"id": format!("endpoint-{id}")}}),
-        behaviour: Behaviour { response, hang_up_after },
-        status: PeerStatus::Ringing,
-    }
-}
-
-fn answers_after(seconds: u64) -> Response {
-    Response::Answer { after: Duration::from_secs(seconds) }
-}
-
-fn secs(seconds: u64) -> Duration {
-    Duration::from_secs(seconds)
-}
-
-fn setup(direction: Direction, kind: CallKind, peers: Vec<Peer>, version: ApiVersion) -> CallSetup {
-    CallSetup {
-        id: "call-1".into(),
-        tenant_id: Uuid::nil(),
-        app_id: Uuid::nil(),
-        api_version: version,
-        direction,
-        kind,
-        callback_uri: Some("https://bot.example/callback".into()),
-        my_participant_id: "bot".into(),
-        call_chain_id: "chain".into(),
-        resource: Map::new(),
-        peers,
-        ringing_timeout: RINGING_TIMEOUT,
-    }
-}
-
-impl Harness {
-    fn start(setup: CallSetup) -> Harness {
-        let now = start_time();
-        let mut harness = Harness {
-            call: Call::new(setup, now),
-            now,
-            timers: BTreeMap::new(),
-            notifications: Vec::new(),
-            elsewhere: Vec::new(),
-        };
-        harness.send(Command::Start).expect("a new call starts");
-        harness
-    }
-
-    fn outgoing(peers: Vec<Peer>) -> Harness {
-        Harness::start(setup(Direction::Outgoing, CallKind::PeerToPeer, peers, ApiVersion::V1))
-    }
-
-    fn incoming(caller: Response, hang_up_after: Option<Duration>) -> Harness {
-        let mut caller = peer("caller", EndpointKind::User, caller, hang_up_after);
-        caller.status = PeerStatus::Connected;
-        Harness::start(setup(Direction::Incoming, CallKind::PeerToPeer, vec![caller], ApiVersion::V1))
-    }
-
-    fn send(&mut self, command: Command) -> Result<(), Rejection> {
-        let version = self.call.version;
-        let effects = handle(&mut self.call, command, self.now)?;
-        assert!(self.call.version >= version, "invariant: the version never goes back");
-        for effect in effects {
-            match effect {
-                Effect::Notify(notification) => self.notifications.push((notification.kind, *notification.call)),
-                Effect::Schedule { call_id, timer, at } if call_id == self.call.id => {
-                    assert!(at >= self.now, "invariant: timers are armed for now or later");
-                    self.timers.insert(timer.key(), (at, timer));
-                }
-                Effect::Schedule { call_id, timer, .. } => self.elsewhere.push((call_id, timer)),
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves the clock forward, firing each due timer at its own time.
-    fn advance(&mut self, by: Duration) {
-        let until = self.now + by;
-        loop {
-            let due = self.timers.iter().filter(|(_, (at, _))| *at <= until).min_by_key(|(key, (at, _))| (*at, *key));
-            let Some((key, (at, _))) = due.map(|(k, v)| (k.clone(), v.clone())) else { break };
-            let (_, timer) = self.timers.remove(&key).unwrap();
-            self.now = at;
-            self.send(Command::Timer(timer)).expect("timers never fail");
-        }
-        self.now = until;
-    }
-
-    /// The notifications raised since the last call, as (kind, state) pairs.
-    fn take(&mut self) -> Vec<(NotificationKind, CallState)> {
-        self.notifications.drain(..).map(|(kind, call)| (kind, call.state)).collect()
-    }
-
-    fn ended_with(&self) -> Option<ResultInfo> {
-        assert_eq!(self.call.state, CallState::Terminated);
-        self.call.result_info.clone()
-    }
-}
-
-fn changed(state: CallState) -> (NotificationKind, CallState) {
-    (NotificationKind::StateChanged { result_info: None }, state)
-}
-
-fn media(state: CallState) -> (NotificationKind, CallState) {
-    (NotificationKind::MediaStateChanged, state)
-}
-
-fn ended() -> (NotificationKind, CallState) {
-    (NotificationKind::Ended, CallState::Terminated)
-}
-
-fn code(result: Option<ResultInfo>) -> (i32, i32) {
-    let result = result.expect("a resultInfo");
-    (result.code, result.subcode)
-}
 
 #[test]
 fn outgoing_call_rings_connects_and_ends_when_the_bot_hangs_up() {
@@ -293,14 +158,6 @@ fn a_redirect_nobody_answers_ends_at_its_timeout() {
     assert_eq!(code(h.ended_with()), (480, 10076), "every target unreachable ends it at once");
 }
 
-fn established_call() -> Harness {
-    let mut h = Harness::outgoing(vec![peer("alice", EndpointKind::User, answers_after(0), None)]);
-    h.advance(Duration::ZERO);
-    assert_eq!(h.call.state, CallState::Established);
-    h.take();
-    h
-}
-
 fn transfer_to(response: Response) -> TransferRequest {
     TransferRequest {
         target: Peer { role: PeerRole::TransferTarget, ..peer("target", EndpointKind::User, response, None) },
@@ -393,17 +250,13 @@ fn keep_alive_pushes_the_45_minute_deadline() {
     assert_eq!(code(h.ended_with()), (408, 8537));
 }
 
-fn group(peers: Vec<Peer>) -> Harness {
-    Harness::start(setup(Direction::Outgoing, CallKind::Group, peers, ApiVersion::V1))
-}
-
 #[test]
 fn a_group_call_connects_and_reports_its_roster() {
     let mut h = group(vec![
         peer("a", EndpointKind::User, answers_after(2), Some(secs(10))),
         peer("b", EndpointKind::User, Response::Ring, None),
     ]);
-    let roster = (NotificationKind::RosterChanged, CallState::Established);
+    let roster = roster();
     assert_eq!(
         h.take(),
         [
@@ -432,7 +285,7 @@ fn a_meeting_join_establishes_and_tracks_attendees() {
     attendee.status = PeerStatus::Connected;
     let kind = CallKind::Meeting { meeting_id: "m1".into() };
     let mut h = Harness::start(setup(Direction::Outgoing, kind, vec![attendee], ApiVersion::V1));
-    let roster = (NotificationKind::RosterChanged, CallState::Established);
+    let roster = roster();
     assert_eq!(
         h.take(),
         [
@@ -466,7 +319,7 @@ fn call_level_actions_answer_with_operations() {
     h.take();
     h.send(action(ActionKind::SetSelfMuted(true))).unwrap();
     assert!(h.call.bot.muted);
-    assert_eq!(h.take(), [(NotificationKind::RosterChanged, CallState::Established)]);
+    assert_eq!(h.take(), [roster()]);
     h.send(Command::Action(ActionRequest {
         operation_id: "op-2".into(),
         kind: ActionKind::AddLargeGalleryView,
@@ -531,10 +384,10 @@ fn someone_joining_a_meeting_appears_in_the_roster() {
     h.take();
     let late = peer("late", EndpointKind::User, answers_after(0), Some(secs(10)));
     h.send(Command::Join(late)).unwrap();
-    assert_eq!(h.take(), [(NotificationKind::RosterChanged, CallState::Established)]);
+    assert_eq!(h.take(), [roster()]);
     assert_eq!(h.call.connected_parties().count(), 1);
     h.advance(secs(10));
-    assert_eq!(h.take(), [(NotificationKind::RosterChanged, CallState::Established)], "left after 10 s");
+    assert_eq!(h.take(), [roster()], "left after 10 s");
 
     let mut p2p = established_call();
     let joining = peer("x", EndpointKind::User, answers_after(0), None);

@@ -233,11 +233,10 @@ fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
     match error {
         CallsError::CallNotFound { .. }
         | CallsError::OperationNotFound { .. }
-        | CallsError::Rejected(Rejection::Ended)
+        | CallsError::Rejected(Rejection::Ended | Rejection::NotFound(_) | Rejection::UnknownParticipant(_))
         | CallsError::World(WorldError::NotFound { .. }) => (StatusCode::NOT_FOUND, "NotFound"),
-        CallsError::Rejected(
-            Rejection::WrongState { .. } | Rejection::NotApplicable(_) | Rejection::UnknownParticipant(_),
-        )
+        CallsError::Rejected(Rejection::Conflict(_)) => (StatusCode::CONFLICT, "Conflict"),
+        CallsError::Rejected(Rejection::WrongState { .. } | Rejection::NotApplicable(_))
         | CallsError::Invalid(_)
         | CallsError::World(WorldError::Invalid(_))
         | CallsError::Clock(ClockError::Backwards { .. }) => (StatusCode::BAD_REQUEST, "BadRequest"),

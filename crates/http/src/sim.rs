@@ -264,6 +264,9 @@ struct Attendance {
     /// Joining: leaves again this long after joining.
     #[serde(default)]
     leave_after_ms: Option<u64>,
+    /// Joining: wait in the lobby (true) or not (false), whatever the meeting's lobby policy says.
+    #[serde(default)]
+    lobby: Option<bool>,
 }
 
 async fn join_meeting(
@@ -274,7 +277,8 @@ async fn join_meeting(
     JsonBody(joining): JsonBody<Attendance>,
 ) -> Answer {
     let leave_after = joining.leave_after_ms.map(std::time::Duration::from_millis);
-    let calls = state.calls.join_meeting(tenant_id, &key, &joining.user_id, leave_after).await.or_graph(&ids)?;
+    let calls =
+        state.calls.join_meeting(tenant_id, &key, &joining.user_id, leave_after, joining.lobby).await.or_graph(&ids)?;
     Ok(Json(json!({ "calls": calls })).into_response())
 }
 

@@ -1,4 +1,11 @@
 //! The call state machine: `handle(call, command, now) -> effects`, following graph-calls.md §b.
+//!
+//! This module holds the call's own lifecycle; `peers` what simulated endpoints do, `roster` what the bot does to
+//! the people in the call, `actions` the actions that answer with an operation.
+
+mod actions;
+mod peers;
+mod roster;
 
 use std::time::Duration;
 
@@ -7,14 +14,8 @@ use switchboard_catalogue::ApiVersion;
 
 use crate::{
     codes,
-    command::{
-        ActionKind, ActionRequest, Answer, Command, Effect, Notification, NotificationKind, PeerAction, Replaces,
-        Timer, TransferRequest,
-    },
-    model::{
-        Call, CallKind, CallState, Direction, EndpointKind, Operation, OperationStatus, Peer, PeerRole, PeerStatus,
-        Response, ResultInfo, TranscriptionState, Transfer,
-    },
+    command::{Answer, Command, Effect, Notification, NotificationKind, Replaces, Timer, TransferRequest},
+    model::{Call, CallKind, CallState, Direction, Peer, PeerRole, PeerStatus, Response, ResultInfo, Transfer},
 };
 
 /// "The bot must answer, reject, or redirect the call before the call times out. The current timeout value is 15
@@ -42,6 +43,12 @@ pub enum Rejection {
     /// The request names a participant the call does not have.
     #[error("the call has no participant '{0}'")]
     UnknownParticipant(String),
+    /// The request names something else the call does not have.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request would create what already exists.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Applies `command` to `call` at `now`, returning what the world must do. On error the call is unchanged.
@@ -87,6 +94,16 @@ impl Machine<'_> {
             Command::HangUp => self.hang_up(),
             Command::Peer { participant_id, action } => self.peer_action(&participant_id, action)?,
             Command::Join(peer) => self.join(peer)?,
+            Command::AdmitBot => self.admit_bot()?,
+            Command::RemoveParticipant { participant_id } => self.remove_participant(&participant_id)?,
+            Command::ReportSyntheticMedia { participant_id, malicious } => {
+                self.report_synthetic_media(&participant_id, malicious)?
+            }
+            Command::CreateAudioRoutingGroup(group) => self.create_audio_routing_group(group)?,
+            Command::UpdateAudioRoutingGroup { id, sources, receivers } => {
+                self.update_audio_routing_group(&id, sources, receivers)?
+            }
+            Command::DeleteAudioRoutingGroup { id } => self.delete_audio_routing_group(&id)?,
             Command::Timer(timer) => self.timer(timer),
             Command::Terminate { result } => self.end(result, None),
             Command::Action(request) => self.action(request)?,
@@ -123,9 +140,21 @@ impl Machine<'_> {
         }
     }
 
-    fn roster_changed(&mut self) {
+    /// The roster changed for these participants (the bot's own id included): each gets the next roster sequence
+    /// number, and group calls and meetings notify the roster.
+    fn roster_changed(&mut self, changed: &[&str]) {
+        self.call.roster_sequence += 1;
+        let sequence = self.call.roster_sequence;
+        for participant_id in changed {
+            if self.call.is_bot(participant_id) {
+                self.call.bot.sequence = sequence;
+            } else if let Some(peer) = self.call.peer_mut(participant_id) {
+                peer.roster.sequence = sequence;
+            }
+        }
         if self.call.has_roster() {
-            self.notify(NotificationKind::RosterChanged);
+            let changed = changed.iter().map(|p| (*p).to_owned()).collect();
+            self.notify(NotificationKind::RosterChanged { changed });
         }
     }
 
@@ -163,14 +192,23 @@ impl Machine<'_> {
                 for participant_id in attendees {
                     self.arm_hang_up(&participant_id);
                 }
+                // A bot the meeting's lobby holds waits to be admitted, or is removed at the lobby timeout.
+                if let (true, Some(timeout)) = (self.call.bot.in_lobby, self.call.lobby_timeout) {
+                    self.schedule(Timer::BotLobbyTimeout, timeout);
+                }
             }
         }
     }
 
     fn establish(&mut self) {
         self.set_state(CallState::Established, None);
-        self.set_audio(true);
-        self.roster_changed();
+        if !self.call.bot.in_lobby {
+            self.set_audio(true);
+        }
+        let mut everyone = vec![self.call.my_participant_id.clone()];
+        everyone.extend(self.call.peers.iter().filter(|p| p.is_on_roster()).map(|p| p.participant_id.clone()));
+        let changed: Vec<&str> = everyone.iter().map(String::as_str).collect();
+        self.roster_changed(&changed);
     }
 
     /// Rings every ringing party, as its behaviour says, and arms the ringing timeout.
@@ -198,6 +236,10 @@ impl Machine<'_> {
                 self.schedule(Timer::PeerResponds { participant_id: participant_id.to_owned() }, after);
             }
             Response::Ring => {}
+            // An invitee is refused by a timer, so the invite operation answers `running` first.
+            Response::Unreachable if peer.roster.invitation.is_some() => {
+                self.schedule(Timer::PeerResponds { participant_id: participant_id.to_owned() }, Duration::ZERO);
+            }
             Response::Unreachable => self.peer_refused(participant_id, codes::unreachable()),
         }
     }
@@ -360,15 +402,13 @@ impl Machine<'_> {
             // Group call: the transferee leaves; the bot stays in the call. Graph documents no notifications for
             // this case; the call returns to established with the transfer's result, and the roster shrinks.
             Some(transferee) => {
-                if let Some(peer) = self.call.peer_mut(transferee) {
-                    peer.status = PeerStatus::Left;
-                }
+                self.peer_left(transferee, Some("transferred"));
                 if let Some(target) = self.call.peer_mut(&transfer.target) {
                     target.status = PeerStatus::Left;
                 }
                 self.call.transfer = None;
                 self.set_state(CallState::Established, Some(codes::transfer_completed()));
-                self.roster_changed();
+                self.roster_changed(&[transferee]);
             }
             None => {
                 // "Transfer accepted may happen after or before media state audio inactive" (docs:call-transfer).
@@ -389,122 +429,6 @@ impl Machine<'_> {
             None => codes::transfer_failed(reason),
         };
         self.set_state(CallState::Established, Some(result));
-    }
-
-    // ---- simulated endpoints ------------------------------------------------------------------------------------
-
-    fn peer_action(&mut self, participant_id: &str, action: PeerAction) -> Result<(), Rejection> {
-        let peer =
-            self.call.peer(participant_id).ok_or_else(|| Rejection::UnknownParticipant(participant_id.into()))?;
-        let status = peer.status;
-        let wrong = |expected| Rejection::NotApplicable(format!("participant '{participant_id}' is not {expected}"));
-        match action {
-            PeerAction::Answer if status == PeerStatus::Ringing => self.peer_answered(participant_id),
-            PeerAction::Reject { declined } if status == PeerStatus::Ringing => {
-                self.peer_refused(participant_id, codes::refused(declined));
-            }
-            PeerAction::HangUp if status == PeerStatus::Connected => self.peer_hung_up(participant_id),
-            PeerAction::PressKeys { keys } if status == PeerStatus::Connected => self.keys_pressed(&keys)?,
-            PeerAction::Answer | PeerAction::Reject { .. } => return Err(wrong("ringing")),
-            PeerAction::HangUp | PeerAction::PressKeys { .. } => return Err(wrong("connected")),
-        }
-        Ok(())
-    }
-
-    fn join(&mut self, mut peer: Peer) -> Result<(), Rejection> {
-        if !self.call.has_roster() {
-            return Err(Rejection::NotApplicable("only group calls and meetings can be joined".into()));
-        }
-        self.require("a join", "established", self.call.state == CallState::Established)?;
-        peer.role = PeerRole::Party;
-        peer.status = PeerStatus::Connected;
-        let participant_id = peer.participant_id.clone();
-        self.call.peers.push(peer);
-        self.arm_hang_up(&participant_id);
-        self.roster_changed();
-        Ok(())
-    }
-
-    /// Each key becomes a tone notification, if the bot subscribed to tones; otherwise Graph tells it nothing.
-    fn keys_pressed(&mut self, keys: &str) -> Result<(), Rejection> {
-        let tones = keys
-            .chars()
-            .map(|key| {
-                tone_name(key)
-                    .ok_or_else(|| Rejection::NotApplicable(format!("'{key}' is not a DTMF key (0-9, *, #, A-D)")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if !self.call.bot.tones_subscribed {
-            return Ok(());
-        }
-        for tone in tones {
-            self.call.bot.tone_sequence += 1;
-            let sequence_id = self.call.bot.tone_sequence;
-            self.notify(NotificationKind::ToneReceived { tone, sequence_id });
-        }
-        Ok(())
-    }
-
-    fn peer_answered(&mut self, participant_id: &str) {
-        let Some(peer) = self.call.peer_mut(participant_id) else { return };
-        peer.status = PeerStatus::Connected;
-        let role = peer.role;
-        let identity = peer.identity.clone();
-        match role {
-            PeerRole::Party => {
-                self.arm_hang_up(participant_id);
-                if self.call.kind == CallKind::PeerToPeer {
-                    self.establish();
-                } else {
-                    self.roster_changed();
-                }
-            }
-            PeerRole::RedirectTarget => {
-                self.call.answered_by = Some(identity);
-                self.end_redirect(None);
-            }
-            PeerRole::TransferTarget => self.transfer_succeeded(),
-        }
-    }
-
-    fn peer_refused(&mut self, participant_id: &str, result: ResultInfo) {
-        let Some(peer) = self.call.peer_mut(participant_id) else { return };
-        peer.status = PeerStatus::Gone;
-        let role = peer.role;
-        match role {
-            PeerRole::Party if self.call.kind == CallKind::PeerToPeer => self.end(result, None),
-            PeerRole::Party => self.end_if_group_is_empty(),
-            PeerRole::RedirectTarget => {
-                let ringing = self
-                    .call
-                    .peers
-                    .iter()
-                    .any(|p| p.role == PeerRole::RedirectTarget && p.status == PeerStatus::Ringing);
-                if !ringing {
-                    self.end_redirect(Some(result));
-                }
-            }
-            PeerRole::TransferTarget => {
-                self.transfer_failed(&format!("the transfer target refused: {}", result.message))
-            }
-        }
-    }
-
-    fn peer_hung_up(&mut self, participant_id: &str) {
-        let Some(peer) = self.call.peer_mut(participant_id) else { return };
-        peer.status = PeerStatus::Left;
-        let kind = peer.kind;
-        match self.call.kind {
-            CallKind::PeerToPeer => {
-                let result = if kind == EndpointKind::Phone { codes::pstn_hung_up() } else { codes::peer_hung_up() };
-                self.end(result, None);
-            }
-            CallKind::Group => {
-                self.roster_changed();
-                self.end_if_group_is_empty();
-            }
-            CallKind::Meeting { .. } => self.roster_changed(),
-        }
     }
 
     // ---- timers -------------------------------------------------------------------------------------------------
@@ -530,7 +454,8 @@ impl Machine<'_> {
                 match peer.behaviour.response {
                     Response::Answer { .. } => self.peer_answered(&participant_id),
                     Response::Reject { declined, .. } => self.peer_refused(&participant_id, codes::refused(declined)),
-                    Response::Ring | Response::Unreachable => {}
+                    Response::Unreachable => self.peer_refused(&participant_id, codes::unreachable()),
+                    Response::Ring => {}
                 }
             }
             Timer::PeerHangsUp { participant_id } => {
@@ -539,8 +464,11 @@ impl Machine<'_> {
                 }
             }
             Timer::OperationDue { operation_id } => self.complete_operation(&operation_id),
+            Timer::InviteTimeout { operation_id } => self.invite_timed_out(&operation_id),
+            Timer::LobbyTimeout { participant_id } => self.lobby_timed_out(&participant_id),
+            Timer::BotLobbyTimeout if self.call.bot.in_lobby => self.end(codes::lobby_timeout(), None),
             Timer::ReplacedByTransfer { .. } => self.end(codes::transfer_completed(), Some(codes::APP_TRANSFERRED)),
-            Timer::AnswerDeadline | Timer::RedirectTimeout | Timer::TransferTimeout => {}
+            Timer::AnswerDeadline | Timer::RedirectTimeout | Timer::TransferTimeout | Timer::BotLobbyTimeout => {}
         }
     }
 
@@ -575,169 +503,4 @@ impl Machine<'_> {
         let anyone_joined = parties().any(|p| p.status == PeerStatus::Left);
         self.end(if anyone_joined { codes::all_others_left() } else { codes::no_one_joined() }, None);
     }
-
-    // ---- call-level actions -------------------------------------------------------------------------------------
-
-    fn action(&mut self, request: ActionRequest) -> Result<(), Rejection> {
-        let ActionRequest { operation_id, kind, client_context } = request;
-        let name = kind.name();
-        self.require(name, "established", self.call.state == CallState::Established)?;
-        let group_only = |call: &Call| {
-            if call.has_roster() {
-                Ok(())
-            } else {
-                Err(Rejection::NotApplicable(format!("{name} is only supported for group calls and meetings")))
-            }
-        };
-        let mut status = OperationStatus::Completed;
-        let mut properties = serde_json::Map::new();
-        match &kind {
-            ActionKind::SetSelfMuted(muted) => {
-                // "This method is only supported for group calls" (docs:call-mute, call-unmute).
-                group_only(self.call)?;
-                self.call.bot.muted = *muted;
-            }
-            ActionKind::UpdateRecordingStatus(recording_status) => {
-                self.call.bot.recording_status = Some(recording_status.clone());
-            }
-            ActionKind::ChangeScreenSharingRole(role) => {
-                // "only supported for group calls with app-hosted media" (docs:call-changescreensharingrole).
-                group_only(self.call)?;
-                let app_hosted = self
-                    .call
-                    .resource
-                    .get("mediaConfig")
-                    .and_then(|c| c.get("@odata.type"))
-                    .and_then(|t| t.as_str())
-                    .is_some_and(|t| {
-                        t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig")
-                    });
-                if !app_hosted {
-                    return Err(Rejection::NotApplicable(
-                        "changeScreenSharingRole is only supported for calls with app-hosted media \
-                         (docs:call-changescreensharingrole)"
-                            .into(),
-                    ));
-                }
-                self.call.bot.screen_sharing_role = Some(role.clone());
-                // 202 Accepted with no body: Graph creates no operation for it.
-                return Ok(());
-            }
-            ActionKind::AddLargeGalleryView => {
-                group_only(self.call)?;
-                self.call.bot.large_gallery_view = true;
-                // 202 with the operation `running`, then a completion notification (docs:call-addlargegalleryview).
-                status = OperationStatus::Running;
-            }
-            ActionKind::SetRecording(recording) => self.call.bot.recording = *recording,
-            ActionKind::SubscribeToTone => {
-                // "only supported for calls that are initiated with serviceHostedMediaConfig" (graph-calls.md §e).
-                if self.app_hosted() {
-                    return Err(Rejection::NotApplicable(
-                        "subscribeToTone is only supported for calls with service-hosted media (docs:call-subscribetotone)"
-                            .into(),
-                    ));
-                }
-                self.call.bot.tones_subscribed = true;
-            }
-            ActionKind::SetTranscription { active, language } => {
-                if let Some(language) = language {
-                    properties.insert("language".into(), language.clone().into());
-                }
-                self.call.bot.transcription =
-                    Some(TranscriptionState { active: *active, language: language.clone(), changed_at: self.now });
-            }
-        }
-        let result_info = (status == OperationStatus::Completed).then(codes::action_completed);
-        self.call.operations.push(Operation {
-            id: operation_id.clone(),
-            odata_type: kind.operation_type().to_owned(),
-            status,
-            client_context,
-            result_info,
-            properties,
-            created_at: self.now,
-        });
-        match kind {
-            ActionKind::SetSelfMuted(_) => self.roster_changed(),
-            ActionKind::AddLargeGalleryView => self.schedule(Timer::OperationDue { operation_id }, Duration::ZERO),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn app_hosted(&self) -> bool {
-        self.call
-            .resource
-            .get("mediaConfig")
-            .and_then(|c| c.get("@odata.type"))
-            .and_then(|t| t.as_str())
-            .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig"))
-    }
-
-    fn complete_operation(&mut self, operation_id: &str) {
-        let Some(operation) =
-            self.call.operations.iter_mut().find(|o| o.id == operation_id && o.status == OperationStatus::Running)
-        else {
-            return;
-        };
-        operation.status = OperationStatus::Completed;
-        self.notify(NotificationKind::OperationFinished { operation_id: operation_id.to_owned() });
-    }
-}
-
-impl ActionKind {
-    fn name(&self) -> &'static str {
-        match self {
-            ActionKind::SetSelfMuted(true) => "mute",
-            ActionKind::SetSelfMuted(false) => "unmute",
-            ActionKind::UpdateRecordingStatus(_) => "updateRecordingStatus",
-            ActionKind::ChangeScreenSharingRole(_) => "changeScreenSharingRole",
-            ActionKind::AddLargeGalleryView => "addLargeGalleryView",
-            ActionKind::SetRecording(true) => "startRecording",
-            ActionKind::SetRecording(false) => "stopRecording",
-            ActionKind::SetTranscription { active: true, .. } => "startTranscription",
-            ActionKind::SetTranscription { active: false, .. } => "stopTranscription",
-            ActionKind::SubscribeToTone => "subscribeToTone",
-        }
-    }
-
-    /// The Graph type of the operation the action answers with.
-    fn operation_type(&self) -> &'static str {
-        match self {
-            ActionKind::SetSelfMuted(true) => "muteParticipantOperation",
-            ActionKind::SetSelfMuted(false) => "unmuteParticipantOperation",
-            ActionKind::UpdateRecordingStatus(_) => "updateRecordingStatusOperation",
-            ActionKind::ChangeScreenSharingRole(_) => "commsOperation",
-            ActionKind::AddLargeGalleryView => "addLargeGalleryViewOperation",
-            ActionKind::SetRecording(true) => "startRecordingOperation",
-            ActionKind::SetRecording(false) => "stopRecordingOperation",
-            ActionKind::SetTranscription { active: true, .. } => "startTranscriptionOperation",
-            ActionKind::SetTranscription { active: false, .. } => "stopTranscriptionOperation",
-            ActionKind::SubscribeToTone => "subscribeToToneOperation",
-        }
-    }
-}
-
-/// Graph's `tone` member for a DTMF key.
-fn tone_name(key: char) -> Option<&'static str> {
-    Some(match key.to_ascii_uppercase() {
-        '0' => "tone0",
-        '1' => "tone1",
-        '2' => "tone2",
-        '3' => "tone3",
-        '4' => "tone4",
-        '5' => "tone5",
-        '6' => "tone6",
-        '7' => "tone7",
-        '8' => "tone8",
-        '9' => "tone9",
-        '*' => "star",
-        '#' => "pound",
-        'A' => "a",
-        'B' => "b",
-        'C' => "c",
-        'D' => "d",
-        _ => return None,
-    })
 }
