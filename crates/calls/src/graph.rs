@@ -120,7 +120,7 @@ fn peer(endpoint: Endpoint, role: PeerRole, status: PeerStatus) -> Peer {
 
 /// An endpoint that fails to answer: how a strict world rings a target it does not know during a redirect or
 /// transfer, so the attempt fails the way an unreachable one does.
-fn unreachable(identity: &Value) -> Endpoint {
+pub(crate) fn unreachable(identity: &Value) -> Endpoint {
     Endpoint {
         kind: EndpointKind::User,
         endpoint_id: String::new(),
@@ -150,7 +150,12 @@ impl Calls {
     }
 
     /// Resolves an `identitySet` of a request against the world; `Ok(None)` when a strict world does not know it.
-    async fn endpoint(&self, tenant_id: Uuid, identity: &Value, what: &str) -> Result<Option<Endpoint>, CallsError> {
+    pub(crate) async fn endpoint(
+        &self,
+        tenant_id: Uuid,
+        identity: &Value,
+        what: &str,
+    ) -> Result<Option<Endpoint>, CallsError> {
         match self.world().resolve(tenant_id, identity, self.clock.now()).await? {
             Ok(endpoint) => Ok(Some(endpoint)),
             Err(Unresolved::Unknown(who)) => {
@@ -502,7 +507,7 @@ impl Calls {
 
     /// The call a consultative transfer replaces, checked: an established call of the same app, with the target in
     /// it.
-    async fn replaced_call(
+    pub(crate) async fn replaced_call(
         &self,
         caller: &Caller,
         call_id: &str,
@@ -510,7 +515,7 @@ impl Calls {
         target: &Endpoint,
     ) -> Result<Replaces, CallsError> {
         let problem = if replaced.eq_ignore_ascii_case(call_id) {
-            Some("'replacesCallId' names the call being transferred".to_owned())
+            Some("'replacesCallId' names this very call".to_owned())
         } else {
             match self.load(replaced, Some(caller)).await {
                 Err(CallsError::CallNotFound { .. }) => {
@@ -521,7 +526,7 @@ impl Calls {
                     Some(format!("the call to replace is {}, not established", other.state.as_str()))
                 }
                 Ok((_, other)) if !other.connected_parties().any(|p| p.endpoint_id == target.endpoint_id) => {
-                    Some("the transfer target is not in the call to replace".to_owned())
+                    Some("the participant named is not in the call to replace".to_owned())
                 }
                 Ok(_) => None,
             }

@@ -159,6 +159,11 @@ impl Calls {
         self.execute(call_id, None, vec![Command::Peer { participant_id, action }]).await
     }
 
+    /// Someone in the meeting admits the bot waiting in its lobby.
+    pub async fn admit_bot(&self, call_id: &str) -> Result<Call, CallsError> {
+        self.execute(call_id, None, vec![Command::AdmitBot]).await
+    }
+
     /// Ends a call with the given result, as the service would for a failure (500/3002, 410/301005, …).
     pub async fn terminate(&self, call_id: &str, result: ResultInfo) -> Result<Call, CallsError> {
         self.execute(call_id, None, vec![Command::Terminate { result }]).await

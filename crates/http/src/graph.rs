@@ -2,7 +2,7 @@
 //! and checked against the documented limits, and then handed to the operation's handler — or answered 501 when
 //! Switchboard does not implement the operation yet. Bad input is rejected the same way either way.
 
-use std::{future::Future, marker::PhantomData, pin::Pin};
+use std::{future::Future, pin::Pin};
 
 use axum::{
     body::{Body, Bytes},
@@ -48,6 +48,21 @@ impl GraphRequest {
     pub(crate) fn call_id(&self) -> &str {
         self.params.call.as_deref().expect("invariant: the catalogue resolves call-scoped paths with a call id")
     }
+
+    /// The participant id of the URL; every participant-scoped path has one.
+    pub(crate) fn participant_id(&self) -> &str {
+        self.params.participant.as_deref().expect("invariant: participant paths have a participant id")
+    }
+
+    /// The audio routing group or content sharing session id of the URL.
+    pub(crate) fn item_id(&self) -> &str {
+        let params = &self.params;
+        params
+            .audio_routing_group
+            .as_deref()
+            .or(params.content_sharing_session.as_deref())
+            .expect("invariant: item paths have an item id")
+    }
 }
 
 /// A successful Graph response.
@@ -55,12 +70,14 @@ pub(crate) struct GraphResponse {
     status: StatusCode,
     body: Option<Vec<u8>>,
     location: Option<String>,
+    /// `None`: Graph's JSON.
+    content_type: Option<&'static str>,
 }
 
 impl GraphResponse {
     /// A response without a body (202 Accepted for answer/reject/redirect/transfer, 204 for deletes, …).
     pub(crate) fn empty(status: StatusCode) -> GraphResponse {
-        GraphResponse { status, body: None, location: None }
+        GraphResponse { status, body: None, location: None, content_type: None }
     }
 
     /// The endpoint's success status, without a body.
@@ -74,6 +91,17 @@ impl GraphResponse {
             status: success_status(request.endpoint),
             body: Some(serde_json::to_vec(body).expect("JSON values always serialise")),
             location: None,
+            content_type: None,
+        }
+    }
+
+    /// The endpoint's success status with a binary body (`pngOfCurrentSlide`).
+    pub(crate) fn bytes(request: &GraphRequest, content_type: &'static str, body: Vec<u8>) -> GraphResponse {
+        GraphResponse {
+            status: success_status(request.endpoint),
+            body: Some(body),
+            location: None,
+            content_type: Some(content_type),
         }
     }
 
@@ -91,7 +119,9 @@ fn success_status(endpoint: &Endpoint) -> StatusCode {
 impl IntoResponse for GraphResponse {
     fn into_response(self) -> Response {
         let mut response = match self.body {
-            Some(body) => (self.status, [(header::CONTENT_TYPE, GRAPH_JSON)], body).into_response(),
+            Some(body) => {
+                (self.status, [(header::CONTENT_TYPE, self.content_type.unwrap_or(GRAPH_JSON))], body).into_response()
+            }
             None => self.status.into_response(),
         };
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
@@ -128,11 +158,11 @@ impl<B: DeserializeOwned + Validate + Send + 'static> RequestBody for Json<B> {
 }
 
 /// A JSON body for a partial update (PATCH) of a `B`: it must parse, but the rules for a new `B` do not apply.
-pub(crate) struct Patch<B>(PhantomData<B>);
+pub(crate) struct Patch<B>(pub B);
 
 impl<B: DeserializeOwned + Send + 'static> RequestBody for Patch<B> {
     fn read(request: &GraphRequest, bytes: &Bytes) -> Result<Self, ApiError> {
-        parse_json::<B>(&request.headers, bytes).map(|_| Patch(PhantomData))
+        parse_json::<B>(&request.headers, bytes).map(Patch)
     }
 }
 

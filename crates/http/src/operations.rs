@@ -2,6 +2,7 @@
 
 mod calls;
 mod device_quality;
+mod participants;
 
 pub(crate) use calls::{
     Act, AddLargeGalleryView, Answer, ChangeScreenSharingRole, CreateCall, DeleteCall, GetCall, GetOperation,
@@ -9,3 +10,9 @@ pub(crate) use calls::{
     SubscribeToTone, Transfer, Unmute, UpdateRecordingStatus,
 };
 pub(crate) use device_quality::LogTeleconferenceDeviceQuality;
+pub(crate) use participants::{
+    AdmitAllFromLobby, AdmitFromLobby, CreateAudioRoutingGroup, DeleteAudioRoutingGroup, DeleteParticipant,
+    GetAudioRoutingGroup, GetContentSharingSession, GetParticipant, GetPngOfCurrentSlide, InviteParticipants,
+    ListAudioRoutingGroups, ListContentSharingSessions, ListParticipants, MuteAllParticipants, MuteParticipant,
+    RemoveFromLobby, ReportSyntheticMedia, StartHoldMusic, StopHoldMusic, UpdateAudioRoutingGroup,
+};

@@ -7,7 +7,7 @@ use switchboard_catalogue::EndpointId::{self, *};
 use switchboard_wire::model as wire;
 
 use crate::{
-    graph::{Json, NoBody, Patch, Route},
+    graph::{Json, Route},
     operations::{self, Act},
 };
 
@@ -36,31 +36,32 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         StopTranscription => Route::serve::<Act<operations::StopTranscription>>(),
         SubscribeToTone => Route::serve::<Act<operations::SubscribeToTone>>(),
 
+        ListParticipants => Route::serve::<operations::ListParticipants>(),
+        GetParticipant => Route::serve::<operations::GetParticipant>(),
+        DeleteParticipant => Route::serve::<operations::DeleteParticipant>(),
+        InviteParticipants => Route::serve::<operations::InviteParticipants>(),
+        ReportSyntheticMedia => Route::serve::<operations::ReportSyntheticMedia>(),
+        MuteParticipant => Route::serve::<Act<operations::MuteParticipant>>(),
+        MuteAllParticipants => Route::serve::<Act<operations::MuteAllParticipants>>(),
+        StartHoldMusic => Route::serve::<Act<operations::StartHoldMusic>>(),
+        StopHoldMusic => Route::serve::<Act<operations::StopHoldMusic>>(),
+        AdmitFromLobby => Route::serve::<Act<operations::AdmitFromLobby>>(),
+        AdmitAllFromLobby => Route::serve::<Act<operations::AdmitAllFromLobby>>(),
+        RemoveFromLobby => Route::serve::<Act<operations::RemoveFromLobby>>(),
+        ListAudioRoutingGroups => Route::serve::<operations::ListAudioRoutingGroups>(),
+        GetAudioRoutingGroup => Route::serve::<operations::GetAudioRoutingGroup>(),
+        CreateAudioRoutingGroup => Route::serve::<operations::CreateAudioRoutingGroup>(),
+        UpdateAudioRoutingGroup => Route::serve::<operations::UpdateAudioRoutingGroup>(),
+        DeleteAudioRoutingGroup => Route::serve::<operations::DeleteAudioRoutingGroup>(),
+        ListContentSharingSessions => Route::serve::<operations::ListContentSharingSessions>(),
+        GetContentSharingSession => Route::serve::<operations::GetContentSharingSession>(),
+        GetPngOfCurrentSlide => Route::serve::<operations::GetPngOfCurrentSlide>(),
+
         CancelMediaProcessing => Route::pending::<Json<wire::CancelMediaProcessingPostRequestBody>>(),
-        MuteParticipant => Route::pending::<Json<wire::MutePostRequestBody>>(),
         PlayPrompt => Route::pending::<Json<wire::PlayPromptPostRequestBody>>(),
         Record => Route::pending::<Json<wire::RecordPostRequestBody>>(),
         RecordResponse => Route::pending::<Json<wire::RecordResponsePostRequestBody>>(),
         SendDtmfTones => Route::pending::<Json<wire::SendDtmfTonesPostRequestBody>>(),
-        CreateAudioRoutingGroup => Route::pending::<Json<wire::AudioRoutingGroup>>(),
-        UpdateAudioRoutingGroup => Route::pending::<Patch<wire::AudioRoutingGroup>>(),
-        InviteParticipants => Route::pending::<Json<wire::InvitePostRequestBody>>(),
-        MuteAllParticipants => Route::pending::<Json<wire::MuteAllPostRequestBody>>(),
-        AdmitAllFromLobby => Route::pending::<Json<wire::AdmitAllFromLobbyPostRequestBody>>(),
-        StartHoldMusic => Route::pending::<Json<wire::ParticipantStartHoldMusicPostRequestBody>>(),
-        StopHoldMusic => Route::pending::<Json<wire::ParticipantStopHoldMusicPostRequestBody>>(),
-        AdmitFromLobby => Route::pending::<Json<wire::ParticipantAdmitFromLobbyPostRequestBody>>(),
-        RemoveFromLobby => Route::pending::<Json<wire::ParticipantRemoveFromLobbyPostRequestBody>>(),
-        ReportSyntheticMedia => Route::pending::<Json<wire::ParticipantReportSyntheticMediaPostRequestBody>>(),
-        ListAudioRoutingGroups
-        | GetAudioRoutingGroup
-        | DeleteAudioRoutingGroup
-        | ListContentSharingSessions
-        | GetContentSharingSession
-        | GetPngOfCurrentSlide
-        | ListParticipants
-        | GetParticipant
-        | DeleteParticipant => Route::pending::<NoBody>(),
 
         ListCalls
         | CountCalls

@@ -82,6 +82,7 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         route(Method::POST, "/calls", place_call),
         route(Method::GET, "/calls/{call}", show_call),
         route(Method::POST, "/calls/{call}/terminate", terminate_call),
+        route(Method::POST, "/calls/{call}/admit", admit_bot),
         route(Method::POST, "/calls/{call}/participants/{who}/{action}", participant_acts),
         route(Method::GET, "/faults", list_faults),
         route(Method::POST, "/faults", add_fault),
@@ -349,13 +350,41 @@ async fn terminate_call(
     Ok(Json(call).into_response())
 }
 
+async fn admit_bot(State(state): State<AppState>, ids: RequestIds, Keys(call): Keys<String>) -> Answer {
+    Ok(Json(state.calls.admit_bot(&call).await.or_graph(&ids)?).into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Keypresses {
     keys: String,
 }
 
-/// `answer`, `reject` (busy), `decline`, `hangUp`, or `pressKeys` (body `{"keys": "123#"}`).
+/// A slide: a PNG image, base64.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Slide {
+    #[serde(default)]
+    png: Option<String>,
+}
+
+/// A slide as the engine keeps it: checked to be a PNG; the blank one when none is given.
+fn slide(slide: Slide, ids: &RequestIds) -> Result<String, GraphError> {
+    use base64::Engine as _;
+    let Some(text) = slide.png else { return Ok(switchboard_calls::participants::BLANK_SLIDE_PNG.to_owned()) };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| CallsError::Invalid(format!("'png' is not base64: {e}")))
+        .or_graph(ids)?;
+    switchboard_calls::participants::encode_slide(&bytes).or_graph(ids)
+}
+
+const PARTICIPANT_ACTIONS: &str =
+    "answer, reject, decline, hangUp, pressKeys, mute, unmute, startSharing, showSlide or stopSharing";
+
+/// What a simulated participant does: `answer`, `reject` (busy), `decline`, `hangUp`, `pressKeys` (`{"keys":
+/// "123#"}`), `mute`, `unmute`, `startSharing` (`{"png": base64}`, optional), `showSlide` (`{"png": base64}`),
+/// `stopSharing`.
 async fn participant_acts(
     State(state): State<AppState>,
     ids: RequestIds,
@@ -370,8 +399,23 @@ async fn participant_acts(
         "pressKeys" => {
             PeerAction::PressKeys { keys: JsonBody::<Keypresses>::from_request(request, &state).await?.0.keys }
         }
+        "mute" => PeerAction::Mute,
+        "unmute" => PeerAction::Unmute,
+        "startSharing" => {
+            let body = if request.headers().contains_key(header::CONTENT_TYPE) {
+                JsonBody::<Slide>::from_request(request, &state).await?.0
+            } else {
+                Slide::default()
+            };
+            PeerAction::StartSharing { session_id: Uuid::new_v4().to_string(), png: Some(slide(body, &ids)?) }
+        }
+        "showSlide" => {
+            let body = JsonBody::<Slide>::from_request(request, &state).await?.0;
+            PeerAction::ShowSlide { png: slide(body, &ids)? }
+        }
+        "stopSharing" => PeerAction::StopSharing,
         other => {
-            let unknown = format!("participant action '{other}' (use answer, reject, decline, hangUp or pressKeys)");
+            let unknown = format!("participant action '{other}' (use {PARTICIPANT_ACTIONS})");
             return Err(ApiError::ControlNotFound(unknown)).or_graph(&ids);
         }
     };

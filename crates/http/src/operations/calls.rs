@@ -113,10 +113,10 @@ impl Operation for GetOperation {
     }
 }
 
-/// A call-level action: what it asks of the call, read from its body.
+/// An action that answers with an operation: what it asks of the call, from its body and URL.
 pub(crate) trait CallAction: Send + 'static {
     type Body: serde::de::DeserializeOwned + switchboard_wire::limits::Validate + Send + 'static;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>);
+    fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>);
 }
 
 /// Any [`CallAction`], answered with its operation and a `Location` header, or with no body when the action
@@ -127,7 +127,7 @@ impl<A: CallAction> Operation for Act<A> {
     type Body = Json<A::Body>;
 
     async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
-        let (kind, client_context) = A::action(&body);
+        let (kind, client_context) = A::action(&request, &body);
         let calls = &request.state.calls;
         let operation = calls.act(&request.caller(), request.version, request.call_id(), kind, client_context).await?;
         Ok(match operation {
@@ -144,7 +144,7 @@ fn context(client_context: &switchboard_wire::Maybe<String>) -> Option<String> {
 pub(crate) struct Mute;
 impl CallAction for Mute {
     type Body = wire::MutePostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         (ActionKind::SetSelfMuted(true), context(&body.client_context))
     }
 }
@@ -152,7 +152,7 @@ impl CallAction for Mute {
 pub(crate) struct Unmute;
 impl CallAction for Unmute {
     type Body = wire::UnmutePostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         (ActionKind::SetSelfMuted(false), context(&body.client_context))
     }
 }
@@ -160,7 +160,7 @@ impl CallAction for Unmute {
 pub(crate) struct UpdateRecordingStatus;
 impl CallAction for UpdateRecordingStatus {
     type Body = wire::UpdateRecordingStatusPostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         let status = body.status.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default();
         (ActionKind::UpdateRecordingStatus(status), context(&body.client_context))
     }
@@ -169,7 +169,7 @@ impl CallAction for UpdateRecordingStatus {
 pub(crate) struct ChangeScreenSharingRole;
 impl CallAction for ChangeScreenSharingRole {
     type Body = wire::ChangeScreenSharingRolePostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         let role = body.role.as_ref().map(|r| r.as_str().to_owned()).unwrap_or_default();
         (ActionKind::ChangeScreenSharingRole(role), None)
     }
@@ -178,7 +178,7 @@ impl CallAction for ChangeScreenSharingRole {
 pub(crate) struct AddLargeGalleryView;
 impl CallAction for AddLargeGalleryView {
     type Body = wire::AddLargeGalleryViewPostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         (ActionKind::AddLargeGalleryView, context(&body.client_context))
     }
 }
@@ -186,7 +186,7 @@ impl CallAction for AddLargeGalleryView {
 pub(crate) struct StartRecording;
 impl CallAction for StartRecording {
     type Body = wire::StartRecordingPostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         (ActionKind::SetRecording(true), context(&body.client_context))
     }
 }
@@ -194,7 +194,7 @@ impl CallAction for StartRecording {
 pub(crate) struct StopRecording;
 impl CallAction for StopRecording {
     type Body = wire::StopRecordingPostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         (ActionKind::SetRecording(false), context(&body.client_context))
     }
 }
@@ -202,7 +202,7 @@ impl CallAction for StopRecording {
 pub(crate) struct StartTranscription;
 impl CallAction for StartTranscription {
     type Body = wire::StartTranscriptionPostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         let language = body.language.as_ref().cloned();
         (ActionKind::SetTranscription { active: true, language }, context(&body.client_context))
     }
@@ -211,7 +211,7 @@ impl CallAction for StartTranscription {
 pub(crate) struct StopTranscription;
 impl CallAction for StopTranscription {
     type Body = wire::StopTranscriptionPostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         let language = body.language.as_ref().cloned();
         (ActionKind::SetTranscription { active: false, language }, context(&body.client_context))
     }
@@ -220,7 +220,7 @@ impl CallAction for StopTranscription {
 pub(crate) struct SubscribeToTone;
 impl CallAction for SubscribeToTone {
     type Body = wire::SubscribeToTonePostRequestBody;
-    fn action(body: &Self::Body) -> (ActionKind, Option<String>) {
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         (ActionKind::SubscribeToTone, context(&body.client_context))
     }
 }
