@@ -38,18 +38,19 @@ impl Calls {
         call_id: &str,
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
-        Ok(render::collection(self.base_url(), version, &call.id, "participants", render::roster(&call)))
+        Ok(render::collection(self.base_url(), version, &call.id, "participants", render::roster(&call, version)))
     }
 
     /// `GET …/participants/{id}`.
     pub async fn get_participant(
         &self,
         caller: &Caller,
+        version: ApiVersion,
         call_id: &str,
         participant_id: &str,
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
-        render::participant_entity(&call, participant_id).ok_or_else(|| {
+        render::participant_entity(&call, version, participant_id).ok_or_else(|| {
             CallsError::Rejected(switchboard_engine::Rejection::UnknownParticipant(participant_id.into()))
         })
     }
@@ -206,19 +207,20 @@ impl Calls {
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
         let sessions =
-            call.content_sharing_sessions.iter().map(|s| render::content_sharing_session(&call, s)).collect();
+            call.content_sharing_sessions.iter().map(|s| render::content_sharing_session(version, s)).collect();
         Ok(render::collection(self.base_url(), version, &call.id, "contentSharingSessions", sessions))
     }
 
     pub async fn get_content_sharing_session(
         &self,
         caller: &Caller,
+        version: ApiVersion,
         call_id: &str,
         session_id: &str,
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
         let session = call.content_sharing_sessions.iter().find(|s| s.id == session_id);
-        session.map(|s| render::content_sharing_session(&call, s)).ok_or_else(|| no_such_session(session_id))
+        session.map(|s| render::content_sharing_session(version, s)).ok_or_else(|| no_such_session(session_id))
     }
 
     /// beta `…/contentSharingSessions/{id}/pngOfCurrentSlide`: the slide's PNG bytes.

@@ -209,7 +209,7 @@ fn peer_entry(peer: &Peer, position: usize) -> Entry<'_> {
 }
 
 /// A participant (res:participant), with the v1.0 properties; beta adds its own.
-fn participant(call: &Call, entry: &Entry<'_>) -> Value {
+fn participant(version: ApiVersion, entry: &Entry<'_>) -> Value {
     let mut body = json!({
         "@odata.type": "#microsoft.graph.participant",
         "id": entry.id,
@@ -248,7 +248,7 @@ fn participant(call: &Call, entry: &Entry<'_>) -> Value {
     if let Some(reason) = entry.removed_reason {
         body["removedState"] = json!({"@odata.type": "#microsoft.graph.removedState", "reason": reason});
     }
-    if call.api_version == ApiVersion::Beta
+    if version == ApiVersion::Beta
         && let Some(malicious) = entry.synthetic_media_malicious
     {
         body["syntheticMediaDetection"] =
@@ -267,17 +267,15 @@ fn roster_entries(call: &Call) -> Vec<Entry<'_>> {
     entries
 }
 
-/// `GET …/participants` and the roster notifications.
-pub fn roster(call: &Call) -> Vec<Value> {
-    roster_entries(call).iter().map(|entry| participant(call, entry)).collect()
+/// `GET …/participants` and the roster notifications, for a version of the API.
+pub fn roster(call: &Call, version: ApiVersion) -> Vec<Value> {
+    roster_entries(call).iter().map(|entry| participant(version, entry)).collect()
 }
 
 /// One participant (`GET …/participants/{id}`), the bot's own leg included; `None` if not on the roster.
-pub fn participant_entity(call: &Call, participant_id: &str) -> Option<Value> {
-    roster_entries(call)
-        .iter()
-        .find(|e| e.id.eq_ignore_ascii_case(participant_id))
-        .map(|entry| participant(call, entry))
+pub fn participant_entity(call: &Call, version: ApiVersion, participant_id: &str) -> Option<Value> {
+    let entries = roster_entries(call);
+    entries.iter().find(|e| e.id.eq_ignore_ascii_case(participant_id)).map(|entry| participant(version, entry))
 }
 
 /// A delta roster (`callOptions.isDeltaRosterEnabled`): only who changed, those who left with their
@@ -288,14 +286,14 @@ fn delta_roster(call: &Call, changed: &[String]) -> Value {
         .iter()
         .filter_map(|id| {
             if call.is_bot(id) {
-                return Some(participant(call, &bot_entry(call)));
+                return Some(participant(call.api_version, &bot_entry(call)));
             }
             let (position, peer) = call.peers.iter().enumerate().find(|(_, p)| p.participant_id == *id)?;
             let mut entry = peer_entry(peer, position + 1);
             if !peer.is_on_roster() && entry.removed_reason.is_none() {
                 entry.removed_reason = Some("left");
             }
-            Some(participant(call, &entry))
+            Some(participant(call.api_version, &entry))
         })
         .collect();
     json!({
@@ -325,9 +323,9 @@ pub fn audio_routing_group(group: &AudioRoutingGroup) -> Value {
 }
 
 /// A content sharing session (res:contentsharingsession); beta adds who presents.
-pub fn content_sharing_session(call: &Call, session: &ContentSharingSession) -> Value {
+pub fn content_sharing_session(version: ApiVersion, session: &ContentSharingSession) -> Value {
     let mut body = json!({"@odata.type": "#microsoft.graph.contentSharingSession", "id": session.id});
-    if call.api_version == ApiVersion::Beta {
+    if version == ApiVersion::Beta {
         body["presenterParticipantId"] = session.presenter_participant_id.clone().into();
     }
     body
@@ -384,8 +382,11 @@ pub fn notification(notification: &Notification, callback_uri: &str) -> Value {
         NotificationKind::Redirected => ("deleted", full_call(call)),
         NotificationKind::RosterChanged { changed } => {
             resource_url = format!("{}/participants", call_path(&call.id));
-            let data =
-                if delta_roster_enabled(call) { delta_roster(call, changed) } else { Value::Array(roster(call)) };
+            let data = if delta_roster_enabled(call) {
+                delta_roster(call, changed)
+            } else {
+                Value::Array(roster(call, call.api_version))
+            };
             ("updated", data)
         }
         NotificationKind::ContentSharing { change, session_id } => {

@@ -33,7 +33,9 @@ impl Operation for GetParticipant {
 
     async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
         let calls = &request.state.calls;
-        let participant = calls.get_participant(&request.caller(), request.call_id(), request.participant_id()).await?;
+        let participant = calls
+            .get_participant(&request.caller(), request.version, request.call_id(), request.participant_id())
+            .await?;
         Ok(GraphResponse::json(&request, &participant))
     }
 }
@@ -228,8 +230,9 @@ impl Operation for GetContentSharingSession {
 
     async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
         let calls = &request.state.calls;
-        let session =
-            calls.get_content_sharing_session(&request.caller(), request.call_id(), request.item_id()).await?;
+        let session = calls
+            .get_content_sharing_session(&request.caller(), request.version, request.call_id(), request.item_id())
+            .await?;
         Ok(GraphResponse::json(&request, &session))
     }
 }

@@ -12,6 +12,7 @@ mod group_meeting;
 mod incoming;
 mod isolation;
 mod outgoing;
+mod participants;
 mod persistence;
 mod sim_cli;
 mod transfer;
