@@ -377,6 +377,26 @@ impl Calls {
                 Endpoint { kind: EndpointKind::User, endpoint_id: attendee.user_id.clone(), identity, behaviour };
             attendees.push(peer(endpoint, PeerRole::Party, PeerStatus::Connected));
         }
+        // The bots already in the meeting are on the roster too (each is a call of its own).
+        for other in self.meeting_calls(tenant_id, &meeting.id).await? {
+            if other.bot.in_lobby {
+                continue;
+            }
+            let identity = other.resource.get("source").and_then(|s| s.get("identity")).cloned().unwrap_or(Value::Null);
+            attendees.push(Peer {
+                participant_id: other.my_participant_id.clone(),
+                kind: EndpointKind::Application,
+                role: PeerRole::Party,
+                endpoint_id: other.my_participant_id.clone(),
+                identity,
+                behaviour: Behaviour {
+                    response: Response::Answer { after: std::time::Duration::ZERO },
+                    hang_up_after: None,
+                },
+                status: PeerStatus::Connected,
+                roster: RosterState { server_muted: other.bot.muted, ..RosterState::default() },
+            });
+        }
         // A bot that may only join as a guest is not of the organization (docs:application-post-calls permissions).
         let guest = !caller.has_any(&[Permission::CallsJoinGroupCallAll, Permission::CallsJoinGroupCallsChat]);
         Ok(Some(Joined {

@@ -221,12 +221,24 @@ impl Calls {
         now: DateTime<Utc>,
     ) -> Result<CallChange, CallsError> {
         let mut webhook: Option<Option<String>> = None;
+        let mut siblings: Option<Vec<String>> = None;
         let mut timers = Vec::new();
         let mut notifications = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Schedule { call_id, timer, at } => {
                     timers.push(TimerRecord { call_id, key: timer.key(), due_at: at });
+                }
+                Effect::Broadcast(event) => {
+                    if siblings.is_none() {
+                        siblings = Some(self.meeting_siblings(call).await?);
+                    }
+                    for sibling in siblings.iter().flatten() {
+                        // Each event is a timer of its own, due at once, committed with this change.
+                        let id = format!("{}:{}:{}", call.id, call.version, timers.len());
+                        let timer = Timer::RosterSync { id, event: event.clone() };
+                        timers.push(TimerRecord { call_id: sibling.clone(), key: timer.key(), due_at: now });
+                    }
                 }
                 Effect::Notify(notification) => {
                     let url = match &notification.call.callback_uri {
@@ -265,6 +277,32 @@ impl Calls {
             ended_at: call.is_terminated().then_some(now),
         };
         Ok(CallChange { call: record, expected_version, fired, timers, notifications })
+    }
+
+    /// The other active calls in the same meeting as `call` (other bots, or the same bot joined twice).
+    async fn meeting_siblings(&self, call: &Call) -> Result<Vec<String>, CallsError> {
+        let Some(meeting_id) = call.meeting_id() else { return Ok(Vec::new()) };
+        let calls = self.meeting_calls(call.tenant_id, meeting_id).await?;
+        Ok(calls.into_iter().filter(|other| other.id != call.id).map(|other| other.id).collect())
+    }
+
+    /// The active calls of bots in a meeting.
+    pub(crate) async fn meeting_calls(&self, tenant_id: Uuid, meeting_id: &str) -> Result<Vec<Call>, CallsError> {
+        let filter = switchboard_store::CallFilter {
+            tenant_id: Some(tenant_id),
+            active_only: true,
+            limit: u32::MAX,
+            ..switchboard_store::CallFilter::default()
+        };
+        let mut calls = Vec::new();
+        for record in self.store.calls(filter).await? {
+            let call: Call = serde_json::from_str(&record.document)
+                .map_err(|e| CallsError::Corrupt { call_id: record.call_id.clone(), error: e.to_string() })?;
+            if call.meeting_id() == Some(meeting_id) {
+                calls.push(call);
+            }
+        }
+        Ok(calls)
     }
 
     // ---- timers ---------------------------------------------------------------------------------------------------

@@ -247,8 +247,7 @@ impl Calls {
     }
 
     async fn calls_in_meeting(&self, tenant_id: Uuid, meeting_id: &str) -> Result<Vec<Call>, CallsError> {
-        let calls = self.active_calls(Some(tenant_id)).await?;
-        Ok(calls.into_iter().filter(|c| c.meeting_id() == Some(meeting_id)).collect())
+        self.meeting_calls(tenant_id, meeting_id).await
     }
 
     /// Calls that have not ended, newest first.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::model::{AudioRoutingGroup, Call, Peer, ResultInfo};
+use crate::model::{AudioRoutingGroup, Call, EndpointKind, Peer, ResultInfo};
 
 /// Something that happens to a call: a bot's request, a simulated endpoint's action, a timer, or an outside event.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +166,7 @@ pub struct Invitee {
 
 /// A moment the engine wants to be told about. Serialised, it is the timer's key in the store: arming a timer with
 /// the same value again moves it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "timer")]
 pub enum Timer {
     /// An incoming call must be answered, rejected or redirected within 15 s (docs:call-answer).
@@ -196,6 +196,9 @@ pub enum Timer {
     LobbyTimeout { participant_id: String },
     /// The bot has waited in the lobby too long (docs:call-delete 200/5855).
     BotLobbyTimeout,
+    /// A change of the meeting's roster seen by another bot's call in the same meeting (`id` keeps each event's
+    /// timer apart).
+    RosterSync { id: String, event: RosterEvent },
     /// Another call of the app took this one over: a consultative transfer, or an invitation with
     /// `replacesCallId`.
     #[serde(rename_all = "camelCase")]
@@ -213,6 +216,27 @@ impl Timer {
     }
 }
 
+/// A change of a meeting's roster that every bot in the meeting sees: each bot is in a call of its own, so the
+/// runtime delivers the change to the other calls in the same meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "change")]
+pub enum RosterEvent {
+    /// Someone is on the roster with these flags; joins the roster if not on it yet.
+    #[serde(rename_all = "camelCase")]
+    Present {
+        participant_id: String,
+        kind: EndpointKind,
+        endpoint_id: String,
+        identity: Value,
+        in_lobby: bool,
+        client_muted: bool,
+        server_muted: bool,
+    },
+    /// Someone left the roster.
+    #[serde(rename_all = "camelCase")]
+    Left { endpoint_id: String, reason: Option<String> },
+}
+
 /// What the engine asks of the world after a command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -220,6 +244,8 @@ pub enum Effect {
     Notify(Notification),
     /// Deliver `timer` to the call `call_id` at `at` (re-arming it if already armed).
     Schedule { call_id: String, timer: Timer, at: DateTime<Utc> },
+    /// Tell the other bots in the same meeting about a change of its roster.
+    Broadcast(RosterEvent),
 }
 
 /// A Graph `changeType`.

@@ -12,6 +12,6 @@ pub use model::{Call, CallSetup};
 
 pub use command::{
     ActionKind, ActionRequest, Answer, Change, Command, Effect, Invitee, Notification, NotificationKind, PeerAction,
-    Replaces, Timer, TransferRequest,
+    Replaces, RosterEvent, Timer, TransferRequest,
 };
 pub use machine::{ANSWER_DEADLINE, KEEP_ALIVE_PERIOD, Rejection, default_redirect_timeout, handle};

@@ -370,6 +370,7 @@ fn a_call_that_cannot_be_set_up_ends_after_establishing() {
         .into_iter()
         .filter_map(|e| match e {
             Effect::Notify(n) => Some((n.kind, n.call.state)),
+            Effect::Broadcast(_) => panic!("a bot that never joined leaves nobody's roster"),
             Effect::Schedule { .. } => None,
         })
         .collect();

@@ -9,7 +9,8 @@ use harness::*;
 use serde_json::json;
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
-    ActionKind, ActionRequest, Change, Command, Invitee, NotificationKind, PeerAction, Rejection, Replaces, Timer,
+    ActionKind, ActionRequest, Change, Command, Invitee, NotificationKind, PeerAction, Rejection, Replaces,
+    RosterEvent, Timer,
     model::{
         AudioRoutingGroup, CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerStatus, Response,
     },
@@ -323,4 +324,33 @@ fn every_roster_change_numbers_the_participants_it_touched() {
         other => panic!("{other:?}"),
     };
     assert_eq!(changed, ["a"]);
+}
+
+#[test]
+fn bots_in_the_same_meeting_see_each_others_roster_changes() {
+    let mut first = meeting(false);
+    let mut second = meeting(false);
+    second.call.my_participant_id = "second-bot".into();
+    second.broadcasts.clear();
+    let first_bot = first.call.my_participant_id.clone();
+    // Each bot's join is told to the other meetings' calls.
+    let joined = first.broadcasts.drain(..).collect::<Vec<_>>();
+    assert!(matches!(&joined[..], [RosterEvent::Present { endpoint_id, .. }] if *endpoint_id == first_bot));
+    let sync = |event: RosterEvent| Command::Timer(Timer::RosterSync { id: "e".into(), event });
+    second.send(sync(joined[0].clone())).unwrap();
+    assert_eq!(second.take(), [roster()]);
+    assert!(second.broadcasts.is_empty(), "a synced change is not told back");
+    second.send(sync(joined[0].clone())).unwrap();
+    assert_eq!(second.take(), [], "the same state again changes nothing");
+
+    first.send(act("m", ActionKind::SetSelfMuted(true))).unwrap();
+    let muted = first.broadcasts.drain(..).next().unwrap();
+    second.send(sync(muted)).unwrap();
+    assert!(second.call.peers.iter().any(|p| p.endpoint_id == first_bot && p.roster.server_muted));
+
+    first.send(Command::HangUp).unwrap();
+    let left = first.broadcasts.pop().unwrap();
+    assert_eq!(left, RosterEvent::Left { endpoint_id: first_bot.clone(), reason: None });
+    second.send(sync(left)).unwrap();
+    assert!(!second.call.peers.iter().any(|p| p.endpoint_id == first_bot && p.is_on_roster()));
 }

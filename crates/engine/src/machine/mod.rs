@@ -14,7 +14,7 @@ use switchboard_catalogue::ApiVersion;
 
 use crate::{
     codes,
-    command::{Answer, Command, Effect, Notification, NotificationKind, Replaces, Timer, TransferRequest},
+    command::{Answer, Command, Effect, Notification, NotificationKind, Replaces, RosterEvent, Timer, TransferRequest},
     model::{Call, CallKind, CallState, Direction, Peer, PeerRole, PeerStatus, Response, ResultInfo, Transfer},
 };
 
@@ -58,7 +58,7 @@ pub fn handle(call: &mut Call, command: Command, now: DateTime<Utc>) -> Result<V
         return if matches!(command, Command::Timer(_)) { Ok(Vec::new()) } else { Err(Rejection::Ended) };
     }
     let before = call.clone();
-    let mut machine = Machine { call, now, effects: Vec::new() };
+    let mut machine = Machine { call, now, effects: Vec::new(), syncing: false };
     if let Err(rejection) = machine.apply(command) {
         *machine.call = before;
         return Err(rejection);
@@ -75,6 +75,8 @@ struct Machine<'a> {
     call: &'a mut Call,
     now: DateTime<Utc>,
     effects: Vec<Effect>,
+    /// Applying another bot's roster change: it is not broadcast back.
+    syncing: bool,
 }
 
 impl Machine<'_> {
@@ -153,7 +155,10 @@ impl Machine<'_> {
             }
         }
         if self.call.has_roster() {
-            let changed = changed.iter().map(|p| (*p).to_owned()).collect();
+            let changed: Vec<String> = changed.iter().map(|p| (*p).to_owned()).collect();
+            if !self.syncing {
+                self.broadcast(&changed);
+            }
             self.notify(NotificationKind::RosterChanged { changed });
         }
     }
@@ -252,6 +257,11 @@ impl Machine<'_> {
 
     /// The call ends: `deleted` with state and result (docs:call-delete).
     fn end(&mut self, result: ResultInfo, termination_reason: Option<&str>) {
+        if self.call.meeting_id().is_some() && self.call.state != CallState::Establishing {
+            // The other bots in the meeting see this bot leave.
+            let endpoint_id = self.call.my_participant_id.clone();
+            self.effects.push(Effect::Broadcast(RosterEvent::Left { endpoint_id, reason: None }));
+        }
         self.finish(Some(result), termination_reason.map(str::to_owned));
         self.notify(NotificationKind::Ended);
     }
@@ -467,6 +477,7 @@ impl Machine<'_> {
             Timer::InviteTimeout { operation_id } => self.invite_timed_out(&operation_id),
             Timer::LobbyTimeout { participant_id } => self.lobby_timed_out(&participant_id),
             Timer::BotLobbyTimeout if self.call.bot.in_lobby => self.end(codes::lobby_timeout(), None),
+            Timer::RosterSync { event, .. } => self.sync(event),
             Timer::ReplacedByTransfer { .. } => self.end(codes::transfer_completed(), Some(codes::APP_TRANSFERRED)),
             Timer::AnswerDeadline | Timer::RedirectTimeout | Timer::TransferTimeout | Timer::BotLobbyTimeout => {}
         }

@@ -1,13 +1,18 @@
 //! The people in a call as the bot manages them (graph-calls.md §b "Participant lifecycle"): invitations, removal,
 //! server mute, hold, the meeting lobby, audio routing groups.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::{Machine, Rejection};
 use crate::{
-    codes,
-    command::{Invitee, Timer},
-    model::{AudioRoutingGroup, CallKind, CallState, Peer, PeerRole, PeerStatus},
+    Effect, codes,
+    command::{Invitee, RosterEvent, Timer},
+    model::{
+        AudioRoutingGroup, Behaviour, CallKind, CallState, EndpointKind, Peer, PeerRole, PeerStatus, Response,
+        RosterState,
+    },
 };
 
 /// Why a participant left the roster (`removedState.reason`); Graph does not document the values, so these name
@@ -94,7 +99,7 @@ impl Machine<'_> {
                     // Already talking to the bot in the replaced call: it moves over without ringing.
                     peer.status = PeerStatus::Connected;
                     self.call.peers.push(peer);
-                    self.effects.push(crate::Effect::Schedule {
+                    self.effects.push(Effect::Schedule {
                         call_id: replaces.call_id,
                         timer: Timer::ReplacedByTransfer { call_id: self.call.id.clone() },
                         at: self.now,
@@ -328,5 +333,126 @@ impl Machine<'_> {
             .iter_mut()
             .find(|g| g.id == id)
             .ok_or_else(|| Rejection::NotFound(format!("the call has no audio routing group '{id}'")))
+    }
+}
+
+impl Machine<'_> {
+    /// Tells the other bots in a meeting about the roster changes of these participants.
+    pub(super) fn broadcast(&mut self, changed: &[String]) {
+        if self.call.meeting_id().is_none() {
+            return;
+        }
+        for participant_id in changed {
+            let event = if self.call.is_bot(participant_id) {
+                if self.call.is_terminated() {
+                    continue;
+                }
+                let identity =
+                    self.call.resource.get("source").and_then(|s| s.get("identity")).cloned().unwrap_or(Value::Null);
+                RosterEvent::Present {
+                    participant_id: participant_id.clone(),
+                    kind: EndpointKind::Application,
+                    endpoint_id: participant_id.clone(),
+                    identity,
+                    in_lobby: self.call.bot.in_lobby,
+                    client_muted: false,
+                    server_muted: self.call.bot.muted,
+                }
+            } else {
+                let Some(peer) = self.call.peer(participant_id) else { continue };
+                if peer.is_on_roster() {
+                    RosterEvent::Present {
+                        participant_id: peer.participant_id.clone(),
+                        kind: peer.kind,
+                        endpoint_id: peer.endpoint_id.clone(),
+                        identity: peer.identity.clone(),
+                        in_lobby: peer.roster.in_lobby,
+                        client_muted: peer.roster.client_muted,
+                        server_muted: peer.roster.server_muted,
+                    }
+                } else {
+                    RosterEvent::Left {
+                        endpoint_id: peer.endpoint_id.clone(),
+                        reason: peer.roster.removed_reason.clone(),
+                    }
+                }
+            };
+            self.effects.push(Effect::Broadcast(event));
+        }
+    }
+
+    /// Another bot's call in the same meeting saw the roster change: this call's roster follows, without telling
+    /// the others again. A change that changes nothing raises nothing.
+    pub(super) fn sync(&mut self, event: RosterEvent) {
+        if self.call.meeting_id().is_none() || self.call.state != CallState::Established {
+            return;
+        }
+        self.syncing = true;
+        match event {
+            // Another bot muted this one.
+            RosterEvent::Present { endpoint_id, server_muted, .. } if endpoint_id == self.call.my_participant_id => {
+                if self.call.bot.muted != server_muted {
+                    self.call.bot.muted = server_muted;
+                    self.roster_changed(&[&endpoint_id]);
+                }
+            }
+            RosterEvent::Present {
+                participant_id,
+                kind,
+                endpoint_id,
+                identity,
+                in_lobby,
+                client_muted,
+                server_muted,
+            } => {
+                let existing =
+                    self.call.peers.iter_mut().find(|p| p.role == PeerRole::Party && p.endpoint_id == endpoint_id);
+                let changed = match existing {
+                    Some(peer) => {
+                        let before =
+                            (peer.status, peer.roster.in_lobby, peer.roster.client_muted, peer.roster.server_muted);
+                        peer.status = PeerStatus::Connected;
+                        peer.roster.in_lobby = in_lobby;
+                        peer.roster.client_muted = client_muted;
+                        peer.roster.server_muted = server_muted;
+                        let after =
+                            (peer.status, peer.roster.in_lobby, peer.roster.client_muted, peer.roster.server_muted);
+                        (before != after).then(|| peer.participant_id.clone())
+                    }
+                    None => {
+                        self.call.peers.push(Peer {
+                            participant_id: participant_id.clone(),
+                            kind,
+                            role: PeerRole::Party,
+                            endpoint_id,
+                            identity,
+                            behaviour: Behaviour {
+                                response: Response::Answer { after: Duration::ZERO },
+                                hang_up_after: None,
+                            },
+                            status: PeerStatus::Connected,
+                            roster: RosterState { in_lobby, client_muted, server_muted, ..RosterState::default() },
+                        });
+                        Some(participant_id)
+                    }
+                };
+                if let Some(participant_id) = changed {
+                    self.roster_changed(&[&participant_id]);
+                }
+            }
+            RosterEvent::Left { endpoint_id, reason } => {
+                let present = self
+                    .call
+                    .peers
+                    .iter()
+                    .find(|p| p.endpoint_id == endpoint_id && p.is_on_roster())
+                    .map(|p| p.participant_id.clone());
+                if let Some(participant_id) = present {
+                    self.peer_left(&participant_id, reason.as_deref());
+                    self.roster_changed(&[&participant_id]);
+                }
+            }
+        }
+        self.syncing = false;
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
-    Call, CallSetup, Command, Effect, NotificationKind, Rejection, Timer, handle,
+    Call, CallSetup, Command, Effect, NotificationKind, Rejection, RosterEvent, Timer, handle,
     model::{
         Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, ResultInfo,
         RosterState,
@@ -28,6 +28,8 @@ pub struct Harness {
     pub notifications: Vec<(NotificationKind, Call)>,
     /// Timers armed for other calls (a consultative transfer's replaced call).
     pub elsewhere: Vec<(String, Timer)>,
+    /// Roster changes told to the other bots in the meeting.
+    pub broadcasts: Vec<RosterEvent>,
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -83,6 +85,7 @@ impl Harness {
             timers: BTreeMap::new(),
             notifications: Vec::new(),
             elsewhere: Vec::new(),
+            broadcasts: Vec::new(),
         };
         harness.send(Command::Start).expect("a new call starts");
         harness
@@ -110,6 +113,7 @@ impl Harness {
                     self.timers.insert(timer.key(), (at, timer));
                 }
                 Effect::Schedule { call_id, timer, .. } => self.elsewhere.push((call_id, timer)),
+                Effect::Broadcast(event) => self.broadcasts.push(event),
             }
         }
         Ok(())

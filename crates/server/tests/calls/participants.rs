@@ -104,7 +104,7 @@ async fn an_invitation_completes_then_the_roster_shows_the_invitee() {
     assert_eq!(completed.summary(), "deleted operation completed");
     assert_eq!(completed.data()["clientContext"], "f2fa86af-3c51-4bc2-8fc0-475452d9764f");
     let roster = roster_users(&h.receiver.next().await);
-    assert!(roster.len() == 3 && roster.ends_with(&[c.clone()]), "{roster:?}");
+    assert!(roster.len() == 3 && roster.ends_with(std::slice::from_ref(&c)), "{roster:?}");
 
     let twice = h.graph("POST", &format!("/v1.0/communications/calls/{call}/participants/invite"), Some(&invite)).await;
     assert!(twice.expect(400).error_message().contains("cannot be invited twice"));
@@ -373,14 +373,18 @@ async fn a_bot_joining_as_a_guest_waits_in_the_lobby() {
     assert_eq!(admitted[0].summary(), "updated established audio active", "media flows once admitted");
     assert_eq!(admitted[1].data()[0]["isInLobby"], false);
 
+    // Joining again: the first bot, admitted, sees the second one wait in the lobby, then leave it at the timeout.
     let call = h.send("POST", "/v1.0/communications/calls", Some(&join), Some(&token)).await.expect(201).body["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    h.receiver.take(3).await;
+    h.receiver.take(4).await;
     h.advance(15.0 * 60.0).await;
-    let ended = h.receiver.next().await;
-    assert_eq!((ended.resource_url().ends_with(&call), ended.result()), (true, Some((200, 5855))));
+    let notifications = h.receiver.take(2).await;
+    let ended = notifications.iter().find(|n| n.resource_url() == format!("/communications/calls/{call}")).unwrap();
+    assert_eq!(ended.result(), Some((200, 5855)));
+    let first_view = notifications.iter().find(|n| n.resource_url().ends_with("/participants")).unwrap();
+    assert_eq!(first_view.data().as_array().unwrap().len(), 2, "the first bot's roster: itself and the organizer");
 }
 
 #[tokio::test]
@@ -541,4 +545,94 @@ async fn a_synthetic_media_report_shows_on_the_beta_participant() {
     let participant =
         h.graph("GET", &format!("/beta/communications/calls/{call}/participants/{a_id}"), None).await.expect(200);
     assert_eq!(participant.body["syntheticMediaDetection"]["isParticipantTrusted"], false);
+}
+
+#[tokio::test]
+async fn bots_in_the_same_meeting_see_each_other_and_each_others_changes() {
+    let h = Harness::start().await;
+    let registered =
+        json!({"tenantId": DEV_TENANT, "displayName": "Second bot", "permissions": ["Calls.JoinGroupCall.All"]});
+    let added = h.send("POST", "/_admin/apps", Some(&registered), None).await.expect(201).body;
+    let second = h
+        .token_for(DEV_TENANT, added["app"]["appId"].as_str().unwrap(), added["secret"]["value"].as_str().unwrap())
+        .await;
+    let organizer = h.user("Organizer", answers_after(0)).await;
+    let meeting = h
+        .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))
+        .await
+        .expect(201)
+        .body;
+    let join = |callback: String| {
+        json!({
+            "callbackUri": callback,
+            "requestedModalities": ["audio"],
+            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+            "meetingInfo": {"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]},
+        })
+    };
+    let first_call = h.graph("POST", "/v1.0/communications/calls", Some(&join(h.callback()))).await.expect(201).body;
+    h.receiver.take(4).await;
+    let second_callback = format!("{}/second", h.receiver.url);
+    let second_call = h
+        .send("POST", "/v1.0/communications/calls", Some(&join(second_callback)), Some(&second))
+        .await
+        .expect(201)
+        .body;
+    let second_id = second_call["id"].as_str().unwrap();
+    let first_id = first_call["id"].as_str().unwrap();
+    // The second bot's own four notifications, and the first bot's roster update with the second bot in it.
+    let notifications = h.receiver.take(5).await;
+    let first_view = notifications.iter().find(|n| n.path == "/callback").expect("the first bot hears of the second");
+    let bots: Vec<&Value> = first_view
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["info"]["identity"]["application"].is_object())
+        .collect();
+    assert_eq!(bots.len(), 2, "both bots are on the first bot's roster: {}", first_view.data());
+    let second_view =
+        notifications.iter().rfind(|n| n.path == "/second" && n.resource_url().ends_with("/participants")).unwrap();
+    assert_eq!(
+        second_view.data().as_array().unwrap().len(),
+        3,
+        "the second bot sees itself, the first bot and the organizer"
+    );
+
+    let organizer_id = participant_of(&h, first_id, &organizer).await;
+    h.graph(
+        "POST",
+        &format!("/v1.0/communications/calls/{first_id}/participants/{organizer_id}/mute"),
+        Some(&json!({})),
+    )
+    .await
+    .expect(200);
+    let updates = h.receiver.take(2).await;
+    let seen_by_second = updates.iter().find(|n| n.path == "/second").expect("the second bot sees the mute");
+    let muted = seen_by_second
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["info"]["identity"]["user"]["id"] == organizer.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(muted["isMuted"], true);
+
+    h.graph("DELETE", &format!("/v1.0/communications/calls/{first_id}"), None).await.expect(204);
+    let updates = h.receiver.take(3).await;
+    let seen_by_second = updates.iter().find(|n| n.path == "/second").expect("the second bot sees the first leave");
+    let bots = seen_by_second
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["info"]["identity"]["application"].is_object())
+        .count();
+    assert_eq!(bots, 1, "only the second bot is left");
+    let roster = h
+        .send("GET", &format!("/v1.0/communications/calls/{second_id}/participants"), None, Some(&second))
+        .await
+        .expect(200);
+    assert_eq!(roster.body["value"].as_array().unwrap().len(), 2);
 }
