@@ -72,6 +72,11 @@ IMPLEMENTED = {
     "call: transfer", "call: keepAlive", "call: mute (self)", "call: unmute (self)", "call: subscribeToTone",
     "call: changeScreenSharingRole", "call: updateRecordingStatus", "call: addLargeGalleryView", "operation: get",
     "call: startRecording", "call: stopRecording", "call: startTranscription", "call: stopTranscription",
+    "participants: list", "participants: invite", "participants: muteAll", "participant: get", "participant: delete",
+    "participant: mute", "participant: startHoldMusic", "participant: stopHoldMusic",
+    "participant: reportSyntheticMedia", "audioRoutingGroups: list", "audioRoutingGroups: create",
+    "audioRoutingGroup: get", "audioRoutingGroup: update", "audioRoutingGroup: delete", "contentSharingSessions: list",
+    "contentSharingSession: get",
 }
 
 
