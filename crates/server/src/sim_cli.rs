@@ -118,6 +118,8 @@ pub(crate) enum SimCommand {
         #[arg(long)]
         keys: Option<String>,
     },
+    /// Someone in the meeting admits the bot waiting in its lobby
+    Admit { call: String },
     /// End a call with a result, as the service would on a failure
     Terminate {
         call: String,
@@ -181,6 +183,9 @@ pub(crate) enum EntityCommand {
         /// Bots: an application instance rather than an application
         #[arg(long)]
         instance: bool,
+        /// Users: from outside the organization (meeting lobbies hold guests)
+        #[arg(long)]
+        guest: bool,
         #[command(flatten)]
         behaviour: BehaviourArgs,
     },
@@ -215,6 +220,9 @@ pub(crate) enum MeetingCommand {
         /// Someone in the meeting: <user id>[:<leave after, e.g. 30s>]; repeat for more
         #[arg(long)]
         attendee: Vec<String>,
+        /// Who joins without waiting in the lobby [default: organization]
+        #[arg(long, value_parser = ["organizer", "organization", "organizationAndFederated", "organizationExcludingGuests", "invited", "everyone"])]
+        lobby_bypass: Option<String>,
     },
     List,
     Show {
@@ -282,7 +290,7 @@ fn request(method: reqwest::Method, path: impl Into<String>, body: Option<Value>
 fn entity_request(kind: &str, command: EntityCommand) -> Result<Request, String> {
     use reqwest::Method;
     Ok(match command {
-        EntityCommand::Add { name, id, instance, behaviour } => {
+        EntityCommand::Add { name, id, instance, guest, behaviour } => {
             let mut body = json!({"behaviour": behaviour.to_json()});
             match kind {
                 "phones" => {
@@ -296,6 +304,9 @@ fn entity_request(kind: &str, command: EntityCommand) -> Result<Request, String>
                     }
                     if kind == "bots" {
                         body["instance"] = instance.into();
+                    }
+                    if kind == "users" {
+                        body["guest"] = guest.into();
                     }
                 }
             }
@@ -345,15 +356,19 @@ fn build(command: SimCommand) -> Result<Request, String> {
             passcode,
             subject,
             attendee: people,
+            lobby_bypass,
         }) => {
             let attendees = people.iter().map(|a| attendee(a)).collect::<Result<Vec<_>, _>>()?;
-            let body = json!({
+            let mut body = json!({
                 "organizerId": organizer,
                 "joinMeetingId": join_meeting_id.unwrap_or_default(),
                 "passcode": passcode,
                 "subject": subject,
                 "attendees": attendees,
             });
+            if let Some(scope) = lobby_bypass {
+                body["lobbyBypass"] = scope.into();
+            }
             request(Method::POST, "/meetings", Some(body))
         }
         SimCommand::Meetings(MeetingCommand::List) => request(Method::GET, "/meetings", None),
@@ -393,6 +408,7 @@ fn build(command: SimCommand) -> Result<Request, String> {
             };
             request(Method::POST, format!("/calls/{call}/participants/{who}/{segment}"), body)
         }
+        SimCommand::Admit { call } => request(Method::POST, format!("/calls/{call}/admit"), None),
         SimCommand::Terminate { call, code, subcode, message } => {
             let body = json!({"code": code, "subcode": subcode, "message": message});
             request(Method::POST, format!("/calls/{call}/terminate"), Some(body))

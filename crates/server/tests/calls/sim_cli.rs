@@ -53,3 +53,22 @@ async fn the_cli_plays_a_call_from_a_simulated_user() {
     sim(&h, &["reset"]).unwrap();
     assert_eq!(sim(&h, &["users", "list"]).unwrap()["value"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_cli_sets_up_lobbies_guests_and_admits_a_waiting_bot() {
+    let h = Harness::start().await;
+    let guest = sim(&h, &["users", "add", "--name", "Gina", "--guest"]).unwrap();
+    assert_eq!(guest["guest"], true);
+    let host = sim(&h, &["users", "add", "--name", "Hana"]).unwrap();
+    assert_eq!(host["guest"], false);
+    let meeting =
+        sim(&h, &["meetings", "add", "--organizer", host["id"].as_str().unwrap(), "--lobby-bypass", "organizer"])
+            .unwrap();
+    assert_eq!(meeting["lobbyBypass"], "organizer");
+    let refused =
+        sim(&h, &["meetings", "add", "--organizer", host["id"].as_str().unwrap(), "--lobby-bypass", "nobody"])
+            .unwrap_err();
+    assert!(refused.contains("nobody"), "{refused}");
+    let not_waiting = sim(&h, &["admit", "00000000-0000-4000-8000-000000000000"]).unwrap_err();
+    assert!(not_waiting.contains("404"), "{not_waiting}");
+}
