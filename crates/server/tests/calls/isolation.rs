@@ -6,9 +6,8 @@ use serde_json::json;
 use crate::support::{DEV_TENANT, Harness, answers_after, user_identity};
 
 async fn other_app(h: &Harness, tenant: &str) -> String {
-    let app = json!({"tenantId": tenant, "displayName": "Another bot", "permissions": ["Calls.Initiate.All", "Calls.AccessMedia.All", "Calls.JoinGroupCall.All"]});
-    let added = h.send("POST", "/_admin/apps", Some(&app), None).await.expect(201).body;
-    h.token_for(tenant, added["app"]["appId"].as_str().unwrap(), added["secret"]["value"].as_str().unwrap()).await
+    h.another_app(tenant, "Another bot", &["Calls.Initiate.All", "Calls.AccessMedia.All", "Calls.JoinGroupCall.All"])
+        .await
 }
 
 #[tokio::test]

@@ -181,10 +181,7 @@ async fn keep_alive_extends_the_call_and_45_minutes_without_one_end_it() {
 #[tokio::test]
 async fn creating_a_call_needs_the_permission_for_its_kind() {
     let h = Harness::start().await;
-    let registered = json!({"tenantId": crate::support::DEV_TENANT, "displayName": "Group-only bot", "permissions": ["Calls.InitiateGroupCall.All"]});
-    let added = h.send("POST", "/_admin/apps", Some(&registered), None).await.expect(201).body;
-    let app = added["app"]["appId"].as_str().unwrap().to_owned();
-    let token = h.token_for(crate::support::DEV_TENANT, &app, added["secret"]["value"].as_str().unwrap()).await;
+    let token = h.another_app(crate::support::DEV_TENANT, "Group-only bot", &["Calls.InitiateGroupCall.All"]).await;
     let alice = h.user("Alice", answers_after(0)).await;
     let bob = h.user("Bob", answers_after(0)).await;
 

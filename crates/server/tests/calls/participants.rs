@@ -267,11 +267,7 @@ async fn guests_wait_in_the_lobby_until_the_bot_admits_them() {
     let (call, _, meeting) = meeting(&h, "organization").await;
     h.receiver.take(4).await;
     let key = meeting["id"].as_str().unwrap();
-    let guest =
-        h.sim("POST", "/users", Some(&json!({"displayName": "Guest", "guest": true}))).await.expect(201).body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let guest = h.guest("Guest").await;
     h.sim("POST", &format!("/meetings/{key}/join"), Some(&json!({"userId": guest}))).await.expect(200);
     let waiting = h.receiver.next().await;
     let entry = waiting
@@ -296,14 +292,7 @@ async fn guests_wait_in_the_lobby_until_the_bot_admits_them() {
     let entry = roster.data().as_array().unwrap().iter().find(|p| p["id"] == guest_id).unwrap().clone();
     assert_eq!(entry["isInLobby"], false);
 
-    let other = h
-        .sim("POST", "/users", Some(&json!({"displayName": "Other guest", "guest": true})))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = h.guest("Other guest").await;
     h.sim("POST", &format!("/meetings/{key}/join"), Some(&json!({"userId": other}))).await.expect(200);
     h.receiver.next().await;
     let other_id = participant_of(&h, &call, &other).await;
@@ -317,14 +306,7 @@ async fn guests_wait_in_the_lobby_until_the_bot_admits_them() {
     let roster = h.receiver.next().await;
     assert!(!roster_users(&roster).contains(&other), "removed from the lobby");
 
-    let late = h
-        .sim("POST", "/users", Some(&json!({"displayName": "Late guest", "guest": true})))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let late = h.guest("Late guest").await;
     h.sim("POST", &format!("/meetings/{key}/join"), Some(&json!({"userId": late}))).await.expect(200);
     h.receiver.next().await;
     h.advance(600.0).await;
@@ -343,12 +325,7 @@ async fn guests_wait_in_the_lobby_until_the_bot_admits_them() {
 #[tokio::test]
 async fn a_bot_joining_as_a_guest_waits_in_the_lobby() {
     let h = Harness::start().await;
-    let registered =
-        json!({"tenantId": DEV_TENANT, "displayName": "Guest bot", "permissions": ["Calls.JoinGroupCallAsGuest.All"]});
-    let added = h.send("POST", "/_admin/apps", Some(&registered), None).await.expect(201).body;
-    let token = h
-        .token_for(DEV_TENANT, added["app"]["appId"].as_str().unwrap(), added["secret"]["value"].as_str().unwrap())
-        .await;
+    let token = h.another_app(DEV_TENANT, "Guest bot", &["Calls.JoinGroupCallAsGuest.All"]).await;
     let organizer = h.user("Organizer", answers_after(0)).await;
     let meeting = h
         .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))
@@ -550,12 +527,7 @@ async fn a_synthetic_media_report_shows_on_the_beta_participant() {
 #[tokio::test]
 async fn bots_in_the_same_meeting_see_each_other_and_each_others_changes() {
     let h = Harness::start().await;
-    let registered =
-        json!({"tenantId": DEV_TENANT, "displayName": "Second bot", "permissions": ["Calls.JoinGroupCall.All"]});
-    let added = h.send("POST", "/_admin/apps", Some(&registered), None).await.expect(201).body;
-    let second = h
-        .token_for(DEV_TENANT, added["app"]["appId"].as_str().unwrap(), added["secret"]["value"].as_str().unwrap())
-        .await;
+    let second = h.another_app(DEV_TENANT, "Second bot", &["Calls.JoinGroupCall.All"]).await;
     let organizer = h.user("Organizer", answers_after(0)).await;
     let meeting = h
         .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))

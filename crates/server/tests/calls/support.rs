@@ -226,6 +226,14 @@ impl Harness {
         format!("{}/callback", self.receiver.url)
     }
 
+    /// Registers another app in `tenant` with `permissions` through `/_admin`; returns a Graph token for it.
+    pub(crate) async fn another_app(&self, tenant: &str, name: &str, permissions: &[&str]) -> String {
+        let app = json!({"tenantId": tenant, "displayName": name, "permissions": permissions});
+        let added = self.send("POST", "/_admin/apps", Some(&app), None).await.expect(201).body;
+        self.token_for(tenant, added["app"]["appId"].as_str().unwrap(), added["secret"]["value"].as_str().unwrap())
+            .await
+    }
+
     pub(crate) async fn token_for(&self, tenant: &str, app: &str, secret: &str) -> String {
         let form = [
             ("grant_type", "client_credentials"),
@@ -266,8 +274,16 @@ impl Harness {
 
     /// Adds a simulated user; returns its id.
     pub(crate) async fn user(&self, name: &str, behaviour: Value) -> String {
-        let reply = self.sim("POST", "/users", Some(&json!({"displayName": name, "behaviour": behaviour}))).await;
-        reply.expect(201).body["id"].as_str().unwrap().to_owned()
+        self.add_user(json!({"displayName": name, "behaviour": behaviour})).await
+    }
+
+    /// Adds a simulated guest (from outside the organization, held in meeting lobbies); returns its id.
+    pub(crate) async fn guest(&self, name: &str) -> String {
+        self.add_user(json!({"displayName": name, "guest": true})).await
+    }
+
+    async fn add_user(&self, user: Value) -> String {
+        self.sim("POST", "/users", Some(&user)).await.expect(201).body["id"].as_str().unwrap().to_owned()
     }
 
     /// Places a peer-to-peer call from the dev app to `target` (an identity set); returns the 201's body.
