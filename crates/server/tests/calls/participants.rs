@@ -320,6 +320,29 @@ async fn guests_wait_in_the_lobby_until_the_bot_admits_them() {
         )
         .await;
     assert!(refused.expect(400).error_message().contains("not in the lobby"));
+
+    let (first, second) = (h.guest("First").await, h.guest("Second").await);
+    for guest in [&first, &second] {
+        h.sim("POST", &format!("/meetings/{key}/join"), Some(&json!({"userId": guest}))).await.expect(200);
+        h.receiver.next().await;
+    }
+    let all = h
+        .graph(
+            "POST",
+            &format!("/beta/communications/calls/{call}/participants/admitAllFromLobby"),
+            Some(&json!({"clientContext": "everyone-in"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (all.body["@odata.type"].as_str(), all.body["clientContext"].as_str()),
+        (Some("#microsoft.graph.admitAllFromLobbyOperation"), Some("everyone-in"))
+    );
+    let roster = h.receiver.next().await;
+    let waiting: Vec<_> =
+        roster.data().as_array().unwrap().iter().filter(|p| p["isInLobby"] == true).map(|p| p["id"].clone()).collect();
+    assert!(waiting.is_empty(), "everyone was admitted: {waiting:?}");
+    assert!(roster_users(&roster).contains(&first) && roster_users(&roster).contains(&second));
 }
 
 #[tokio::test]
