@@ -1,5 +1,5 @@
-"""The people in a call through the official SDKs: the roster, invitations, removal, mute, hold music, audio routing
-groups and content sharing, including the requests of the documentation pages in shared/reference/seeds (call
+"""The people in a call through the official SDKs: the roster, invitations, removal, mute, hold music, a meeting's
+lobby, audio routing groups and content sharing, including the requests of the documentation pages in shared/reference/seeds (call
 mute, participant startHoldMusic, stopHoldMusic and delete)."""
 
 import uuid
@@ -222,5 +222,81 @@ def test_beta_mute_all(world):
         assert sorted(operation.participants) == sorted(ids.values())
         muted = next_roster(world)
         assert [p.is_muted for p in muted] == [False, True, True]
+
+    run(scenario())
+
+
+async def beta_action(client, path, body):
+    """POSTs a beta action the published beta SDK has no request builder for (admitFromLobby, removeFromLobby,
+    admitAllFromLobby are in the beta metadata but not in msgraph-beta-sdk yet), through the SDK's own adapter:
+    the SDK's authentication, headers and error handling, its CommsOperation model for the answer."""
+    import json
+
+    from kiota_abstractions.method import Method
+    from kiota_abstractions.request_information import RequestInformation
+    from msgraph_beta.generated.models.comms_operation import CommsOperation
+    from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError as BetaODataError
+
+    adapter = client.request_adapter
+    request = RequestInformation(Method.POST)
+    request.url = f"{adapter.base_url}/communications/calls/{path}"
+    request.headers.try_add("Accept", "application/json")
+    request.set_stream_content(json.dumps(body).encode(), "application/json")
+    errors = {"XXX": BetaODataError}
+    return await adapter.send_async(request, CommsOperation, errors)
+
+
+def test_a_meeting_lobby_through_the_beta_sdk(world):
+    from msgraph_beta.generated.models.call import Call as BetaCall
+    from msgraph_beta.generated.models.join_meeting_id_meeting_info import JoinMeetingIdMeetingInfo
+    from msgraph_beta.generated.models.modality import Modality as BetaModality
+    from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError as BetaODataError
+    from msgraph_beta.generated.models.service_hosted_media_config import (
+        ServiceHostedMediaConfig as BetaServiceHostedMediaConfig,
+    )
+
+    async def scenario():
+        organizer = world.user("Organizer", answers(0))
+        meeting = world.request(
+            "POST",
+            "/_sim/meetings",
+            {"organizerId": organizer, "attendees": [{"userId": organizer}], "lobbyBypass": "organization"},
+        )
+        beta = beta_client(world.server)
+        joined = await beta.communications.calls.post(
+            BetaCall(
+                callback_uri=world.callback,
+                requested_modalities=[BetaModality.Audio],
+                media_config=BetaServiceHostedMediaConfig(),
+                meeting_info=JoinMeetingIdMeetingInfo(join_meeting_id=meeting["joinMeetingId"]),
+            )
+        )
+        for _ in range(4):
+            world.receiver.next()
+
+        def guest_joins(name):
+            guest = world.request("POST", "/_sim/users", {"displayName": name, "guest": True})["id"]
+            world.request("POST", f"/_sim/meetings/{meeting['id']}/join", {"userId": guest})
+            roster = next_roster(world)
+            entry = next(p for p in roster if p.info.identity.user and p.info.identity.user.id == guest)
+            assert entry.is_in_lobby is True, "a guest waits in an organization-only lobby"
+            return entry.id
+
+        waiting = guest_joins("Guest")
+        admitted = await beta_action(beta, f"{joined.id}/participants/{waiting}/admitFromLobby", {"clientContext": CONTEXT})
+        assert admitted.odata_type == "#microsoft.graph.admitFromLobbyOperation" and admitted.client_context == CONTEXT
+        assert next(p for p in next_roster(world) if p.id == waiting).is_in_lobby is False
+
+        turned_away = guest_joins("Unwanted")
+        await beta_action(beta, f"{joined.id}/participants/{turned_away}/removeFromLobby", {})
+        assert turned_away not in [p.id for p in next_roster(world)]
+        with pytest.raises(BetaODataError) as raised:
+            await beta_action(beta, f"{joined.id}/participants/{turned_away}/admitFromLobby", {})
+        assert raised.value.response_status_code == 404
+
+        first, second = guest_joins("First"), guest_joins("Second")
+        await beta_action(beta, f"{joined.id}/participants/admitAllFromLobby", {})
+        roster = {p.id: p.is_in_lobby for p in next_roster(world)}
+        assert roster[first] is False and roster[second] is False
 
     run(scenario())
