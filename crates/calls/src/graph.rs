@@ -246,6 +246,9 @@ impl Calls {
             callback_uri,
             my_participant_id: new_id(),
             call_chain_id,
+            // The Graph SDKs send a `scenario-id` with each request; notifications about the call carry the one the
+            // call was created with (inferred: graph-calls.md §c lists the header, not where its value comes from).
+            scenario_id: caller.scenario_id.clone().unwrap_or_else(new_id),
             resource,
             peers,
             ringing_timeout,

@@ -37,6 +37,8 @@ pub struct Caller {
     pub tenant_id: Uuid,
     pub app_id: Uuid,
     pub roles: Vec<Permission>,
+    /// The request's `scenario-id` header, if it had one.
+    pub scenario_id: Option<String>,
 }
 
 impl Caller {
@@ -254,13 +256,20 @@ impl Calls {
                         },
                     };
                     let body = render::notification(&notification, url.as_deref().unwrap_or_default());
+                    // Calls stored before scenario ids existed use their chain id.
+                    let scenario_id = if call.scenario_id.is_empty() { &call.call_chain_id } else { &call.scenario_id };
                     notifications.push(NewNotification {
+                        message_id: Uuid::new_v4(),
                         call_id: call.id.clone(),
                         tenant_id: call.tenant_id,
                         app_id: call.app_id,
                         url,
                         body: body.to_string(),
+                        chain_id: call.call_chain_id.clone(),
+                        scenario_id: scenario_id.clone(),
                         raised_at: now,
+                        // Delivery runs on the wall clock, whatever the simulation's clock says.
+                        queued_at: Utc::now(),
                     });
                 }
             }

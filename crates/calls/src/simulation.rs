@@ -137,6 +137,7 @@ impl Calls {
             callback_uri: app.calling_webhook.clone(),
             my_participant_id,
             call_chain_id: Uuid::new_v4().to_string(),
+            scenario_id: Uuid::new_v4().to_string(),
             resource,
             peers: vec![peer],
             ringing_timeout: self.world().ringing_timeout(),

@@ -345,6 +345,10 @@ pub struct Call {
     pub callback_uri: Option<String>,
     pub my_participant_id: String,
     pub call_chain_id: String,
+    /// The `scenario-id` the call's notifications carry: the one the bot sent when it created the call, or one
+    /// Switchboard made up. Empty in documents stored before it existed.
+    #[serde(default)]
+    pub scenario_id: String,
     pub result_info: Option<ResultInfo>,
     /// beta `terminationReason` (the consultative-transfer example shows `AppTransferred`).
     pub termination_reason: Option<String>,
@@ -466,6 +470,7 @@ pub struct CallSetup {
     pub callback_uri: Option<String>,
     pub my_participant_id: String,
     pub call_chain_id: String,
+    pub scenario_id: String,
     pub resource: Map<String, Value>,
     /// Outgoing calls: the targets (ringing) or meeting attendees (connected); incoming calls: the caller.
     pub peers: Vec<Peer>,
@@ -495,6 +500,7 @@ impl Call {
             callback_uri: setup.callback_uri,
             my_participant_id: setup.my_participant_id,
             call_chain_id: setup.call_chain_id,
+            scenario_id: setup.scenario_id,
             result_info: None,
             termination_reason: None,
             audio_active: false,

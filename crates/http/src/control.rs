@@ -4,7 +4,8 @@
 use aws_lc_rs::constant_time;
 use axum::{
     Json,
-    extract::{FromRequest, FromRequestParts, Path, Query, Request, State},
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, Query, Request, State},
     http::{StatusCode, Uri, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -63,13 +64,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = GraphError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, GraphError> {
-        let (mut parts, body) = request.into_parts();
-        let ids = RequestIds::from_request_parts(&mut parts, state).await.unwrap_or_else(|never| match never {});
-        let bytes = axum::body::to_bytes(body, MAX_CONTROL_BODY)
-            .await
-            .map_err(|_| GraphError::new(ApiError::PayloadTooLarge { limit: MAX_CONTROL_BODY }, ids.clone()))?;
+        let (parts, bytes, ids) = read_body(request, state).await?;
         parse_json(&parts.headers, &bytes).map(JsonBody).map_err(|error| GraphError::new(error, ids))
     }
+}
+
+/// `Option<JsonBody<T>>`: `None` for a request without a body.
+impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequest<S> for JsonBody<T> {
+    type Rejection = GraphError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, GraphError> {
+        let (parts, bytes, ids) = read_body(request, state).await?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        parse_json(&parts.headers, &bytes).map(|body| Some(JsonBody(body))).map_err(|error| GraphError::new(error, ids))
+    }
+}
+
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<(Parts, Bytes, RequestIds), GraphError> {
+    let (mut parts, body) = request.into_parts();
+    let ids = RequestIds::from_request_parts(&mut parts, state).await.unwrap_or_else(|never| match never {});
+    let bytes = axum::body::to_bytes(body, MAX_CONTROL_BODY)
+        .await
+        .map_err(|_| GraphError::new(ApiError::PayloadTooLarge { limit: MAX_CONTROL_BODY }, ids.clone()))?;
+    Ok((parts, bytes, ids))
 }
 
 /// Attaches the request's ids to a failure, making it a Graph-shaped answer.
@@ -99,7 +118,7 @@ pub(crate) async fn require_admin_key(
     }
     let Some(expected) = state.config.admin_key.as_deref() else {
         return ApiError::ControlUnauthorized(
-            "the control APIs (/_admin, /_sim) are closed outside dev mode unless the server is started with \
+            "the control APIs (/_admin, /_sim, /metrics) are closed outside dev mode unless the server is started with \
              --admin-key",
         )
         .into_graph_response(&ids);

@@ -86,6 +86,13 @@ pub(crate) enum ApiError {
     FaultNotLosable { operation: String },
     #[error("'{0}' is not an operation; use the first column of docs/compatibility.md (answer, createCall, …)")]
     UnknownOperation(String),
+    #[error(
+        "notification {seq} is {status}; only dead letters are replayed{}",
+        if *status == "deadLettered" { " (this one had nowhere to go: give a url)" } else { "" }
+    )]
+    NotADeadLetter { seq: i64, status: &'static str },
+    #[error(transparent)]
+    Disorder(#[from] switchboard_notify::DisorderError),
 }
 
 fn permission_list(permissions: &[Permission]) -> String {
@@ -139,7 +146,10 @@ impl ApiError {
                 (StatusCode::NOT_IMPLEMENTED, "NotImplemented")
             }
             ApiError::Store(error) => store_status(error),
-            ApiError::FaultNotLosable { .. } | ApiError::UnknownOperation(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::FaultNotLosable { .. } | ApiError::UnknownOperation(_) | ApiError::Disorder(_) => {
+                (StatusCode::BAD_REQUEST, "BadRequest")
+            }
+            ApiError::NotADeadLetter { .. } => (StatusCode::CONFLICT, "Conflict"),
             ApiError::Calls(CallsError::InjectedFault { status, code, .. }) => {
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return (status, Cow::Owned(code.clone()));

@@ -41,6 +41,7 @@ impl GraphRequest {
             tenant_id: self.app.tenant_id(),
             app_id: self.app.app_id(),
             roles: self.app.roles().iter().copied().collect(),
+            scenario_id: self.headers.get("scenario-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
         }
     }
 

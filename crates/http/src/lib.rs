@@ -9,6 +9,7 @@ mod control;
 mod error;
 mod graph;
 mod health;
+mod journal;
 mod oauth;
 mod operations;
 mod request;
@@ -58,6 +59,10 @@ pub struct Shared {
     pub instance: Instance,
     pub config: HttpConfig,
     pub clock: Arc<dyn Clock>,
+    /// The notification dispatcher's knobs that `/_sim/delivery` turns.
+    pub delivery: switchboard_notify::DeliveryControls,
+    /// What `/metrics` renders.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl AppState {
@@ -78,6 +83,7 @@ impl std::ops::Deref for AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .merge(health::metrics_router(state.clone()))
         .merge(oauth::router())
         .nest("/_admin", admin::router(state.clone()))
         .nest("/_sim", sim::router(state.clone()))

@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter, on},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_calls::{
     CallsError,
@@ -25,13 +25,14 @@ use switchboard_calls::{
 use switchboard_catalogue::{EndpointId, Response as EndpointResponse};
 use switchboard_engine::{PeerAction, model::ResultInfo};
 use switchboard_identity::DEV_TENANT_ID;
-use switchboard_store::{CallFilter, NotificationFilter, NotificationRecord};
+use switchboard_store::CallFilter;
 use uuid::Uuid;
 
 use crate::{
     AppState,
     control::{Answer, Filter, JsonBody, Keys, OrGraph, created, not_found, require_admin_key},
     error::{ApiError, GraphError},
+    journal,
     request::RequestIds,
 };
 
@@ -87,7 +88,12 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         route(Method::GET, "/faults", list_faults),
         route(Method::POST, "/faults", add_fault),
         route(Method::DELETE, "/faults/{key}", remove_fault),
-        route(Method::GET, "/notifications", notifications),
+        route(Method::GET, "/notifications", journal::list),
+        route(Method::GET, "/notifications/{seq}", journal::show),
+        route(Method::POST, "/notifications/{seq}/replay", journal::replay_one),
+        route(Method::POST, "/notifications/replay", journal::replay),
+        route(Method::GET, "/delivery", journal::show_disorder),
+        route(Method::PUT, "/delivery", journal::set_disorder),
         route(Method::POST, "/reset", reset),
     ]
 }
@@ -402,11 +408,8 @@ async fn participant_acts(
         "mute" => PeerAction::Mute,
         "unmute" => PeerAction::Unmute,
         "startSharing" => {
-            let body = if request.headers().contains_key(header::CONTENT_TYPE) {
-                JsonBody::<Slide>::from_request(request, &state).await?.0
-            } else {
-                Slide::default()
-            };
+            let body = Option::<JsonBody<Slide>>::from_request(request, &state).await?;
+            let body = body.map(|JsonBody(slide)| slide).unwrap_or_default();
             PeerAction::StartSharing { session_id: Uuid::new_v4().to_string(), png: Some(slide(body, &ids)?) }
         }
         "showSlide" => {
@@ -453,72 +456,6 @@ async fn remove_fault(
 ) -> Answer {
     state.calls.world().delete::<Fault>(tenant_id, &key).await.or_graph(&ids)?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-// ---- the notification journal ----------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct JournalQuery {
-    tenant_id: Option<Uuid>,
-    app_id: Option<Uuid>,
-    call_id: Option<String>,
-    /// Only entries after this `seq` (paging cursor).
-    #[serde(default)]
-    after: i64,
-    limit: Option<u32>,
-}
-
-/// One journal entry: what was sent where, and how delivery went.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JournalEntry {
-    seq: i64,
-    call_id: String,
-    tenant_id: Uuid,
-    app_id: Uuid,
-    url: Option<String>,
-    raised_at: chrono::DateTime<chrono::Utc>,
-    status: &'static str,
-    attempts: u32,
-    last_status: Option<u16>,
-    last_error: Option<String>,
-    finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    body: Value,
-}
-
-impl From<NotificationRecord> for JournalEntry {
-    fn from(record: NotificationRecord) -> JournalEntry {
-        let n = record.notification;
-        JournalEntry {
-            seq: record.seq,
-            body: serde_json::from_str(&n.body).unwrap_or(Value::String(n.body)),
-            call_id: n.call_id,
-            tenant_id: n.tenant_id,
-            app_id: n.app_id,
-            url: n.url,
-            raised_at: n.raised_at,
-            status: record.status.as_str(),
-            attempts: record.attempts,
-            last_status: record.last_status,
-            last_error: record.last_error,
-            finished_at: record.finished_at,
-        }
-    }
-}
-
-async fn notifications(State(state): State<AppState>, ids: RequestIds, Filter(query): Filter<JournalQuery>) -> Answer {
-    let filter = NotificationFilter {
-        tenant_id: query.tenant_id,
-        app_id: query.app_id,
-        call_id: query.call_id.map(|c| c.to_ascii_lowercase()),
-        after: query.after,
-        limit: query.limit.unwrap_or(500).min(5000),
-    };
-    let records = state.store.notifications(filter).await.or_graph(&ids)?;
-    let next = records.last().map_or(query.after, |r| r.seq);
-    let entries: Vec<JournalEntry> = records.into_iter().map(JournalEntry::from).collect();
-    Ok(Json(json!({ "value": entries, "next": next })).into_response())
 }
 
 async fn reset(State(state): State<AppState>, ids: RequestIds) -> Answer {

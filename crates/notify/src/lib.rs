@@ -1,50 +1,85 @@
 //! Delivers notifications from the store's outbox to bots, the way Graph posts `commsNotifications`
-//! (graph-calls.md §c): `POST` with a bearer token the bot can validate against Switchboard's notification keys,
-//! one call's notifications in the order they were raised, retried with backoff while the bot is unreachable or
-//! answers 408, 429 or 5xx, given up on any other 4xx or after the last attempt. Every attempt is journaled.
+//! (graph-calls.md §c), and better: signed with a token the bot can validate against Switchboard's notification keys;
+//! one call's notifications strictly in the order they were raised while different calls proceed in parallel (with a
+//! bounded number of connections per receiving host, kept alive, HTTP/2 where the receiver offers it); retried with
+//! backoff and jitter on timeouts, connection errors, 408, 429 (honouring `Retry-After`) and 5xx, up to an attempt
+//! limit and a time horizon; dead-lettered on any other answer or when retries run out, to be replayed later. Every
+//! attempt is journaled. Delivery is at least once: a crash after a POST and before its journal entry sends the
+//! notification again after the restart, with the same `X-Microsoft-Skype-Message-ID`.
 
-use std::{future::Future, sync::Arc, time::Duration};
+mod disorder;
+mod policy;
+mod post;
+pub mod telemetry;
 
-use chrono::{DateTime, Utc};
-use reqwest::{StatusCode, header};
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+pub use disorder::{DeliveryControls, Disorder, DisorderError};
+use policy::{Answer, RetryPolicy};
+use post::Envelope;
 use switchboard_identity::Identity;
-use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store};
-use tokio::{sync::Notify, task::JoinSet};
-use uuid::Uuid;
+use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store, StoreError};
+use tokio::{
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
+};
 
 /// How the dispatcher delivers.
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
-    /// Attempts per notification before it is given up on.
-    pub max_attempts: u32,
+    /// How long one POST may take, connection and answer included.
+    pub timeout: Duration,
     /// The wait after the first failed attempt; it doubles after each further one, up to `max_backoff`.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
-    /// How long one POST may take.
-    pub timeout: Duration,
-    /// Notifications (of different calls) in flight at once.
+    /// Attempts per round (from queueing, or from a replay) before a notification is dead-lettered.
+    pub max_attempts: u32,
+    /// No retry is scheduled later than this after the round started; the notification is dead-lettered instead.
+    pub retry_horizon: Duration,
+    /// Calls whose notifications are being delivered at once.
     pub concurrency: usize,
+    /// Connections open at once to one receiving host (and port).
+    pub connections_per_host: usize,
+    /// Up to this many queued notifications of a call go in one POST; 1 sends each on its own, as Graph does.
+    pub batch_size: u32,
+    /// Delivered and dead-lettered notifications are kept in the journal this long …
+    pub journal_retention: Duration,
+    /// … and at most this many of them.
+    pub journal_max_entries: u64,
+    /// Certificates (PEM) to trust for HTTPS receivers, besides the system's.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for DispatcherConfig {
     fn default() -> DispatcherConfig {
         DispatcherConfig {
-            max_attempts: 8,
+            timeout: Duration::from_secs(5),
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
-            timeout: Duration::from_secs(15),
-            concurrency: 16,
+            max_attempts: 20,
+            retry_horizon: Duration::from_secs(3600),
+            concurrency: 64,
+            connections_per_host: 8,
+            batch_size: 1,
+            journal_retention: Duration::from_secs(7 * 24 * 3600),
+            journal_max_entries: 100_000,
+            extra_roots: Vec::new(),
         }
     }
 }
 
-/// The `User-Agent` Graph's calling service sends with notifications (comms-samples issue #23).
-const USER_AGENT: &str = "Microsoft-Skype/3.0,(Calling/1.0)";
-/// Redirects followed within one attempt: a bot may answer `302 Found` with a `Location` to have a notification
-/// re-posted elsewhere (region affinity, graph-calls.md §c).
-const MAX_REDIRECTS: usize = 3;
 /// The dispatcher looks at the outbox at least this often, in case a wake-up was missed.
 const POLL: Duration = Duration::from_secs(30);
+/// How many of a call's due notifications one delivery task takes (sent in order, in batches of `batch_size`).
+const PREFETCH: u32 = 32;
+/// How often the journal is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -52,11 +87,19 @@ pub struct Dispatcher {
     client: reqwest::Client,
     wake: Arc<Notify>,
     config: DispatcherConfig,
+    policy: RetryPolicy,
+    controls: DeliveryControls,
+    /// One semaphore per receiving host, bounding the connections to it.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("the notification HTTP client cannot be built: {0}")]
-pub struct ClientError(reqwest::Error);
+pub enum ClientError {
+    #[error("the notification HTTP client cannot be built: {0}")]
+    Build(reqwest::Error),
+    #[error("a certificate to trust for receivers is not valid PEM: {0}")]
+    Certificate(reqwest::Error),
+}
 
 impl Dispatcher {
     /// A dispatcher over `store`'s outbox, woken by `wake` whenever a change queues notifications.
@@ -65,148 +108,339 @@ impl Dispatcher {
         identity: Arc<Identity>,
         wake: Arc<Notify>,
         config: DispatcherConfig,
+        controls: DeliveryControls,
     ) -> Result<Dispatcher, ClientError> {
+        let mut roots = Vec::new();
+        for pem in &config.extra_roots {
+            roots.extend(reqwest::Certificate::from_pem_bundle(pem).map_err(ClientError::Certificate)?);
+        }
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
+            .user_agent(post::USER_AGENT)
+            .pool_max_idle_per_host(config.connections_per_host)
+            .tls_certs_merge(roots)
             .build()
-            .map_err(ClientError)?;
-        Ok(Dispatcher { store, identity, client, wake, config })
+            .map_err(ClientError::Build)?;
+        let policy = RetryPolicy {
+            initial_backoff: config.initial_backoff,
+            max_backoff: config.max_backoff,
+            max_attempts: config.max_attempts.max(1),
+            horizon: config.retry_horizon,
+        };
+        Ok(Dispatcher { store, identity, client, wake, config, policy, controls, hosts: Mutex::new(HashMap::new()) })
     }
 
-    /// Delivers until `shutdown` resolves; deliveries in flight then finish (each is bounded by the timeout).
+    /// Delivers until `shutdown` resolves, then lets the deliveries under way finish (each POST is bounded by the
+    /// timeout; whoever runs this bounds the whole). What is left stays pending in the store for the next start.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut deliveries: JoinSet<String> = JoinSet::new();
+        let mut busy: HashSet<String> = HashSet::new();
+        let mut next_prune = Instant::now();
         loop {
-            let wait = match self.deliver_due().await {
+            let wait = match self.start_due(&mut deliveries, &mut busy).await {
                 Ok(wait) => wait,
                 Err(error) => {
                     tracing::error!(%error, "reading the notification outbox failed; retrying shortly");
                     Duration::from_secs(1)
                 }
             };
+            if Instant::now() >= next_prune {
+                self.prune().await;
+                next_prune = Instant::now() + PRUNE_EVERY;
+            }
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut shutdown => break,
+                Some(finished) = deliveries.join_next(), if !deliveries.is_empty() => {
+                    busy.remove(&finished.expect("invariant: a delivery task does not panic"));
+                }
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
+        while deliveries.join_next().await.is_some() {}
     }
 
-    /// Delivers everything due now; returns how long until the next delivery is due.
-    async fn deliver_due(self: &Arc<Self>) -> Result<Duration, switchboard_store::StoreError> {
-        loop {
-            let limit = u32::try_from(self.config.concurrency).unwrap_or(u32::MAX);
-            let due = self.store.deliverable_notifications(Utc::now(), limit).await?;
-            if due.is_empty() {
-                break;
-            }
-            // One notification per call at a time: the store hands out only the oldest pending one of each call.
-            let mut deliveries = JoinSet::new();
+    /// Starts a delivery task for every call with something due that has none running; returns how long until the
+    /// next retry is due.
+    async fn start_due(
+        self: &Arc<Self>,
+        deliveries: &mut JoinSet<String>,
+        busy: &mut HashSet<String>,
+    ) -> Result<Duration, StoreError> {
+        let free = self.config.concurrency.saturating_sub(deliveries.len());
+        if free > 0 {
+            let disorder = self.controls.disorder();
+            let per_call = PREFETCH.max(disorder.reorder_window);
+            let wanted = u32::try_from((free + busy.len()) * per_call as usize).unwrap_or(u32::MAX);
+            let due = self.store.deliverable_notifications(Utc::now(), per_call, wanted).await?;
+            let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
             for record in due {
+                if busy.contains(&record.notification.call_id) {
+                    continue;
+                }
+                match by_call.last_mut() {
+                    Some(call) if call[0].notification.call_id == record.notification.call_id => call.push(record),
+                    _ => by_call.push(vec![record]),
+                }
+            }
+            for records in by_call.into_iter().take(free) {
+                let call_id = records[0].notification.call_id.clone();
+                busy.insert(call_id.clone());
                 let dispatcher = self.clone();
+                let disorder = disorder.clone();
                 deliveries.spawn(async move {
-                    let attempt = dispatcher.attempt(&record).await;
-                    (record.seq, attempt)
+                    dispatcher.deliver_call(records, &disorder).await;
+                    call_id
                 });
             }
-            while let Some(finished) = deliveries.join_next().await {
-                let (seq, attempt) = finished.expect("invariant: a delivery task does not panic");
-                self.store.record_attempt(seq, attempt).await?;
-            }
         }
-        let next = self.store.next_delivery_due().await?;
+        let busy: Vec<String> = busy.iter().cloned().collect();
+        let next = self.store.next_delivery_due(&busy).await?;
         Ok(next.map_or(POLL, |due| (due - Utc::now()).to_std().unwrap_or_default().min(POLL)))
     }
 
-    async fn attempt(&self, record: &NotificationRecord) -> DeliveryAttempt {
-        let notification = &record.notification;
-        let url = notification.url.clone().unwrap_or_default();
-        let result = self.post(record, url).await;
-        let at = Utc::now();
-        let attempts = record.attempts + 1;
-        match result {
-            Ok(status) if status.is_success() => {
-                DeliveryAttempt { at, status: Some(status.as_u16()), error: None, outcome: AttemptOutcome::Delivered }
+    /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
+    /// rest wait behind it); or, when the disorder knobs say so, shuffled.
+    async fn deliver_call(&self, records: Vec<NotificationRecord>, disorder: &Disorder) {
+        let mut rng = match disorder.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed ^ u64::try_from(records[0].seq).unwrap_or_default()),
+            None => fastrand::Rng::new(),
+        };
+        if disorder.reorders() {
+            let mut window: Vec<_> = records.into_iter().take(disorder.reorder_window as usize).collect();
+            rng.shuffle(&mut window);
+            for record in window {
+                self.deliver(&[record], disorder, &mut rng).await;
             }
-            Ok(status) => {
-                let retryable = status == StatusCode::REQUEST_TIMEOUT
-                    || status == StatusCode::TOO_MANY_REQUESTS
-                    || status.is_server_error()
-                    || status.is_redirection();
-                let error = format!("the receiver answered {status}");
-                let outcome = self.next(retryable, attempts, at);
-                tracing::warn!(seq = record.seq, call_id = %notification.call_id, %status, ?outcome, "notification not accepted");
-                DeliveryAttempt { at, status: Some(status.as_u16()), error: Some(error), outcome }
-            }
-            Err(error) => {
-                let outcome = self.next(true, attempts, at);
-                tracing::warn!(seq = record.seq, call_id = %notification.call_id, %error, ?outcome, "notification not delivered");
-                DeliveryAttempt { at, status: None, error: Some(error), outcome }
+            return;
+        }
+        for batch in batches(&records, self.config.batch_size) {
+            if !self.deliver(batch, disorder, &mut rng).await {
+                break;
             }
         }
     }
 
-    /// Exponential backoff from the configured start, capped; given up after the last attempt.
-    fn next(&self, retryable: bool, attempts: u32, at: DateTime<Utc>) -> AttemptOutcome {
-        if !retryable || attempts >= self.config.max_attempts {
-            return AttemptOutcome::GaveUp;
+    /// One attempt at `batch`, journaled; true if it was delivered.
+    async fn deliver(&self, batch: &[NotificationRecord], disorder: &Disorder, rng: &mut fastrand::Rng) -> bool {
+        let envelope = Envelope::new(batch);
+        let wait = disorder.delay(rng);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
-        let wait = self.config.initial_backoff.saturating_mul(factor).min(self.config.max_backoff);
-        AttemptOutcome::RetryAt(at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
+        let (attempt, retry_after) = self.post(batch, &envelope).await;
+        let now = Utc::now();
+        let head = &batch[0];
+        let answer = Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok()));
+        let outcome = match answer {
+            Answer::Accepted => AttemptOutcome::Delivered,
+            Answer::Transient => match self.policy.retry_at(head, now, retry_after, rng) {
+                Ok(at) => AttemptOutcome::RetryAt(at),
+                Err(why) => {
+                    tracing::warn!(call_id = %head.notification.call_id, seq = head.seq, "{why}");
+                    AttemptOutcome::DeadLettered
+                }
+            },
+            Answer::Refused => AttemptOutcome::DeadLettered,
+        };
+        let delivered = outcome == AttemptOutcome::Delivered;
+        if !delivered {
+            tracing::warn!(
+                call_id = %head.notification.call_id, seq = head.seq, status = ?attempt.status,
+                error = attempt.error.as_deref().unwrap_or_default(), outcome = outcome.as_str(),
+                "notification not delivered"
+            );
+        }
+        self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
+        if delivered && disorder.duplicates(rng) {
+            let (again, _) = self.post(batch, &envelope).await;
+            metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
+            self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
+        }
+        delivered
     }
 
-    async fn post(&self, record: &NotificationRecord, mut url: String) -> Result<StatusCode, String> {
-        let notification = &record.notification;
+    /// POSTs `envelope`, holding one of its host's connection slots; the attempt as the journal keeps it (its outcome
+    /// still to be decided) and the receiver's `Retry-After`.
+    async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope) -> (DeliveryAttempt, Option<Duration>) {
+        let notification = &batch[0].notification;
+        let _slot = self.host_slot(&envelope.url).await;
         // Tokens are checked against the bot's wall clock, so they are minted on real time even when calls run on a
         // virtual clock.
         let token = self.identity.notification_token(notification.tenant_id, notification.app_id, Utc::now());
-        // The same message id on every attempt, so a bot can drop duplicates.
-        let message_id = Uuid::from_u64_pair(0x5b1e_d0c5, u64::try_from(record.seq).unwrap_or_default());
-        for _ in 0..=MAX_REDIRECTS {
-            let response = self
-                .client
-                .post(&url)
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::ACCEPT, "application/json")
-                .header("client-request-id", Uuid::new_v4().to_string())
-                .header("X-Microsoft-Skype-Message-ID", message_id.to_string())
-                .header("X-Microsoft-Tenant", notification.tenant_id.to_string())
-                .body(notification.body.clone())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            let status = response.status();
-            let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
-            match (status, location) {
-                (
-                    StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT,
-                    Some(location),
-                ) => {
-                    url = response
-                        .url()
-                        .join(location)
-                        .map_err(|e| format!("bad Location '{location}': {e}"))?
-                        .to_string();
-                }
-                _ => return Ok(status),
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        metrics::gauge!(telemetry::IN_FLIGHT).increment(1);
+        let sent = post::send(&self.client, envelope, &token).await;
+        metrics::gauge!(telemetry::IN_FLIGHT).decrement(1);
+        let latency = clock.elapsed();
+        let (status, excerpt, error, retry_after) = match sent.result {
+            Ok(answered) => {
+                let error =
+                    (!answered.status.is_success()).then(|| format!("the receiver answered {}", answered.status));
+                let retry_after = answered.retry_after.as_deref().and_then(|v| policy::retry_after(v, Utc::now()));
+                (Some(answered.status.as_u16()), Some(answered.excerpt), error, retry_after)
             }
+            Err(error) => (None, None, Some(error), None),
+        };
+        telemetry::attempt(status, latency);
+        let attempt = DeliveryAttempt {
+            started_at,
+            latency_ms: u32::try_from(latency.as_millis()).unwrap_or(u32::MAX),
+            url: sent.url,
+            request_headers: sent.headers,
+            batch_size: u32::try_from(batch.len()).unwrap_or(u32::MAX),
+            status,
+            response_excerpt: excerpt,
+            error,
+            outcome: AttemptOutcome::Delivered,
+        };
+        (attempt, retry_after)
+    }
+
+    /// Journals an attempt and counts it.
+    async fn record(&self, batch: &[NotificationRecord], attempt: DeliveryAttempt) {
+        let count = batch.len() as u64;
+        match attempt.outcome {
+            AttemptOutcome::Delivered => {
+                metrics::counter!(telemetry::DELIVERED).increment(count);
+                let now = Utc::now();
+                for record in batch {
+                    let waited = (now - record.notification.queued_at).to_std().unwrap_or_default();
+                    metrics::histogram!(telemetry::DELIVERY_SECONDS).record(waited.as_secs_f64());
+                }
+            }
+            AttemptOutcome::RetryAt(_) => metrics::counter!(telemetry::RETRIED).increment(count),
+            AttemptOutcome::DeadLettered => metrics::counter!(telemetry::DEAD_LETTERED).increment(count),
+            AttemptOutcome::Duplicate => {}
         }
-        Err(format!("more than {MAX_REDIRECTS} redirects"))
+        let seqs: Vec<i64> = batch.iter().map(|r| r.seq).collect();
+        if let Err(error) = self.store.record_attempt(&seqs, attempt).await {
+            // The notifications stay pending and go out again: at least once.
+            tracing::error!(%error, ?seqs, "journaling a delivery attempt failed");
+        }
+    }
+
+    /// A connection slot for the URL's host: at most `connections_per_host` POSTs to one host at a time.
+    async fn host_slot(&self, url: &str) -> Option<OwnedSemaphorePermit> {
+        let host = reqwest::Url::parse(url).ok().map(|u| {
+            format!("{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default())
+        })?;
+        let semaphore = {
+            let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.config.connections_per_host.max(1))))
+                .clone()
+        };
+        semaphore.acquire_owned().await.ok()
+    }
+
+    async fn prune(&self) {
+        let retention = chrono::Duration::from_std(self.config.journal_retention).unwrap_or(chrono::Duration::MAX);
+        let cutoff = Utc::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        match self.store.prune_notifications(cutoff, self.config.journal_max_entries).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned the notification journal"),
+            Err(error) => tracing::error!(%error, "pruning the notification journal failed"),
+        }
     }
 }
 
-/// A transport error with its causes, which reqwest keeps in its source chain.
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// Consecutive runs of at most `size` notifications that can share a POST: same URL, and — so that a retried batch is
+/// the same batch, with the same message id — the same attempts so far.
+fn batches(records: &[NotificationRecord], size: u32) -> Vec<&[NotificationRecord]> {
+    let size = size.max(1) as usize;
+    let mut batches = Vec::new();
+    let mut start = 0;
+    for end in 1..=records.len() {
+        let closes = end == records.len()
+            || end - start == size
+            || records[end].notification.url != records[start].notification.url
+            || records[end].round_attempts != records[start].round_attempts;
+        if closes {
+            batches.push(&records[start..end]);
+            start = end;
+        }
     }
-    text
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use switchboard_store::{DeliveryStatus, NewNotification};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn record(seq: i64, url: &str, round_attempts: u32) -> NotificationRecord {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+        NotificationRecord {
+            seq,
+            call_sequence: seq,
+            notification: NewNotification {
+                message_id: Uuid::from_u128(seq as u128),
+                call_id: "c".into(),
+                tenant_id: Uuid::nil(),
+                app_id: Uuid::nil(),
+                url: Some(url.into()),
+                body: format!(r#"{{"@odata.type":"x","value":[{{"n":{seq}}}]}}"#),
+                chain_id: "chain".into(),
+                scenario_id: "scenario".into(),
+                raised_at: at,
+                queued_at: at,
+            },
+            status: DeliveryStatus::Pending,
+            attempts: round_attempts,
+            round_attempts,
+            replayed_at: None,
+            next_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            finished_at: None,
+        }
+    }
+
+    fn seqs(batches: Vec<&[NotificationRecord]>) -> Vec<Vec<i64>> {
+        batches.iter().map(|b| b.iter().map(|r| r.seq).collect()).collect()
+    }
+
+    #[test]
+    fn batches_hold_consecutive_notifications_for_one_url_with_the_same_history() {
+        let records = [
+            record(1, "http://a/", 2),
+            record(2, "http://a/", 2),
+            record(3, "http://a/", 0),
+            record(4, "http://a/", 0),
+            record(5, "http://a/", 0),
+            record(6, "http://b/", 0),
+        ];
+        assert_eq!(seqs(batches(&records, 2)), [vec![1, 2], vec![3, 4], vec![5], vec![6]]);
+        assert_eq!(seqs(batches(&records, 1)), [[1], [2], [3], [4], [5], [6]]);
+        assert_eq!(seqs(batches(&records, 10)), [vec![1, 2], vec![3, 4, 5], vec![6]]);
+    }
+
+    #[test]
+    fn a_batch_is_one_comms_notifications_body_with_an_id_of_its_own() {
+        let records = [record(1, "http://a/", 0), record(2, "http://a/", 0)];
+        let single = Envelope::new(&records[..1]);
+        assert_eq!(single.body, records[0].notification.body.as_bytes());
+        let batch = Envelope::new(&records);
+        let body: serde_json::Value = serde_json::from_slice(&batch.body).unwrap();
+        assert_eq!(body["value"], serde_json::json!([{"n": 1}, {"n": 2}]));
+        assert_eq!(body["@odata.type"], "#microsoft.graph.commsNotifications");
+        let id = |envelope: &Envelope| envelope.header("x-microsoft-skype-message-id");
+        assert_eq!(id(&single), records[0].notification.message_id.to_string());
+        assert_eq!(id(&batch), id(&Envelope::new(&records)), "the same batch, the same id");
+        assert_ne!(id(&batch), id(&single));
+        assert_eq!(
+            (single.header("switchboard-sequence"), batch.header("switchboard-sequence")),
+            ("1".into(), "1-2".into())
+        );
+        assert_eq!(batch.header("scenario-id"), "scenario");
+        assert_eq!(batch.header("x-microsoft-skype-chain-id"), "chain");
+    }
 }

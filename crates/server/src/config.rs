@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_calls::world::WorldConfig;
 use switchboard_engine::model::{Behaviour, Response};
 use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
-use switchboard_notify::DispatcherConfig;
+use switchboard_notify::{Disorder, DispatcherConfig};
 use url::Url;
 
 /// How strictly the server behaves.
@@ -94,29 +94,85 @@ impl Default for WorldSettings {
 
 /// The `[notifications]` section: how notifications are delivered to bots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub(crate) struct NotificationSettings {
-    /// Attempts per notification before it is given up on [default: 8]
-    pub(crate) max_attempts: u32,
-    /// The wait after the first failed attempt, doubling after each further one [default: 1s]
+    /// How long one POST to a bot may take [default: 5s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) timeout: Duration,
+    /// The wait after the first failed attempt, doubling after each further one, with jitter [default: 1s]
     #[serde(with = "humantime_serde")]
     pub(crate) initial_backoff: Duration,
     /// The longest wait between attempts [default: 5m]
     #[serde(with = "humantime_serde")]
     pub(crate) max_backoff: Duration,
-    /// How long one POST to a bot may take [default: 15s]
+    /// Attempts before a notification is dead-lettered [default: 20]
+    pub(crate) max_attempts: u32,
+    /// No retry later than this after a notification was queued (or replayed) [default: 1h]
     #[serde(with = "humantime_serde")]
-    pub(crate) timeout: Duration,
+    pub(crate) retry_horizon: Duration,
+    /// Calls delivered to at once [default: 64]
+    pub(crate) concurrency: usize,
+    /// Connections open at once to one receiving host [default: 8]
+    pub(crate) connections_per_host: usize,
+    /// Queued notifications of a call sent together in one commsNotifications body; 1 sends each alone [default: 1]
+    pub(crate) batch_size: u32,
+    /// How long delivered and dead-lettered notifications stay in the journal [default: 7d]
+    #[serde(with = "humantime_serde")]
+    pub(crate) journal_retention: Duration,
+    /// The most delivered and dead-lettered notifications the journal keeps [default: 100000]
+    pub(crate) journal_max_entries: u64,
+    /// PEM files of certificates to trust for https receivers, besides the system's
+    pub(crate) trust: Vec<PathBuf>,
+    /// Deliberate out-of-order, duplicate and late deliveries, for testing bots [default: off]
+    pub(crate) disorder: DisorderSettings,
 }
 
 impl Default for NotificationSettings {
     fn default() -> NotificationSettings {
         let dispatcher = DispatcherConfig::default();
         NotificationSettings {
-            max_attempts: dispatcher.max_attempts,
+            timeout: dispatcher.timeout,
             initial_backoff: dispatcher.initial_backoff,
             max_backoff: dispatcher.max_backoff,
-            timeout: dispatcher.timeout,
+            max_attempts: dispatcher.max_attempts,
+            retry_horizon: dispatcher.retry_horizon,
+            concurrency: dispatcher.concurrency,
+            connections_per_host: dispatcher.connections_per_host,
+            batch_size: dispatcher.batch_size,
+            journal_retention: dispatcher.journal_retention,
+            journal_max_entries: dispatcher.journal_max_entries,
+            trust: Vec::new(),
+            disorder: DisorderSettings::default(),
+        }
+    }
+}
+
+/// `[notifications.disorder]`; also adjustable at run time through `/_sim/delivery`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DisorderSettings {
+    /// Up to this many of a call's queued notifications go out in random order
+    pub(crate) reorder_window: u32,
+    /// The chance (0 to 1) that a delivered notification is delivered once more
+    pub(crate) duplicate_rate: f64,
+    /// Every POST waits this long first …
+    #[serde(with = "humantime_serde")]
+    pub(crate) delay: Duration,
+    /// … plus a random part of up to this much
+    #[serde(with = "humantime_serde")]
+    pub(crate) delay_jitter: Duration,
+    /// Seeds the randomness, for disorder that repeats
+    pub(crate) seed: Option<u64>,
+}
+
+impl DisorderSettings {
+    pub(crate) fn disorder(&self) -> Disorder {
+        Disorder {
+            reorder_window: self.reorder_window,
+            duplicate_rate: self.duplicate_rate,
+            delay: self.delay,
+            delay_jitter: self.delay_jitter,
+            seed: self.seed,
         }
     }
 }
@@ -182,15 +238,27 @@ impl Settings {
         }
     }
 
-    pub(crate) fn dispatcher(&self) -> DispatcherConfig {
+    /// The dispatcher's settings, with the certificates it is to trust read from their files.
+    pub(crate) fn dispatcher(&self) -> Result<DispatcherConfig, ConfigError> {
         let n = &self.notifications;
-        DispatcherConfig {
-            max_attempts: n.max_attempts.max(1),
+        let extra_roots = n
+            .trust
+            .iter()
+            .map(|path| std::fs::read(path).map_err(|error| ConfigError::Unreadable { path: path.clone(), error }))
+            .collect::<Result<_, _>>()?;
+        Ok(DispatcherConfig {
+            timeout: n.timeout,
             initial_backoff: n.initial_backoff,
             max_backoff: n.max_backoff,
-            timeout: n.timeout,
-            ..DispatcherConfig::default()
-        }
+            max_attempts: n.max_attempts.max(1),
+            retry_horizon: n.retry_horizon,
+            concurrency: n.concurrency.max(1),
+            connections_per_host: n.connections_per_host.max(1),
+            batch_size: n.batch_size.max(1),
+            journal_retention: n.journal_retention,
+            journal_max_entries: n.journal_max_entries,
+            extra_roots,
+        })
     }
 
     /// Where `--tls` keeps its local CA and certificates.
@@ -311,6 +379,8 @@ pub(crate) enum ConfigError {
     MissingFile(PathBuf),
     #[error("invalid configuration: {0}")]
     Invalid(#[from] Box<figment::Error>),
+    #[error("cannot read {}: {error}", path.display())]
+    Unreadable { path: PathBuf, error: std::io::Error },
 }
 
 impl Settings {

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use chrono::Utc;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use switchboard_calls::{
     Calls, CallsConfig,
     clock::{ClockMode, SimulationClock},
@@ -12,7 +13,7 @@ use switchboard_http::{AppState, HttpConfig, Shared, clock::SystemClock};
 use switchboard_identity::{
     AdminError, BOT_FRAMEWORK_ISSUER, DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, IdentityError,
 };
-use switchboard_notify::Dispatcher;
+use switchboard_notify::{DeliveryControls, Dispatcher, telemetry};
 use switchboard_store::{SqliteStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -46,6 +47,12 @@ enum StartError {
     TokenLifetime,
     #[error("{0}")]
     Dispatcher(#[from] switchboard_notify::ClientError),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("[notifications.disorder]: {0}")]
+    Disorder(#[from] switchboard_notify::DisorderError),
+    #[error("cannot install the metrics recorder: {0}")]
+    Metrics(String),
     #[error("cannot restore the virtual clock: {0}")]
     Clock(#[from] switchboard_calls::CallsError),
     #[error("the server failed: {0}")]
@@ -155,8 +162,15 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let calls_config = CallsConfig { world: settings.world(), public_url: base.clone() };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
     calls.restore_clock().await?;
-    let dispatcher =
-        Arc::new(Dispatcher::new(store.clone(), identity.clone(), calls.outbox_signal(), settings.dispatcher())?);
+    let metrics = install_metrics_recorder()?;
+    let delivery = DeliveryControls::new(settings.notifications.disorder.disorder())?;
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        identity.clone(),
+        calls.outbox_signal(),
+        settings.dispatcher()?,
+        delivery.clone(),
+    )?);
     let (stop_workers, workers_stopping) = tokio::sync::watch::channel(false);
     let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;
@@ -171,6 +185,8 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         instance,
         config,
         clock: Arc::new(SystemClock),
+        delivery,
+        metrics,
     });
     print_banner(
         &settings,
@@ -200,6 +216,16 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     store.close().await;
     tracing::info!("stopped");
     served.map_err(StartError::Serve)
+}
+
+/// The process-wide recorder behind the `metrics` macros, rendered at `/metrics`. Histograms get buckets (a Prometheus
+/// histogram, which aggregates across instances) rather than the exporter's default summaries.
+fn install_metrics_recorder() -> Result<PrometheusHandle, StartError> {
+    let histograms = Matcher::Suffix("_seconds".to_owned());
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(histograms, telemetry::SECONDS_BUCKETS)
+        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|e| StartError::Metrics(e.to_string()))
 }
 
 /// What a person needs to start using the server, on stdout (logs go to stderr). Tests wait for the last line.

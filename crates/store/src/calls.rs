@@ -31,32 +31,47 @@ pub struct TimerRecord {
 /// A notification to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNotification {
+    /// `X-Microsoft-Skype-Message-ID`: the same on every attempt and replay, so a bot can drop duplicates.
+    pub message_id: Uuid,
     pub call_id: String,
     pub tenant_id: Uuid,
     pub app_id: Uuid,
-    /// `None` when there is nowhere to send it; it is journaled as failed.
+    /// `None` when there is nowhere to send it; it is dead-lettered at once.
     pub url: Option<String>,
     /// The `commsNotifications` JSON.
     pub body: String,
+    /// `X-Microsoft-Skype-Chain-ID`: the call's chain id.
+    pub chain_id: String,
+    /// `scenario-id`: the scenario the call belongs to.
+    pub scenario_id: String,
     /// When the change that raised it happened (the server's clock, virtual or not).
     pub raised_at: DateTime<Utc>,
+    /// When it was committed to the outbox, on the wall clock (delivery latency is measured from here).
+    pub queued_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryStatus {
     Pending,
     Delivered,
-    /// Given up on: refused by the receiver, out of attempts, or nowhere to send.
-    Failed,
+    /// Given up on: refused by the receiver, out of retries, or nowhere to send. Can be replayed.
+    DeadLettered,
 }
 
 impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] =
+        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::DeadLettered];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::DeadLettered => "deadLettered",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|status| status.as_str() == text)
     }
 }
 
@@ -65,10 +80,16 @@ impl DeliveryStatus {
 pub struct NotificationRecord {
     /// Increases with every notification: the journal's order and paging cursor.
     pub seq: i64,
+    /// 1, 2, 3 … within the call, in the order the call raised them.
+    pub call_sequence: i64,
     pub notification: NewNotification,
     pub status: DeliveryStatus,
+    /// Every attempt ever made.
     pub attempts: u32,
-    /// Pending notifications: when to try next (wall-clock time).
+    /// Attempts since it was queued or last replayed (what the backoff counts).
+    pub round_attempts: u32,
+    pub replayed_at: Option<DateTime<Utc>>,
+    /// Pending notifications: when to try next (wall-clock time); `None` means at once.
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The receiver's HTTP status on the last attempt, if it answered.
     pub last_status: Option<u16>,
@@ -76,11 +97,28 @@ pub struct NotificationRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// The result of one delivery attempt.
+impl NotificationRecord {
+    /// Where the retry horizon of the current round starts: the queueing, or the last replay.
+    pub fn round_started_at(&self) -> DateTime<Utc> {
+        self.replayed_at.unwrap_or(self.notification.queued_at)
+    }
+}
+
+/// One delivery attempt, as the dispatcher reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryAttempt {
-    pub at: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
+    pub latency_ms: u32,
+    /// Where it went in the end (after any redirects).
+    pub url: String,
+    /// The request's headers, the bearer token left out.
+    pub request_headers: Vec<(String, String)>,
+    /// How many notifications the POST carried.
+    pub batch_size: u32,
+    /// The receiver's HTTP status, if it answered.
     pub status: Option<u16>,
+    /// The start of the receiver's answer.
+    pub response_excerpt: Option<String>,
     pub error: Option<String>,
     pub outcome: AttemptOutcome,
 }
@@ -89,7 +127,48 @@ pub struct DeliveryAttempt {
 pub enum AttemptOutcome {
     Delivered,
     RetryAt(DateTime<Utc>),
-    GaveUp,
+    DeadLettered,
+    /// A deliberate extra delivery of a notification already delivered (the duplicate knob): journaled only.
+    Duplicate,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::RetryAt(_) => "retry",
+            AttemptOutcome::DeadLettered => "deadLettered",
+            AttemptOutcome::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// A journaled attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub seq: i64,
+    /// 1 for the first attempt at the notification.
+    pub attempt: u32,
+    pub delivery: DeliveryAttempt,
+}
+
+/// Which dead letters to deliver again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplaySelection {
+    pub seq: Option<i64>,
+    pub tenant_id: Option<Uuid>,
+    pub app_id: Option<Uuid>,
+    pub call_id: Option<String>,
+    /// Deliver to this URL instead of the original one (a bot that moved); required for those that had none.
+    pub url: Option<String>,
+}
+
+/// How many notifications are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationCounts {
+    pub pending: u64,
+    pub delivered: u64,
+    pub dead_lettered: u64,
 }
 
 /// Everything one change of a call writes, committed in one transaction.
@@ -113,6 +192,11 @@ pub struct NotificationFilter {
     pub tenant_id: Option<Uuid>,
     pub app_id: Option<Uuid>,
     pub call_id: Option<String>,
+    pub status: Option<DeliveryStatus>,
+    /// Raised at or after this time (the server's clock).
+    pub raised_since: Option<DateTime<Utc>>,
+    /// Raised before this time.
+    pub raised_before: Option<DateTime<Utc>>,
     /// Only those with a larger `seq`.
     pub after: i64,
     pub limit: u32,

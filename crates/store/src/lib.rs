@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use calls::{
-    AttemptOutcome, CallChange, CallFilter, CallRecord, DeliveryAttempt, DeliveryStatus, NewNotification,
-    NotificationFilter, NotificationRecord, TimerRecord, WorldEntityRecord,
+    AttemptOutcome, AttemptRecord, CallChange, CallFilter, CallRecord, DeliveryAttempt, DeliveryStatus,
+    NewNotification, NotificationCounts, NotificationFilter, NotificationRecord, ReplaySelection, TimerRecord,
+    WorldEntityRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -215,21 +216,43 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- notifications -------------------------------------------------------------------------------------------
 
-    /// The notifications to send now: the oldest pending one of each call (a call's notifications go out in order),
-    /// if its next attempt is due by `now`, oldest first.
+    /// The notifications to send now, oldest call first: for each call, its oldest pending notification if its next
+    /// attempt is due by `now`, followed by up to `per_call - 1` more of the call's pending notifications that are due
+    /// too (a call's notifications go out in order, so nothing behind a notification that is not due is taken). At
+    /// most `limit` notifications in all.
     async fn deliverable_notifications(
         &self,
         now: DateTime<Utc>,
+        per_call: u32,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 
-    /// When the next pending notification may be attempted.
-    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When the next pending notification of a call not in `excluding` may be attempted (the dispatcher leaves out
+    /// the calls it is delivering to right now).
+    async fn next_delivery_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError>;
 
-    async fn record_attempt(&self, seq: i64, attempt: DeliveryAttempt) -> Result<(), StoreError>;
+    /// Journals an attempt that carried the notifications `seqs` and applies its outcome to the pending ones among
+    /// them (a notification that is no longer pending only gets the journal row).
+    async fn record_attempt(&self, seqs: &[i64], attempt: DeliveryAttempt) -> Result<(), StoreError>;
 
     /// The notification journal, oldest first.
     async fn notifications(&self, filter: NotificationFilter) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    async fn notification(&self, seq: i64) -> Result<Option<NotificationRecord>, StoreError>;
+
+    /// The attempts at a notification, first first.
+    async fn delivery_attempts(&self, seq: i64) -> Result<Vec<AttemptRecord>, StoreError>;
+
+    /// Makes the selected dead letters pending again, due at `now`, with a fresh retry budget; returns how many.
+    /// Dead letters that had nowhere to go stay dead unless the selection gives a URL.
+    async fn replay_notifications(&self, selection: ReplaySelection, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn notification_counts(&self) -> Result<NotificationCounts, StoreError>;
+
+    /// Deletes delivered and dead-lettered notifications (with their attempts) that finished before
+    /// `finished_before`, and then the oldest finished ones beyond `keep_at_most`; pending ones are never deleted.
+    /// Returns how many were deleted.
+    async fn prune_notifications(&self, finished_before: DateTime<Utc>, keep_at_most: u64) -> Result<u64, StoreError>;
 
     /// A named value kept between runs.
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::{
     ApplicationRecord, AttemptOutcome, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
-    DeliveryStatus, NewDeviceQualityReport, NewNotification, NotificationFilter, SecretRecord, SigningKeyRecord, Store,
-    StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
+    DeliveryStatus, NewDeviceQualityReport, NewNotification, NotificationCounts, NotificationFilter, ReplaySelection,
+    SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 /// A fixed instant, so results do not depend on the clock.
@@ -28,6 +28,10 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     calls_commit_with_their_timers_and_notifications(open_empty().await).await;
     timers_come_due_in_order(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
+    a_calls_due_notifications_are_handed_out_together(open_empty().await).await;
+    every_attempt_is_journaled(open_empty().await).await;
+    dead_letters_are_replayed(open_empty().await).await;
+    the_journal_is_filtered_counted_and_pruned(open_empty().await).await;
     the_world_is_kept_per_tenant_and_reset(open_empty().await).await;
     settings_are_kept(open_empty().await).await;
 }
@@ -214,12 +218,16 @@ fn timer(call_id: &str, key: &str, due_in: i64) -> TimerRecord {
 
 fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
     NewNotification {
+        message_id: Uuid::from_u128((app << 32) | u128::from(n)),
         call_id: call_id.into(),
         tenant_id: Uuid::from_u128(1),
         app_id: Uuid::from_u128(app),
         url: Some(format!("https://bot{app}.example/callback")),
         body: format!(r#"{{"n":{n}}}"#),
-        raised_at: epoch(),
+        chain_id: format!("chain-{call_id}"),
+        scenario_id: format!("scenario-{call_id}"),
+        raised_at: epoch() + seconds(n.into()),
+        queued_at: epoch(),
     }
 }
 
@@ -289,54 +297,201 @@ fn journal() -> NotificationFilter {
 }
 
 fn attempt(at: i64, outcome: AttemptOutcome) -> DeliveryAttempt {
-    DeliveryAttempt { at: epoch() + seconds(at), status: Some(503), error: Some("unavailable".into()), outcome }
+    DeliveryAttempt {
+        started_at: epoch() + seconds(at),
+        latency_ms: 12,
+        url: "https://bot.example/callback".into(),
+        request_headers: vec![("scenario-id".into(), "s".into())],
+        batch_size: 1,
+        status: Some(503),
+        response_excerpt: Some("unavailable".into()),
+        error: Some("the receiver answered 503".into()),
+        outcome,
+    }
+}
+
+fn bodies(records: &[crate::NotificationRecord]) -> Vec<&str> {
+    records.iter().map(|n| n.notification.body.as_str()).collect()
+}
+
+/// Calls c1 (notifications 1, 2, 3 for app 10) and c2 (4 with nowhere to go, then 5, for app 11).
+async fn two_calls(store: &impl Store) {
+    let mut c1 = change(call_record("c1", 10, 1, false), None);
+    c1.notifications = vec![notification("c1", 10, 1), notification("c1", 10, 2), notification("c1", 10, 3)];
+    store.commit_call(c1).await.unwrap();
+    let mut c2 = change(call_record("c2", 11, 1, false), None);
+    let mut nowhere = notification("c2", 11, 4);
+    nowhere.url = None;
+    c2.notifications = vec![nowhere, notification("c2", 11, 5)];
+    store.commit_call(c2).await.unwrap();
 }
 
 async fn notifications_go_out_in_order_per_call(store: impl Store) {
-    assert_eq!(store.next_delivery_due().await.unwrap(), None);
-    let mut c1 = change(call_record("c1", 10, 1, false), None);
-    c1.notifications = vec![notification("c1", 10, 1), notification("c1", 10, 2)];
-    store.commit_call(c1).await.unwrap();
-    let mut c2 = change(call_record("c2", 11, 1, false), None);
-    let mut nowhere = notification("c2", 11, 3);
-    nowhere.url = None;
-    c2.notifications = vec![nowhere, notification("c2", 11, 4)];
-    store.commit_call(c2).await.unwrap();
+    assert_eq!(store.next_delivery_due(&[]).await.unwrap(), None);
+    two_calls(&store).await;
 
     let journal_all = store.notifications(journal()).await.unwrap();
-    assert_eq!(journal_all.iter().map(|n| n.seq).collect::<Vec<_>>().windows(2).filter(|w| w[0] < w[1]).count(), 3);
-    let undeliverable = &journal_all[2];
-    assert_eq!(undeliverable.status, DeliveryStatus::Failed, "nowhere to send it: failed at once");
+    assert!(journal_all.windows(2).all(|w| w[0].seq < w[1].seq), "the journal is in the order they were raised");
+    let numbers: Vec<_> = journal_all.iter().map(|n| (n.notification.call_id.as_str(), n.call_sequence)).collect();
+    assert_eq!(numbers, [("c1", 1), ("c1", 2), ("c1", 3), ("c2", 1), ("c2", 2)], "numbered within their call");
+    assert_eq!(journal_all[0].notification, notification("c1", 10, 1), "every field comes back as stored");
+    let undeliverable = &journal_all[3];
+    assert_eq!(undeliverable.status, DeliveryStatus::DeadLettered, "nowhere to send it: a dead letter at once");
     assert!(undeliverable.last_error.as_deref().unwrap_or_default().contains("webhook"));
 
     let now = epoch();
-    assert!(store.next_delivery_due().await.unwrap().is_some_and(|due| due <= now), "new ones are due at once");
-    let first = store.deliverable_notifications(now, 10).await.unwrap();
-    let bodies: Vec<_> = first.iter().map(|n| n.notification.body.as_str()).collect();
-    assert_eq!(bodies, [r#"{"n":1}"#, r#"{"n":4}"#], "only the oldest pending one of each call");
+    assert!(store.next_delivery_due(&[]).await.unwrap().is_some_and(|due| due <= now), "new ones are due at once");
+    let first = store.deliverable_notifications(now, 1, 10).await.unwrap();
+    assert_eq!(bodies(&first), [r#"{"n":1}"#, r#"{"n":5}"#], "only the oldest pending one of each call");
+    assert_eq!(bodies(&store.deliverable_notifications(now, 1, 1).await.unwrap()), [r#"{"n":1}"#], "limited");
 
     // A retry keeps the call's later notifications waiting behind it.
-    store.record_attempt(first[0].seq, attempt(0, AttemptOutcome::RetryAt(now + seconds(5)))).await.unwrap();
-    store.record_attempt(first[1].seq, attempt(0, AttemptOutcome::Delivered)).await.unwrap();
-    assert_eq!(store.deliverable_notifications(now + seconds(4), 10).await.unwrap(), []);
-    assert_eq!(store.next_delivery_due().await.unwrap(), Some(now + seconds(5)));
-    let retried = store.deliverable_notifications(now + seconds(5), 10).await.unwrap();
+    store.record_attempt(&[first[0].seq], attempt(0, AttemptOutcome::RetryAt(now + seconds(5)))).await.unwrap();
+    store.record_attempt(&[first[1].seq], attempt(0, AttemptOutcome::Delivered)).await.unwrap();
+    assert_eq!(store.deliverable_notifications(now + seconds(4), 3, 10).await.unwrap(), []);
+    assert_eq!(store.next_delivery_due(&[]).await.unwrap(), Some(now + seconds(5)));
+    assert_eq!(store.next_delivery_due(&["c1".into()]).await.unwrap(), None, "calls being delivered to are left out");
+    let retried = store.deliverable_notifications(now + seconds(5), 1, 10).await.unwrap();
     assert_eq!((retried.len(), retried[0].attempts, retried[0].last_status), (1, 1, Some(503)));
-    store.record_attempt(retried[0].seq, attempt(5, AttemptOutcome::Delivered)).await.unwrap();
-    let next = store.deliverable_notifications(now + seconds(5), 10).await.unwrap();
-    assert_eq!(next[0].notification.body, r#"{"n":2}"#);
-    store.record_attempt(next[0].seq, attempt(6, AttemptOutcome::GaveUp)).await.unwrap();
-    // An attempt recorded twice (two dispatchers racing) counts once.
-    store.record_attempt(next[0].seq, attempt(6, AttemptOutcome::Delivered)).await.unwrap();
-    assert_eq!(store.next_delivery_due().await.unwrap(), None);
+    store.record_attempt(&[retried[0].seq], attempt(5, AttemptOutcome::Delivered)).await.unwrap();
+    let next = store.deliverable_notifications(now + seconds(5), 1, 10).await.unwrap();
+    assert_eq!(bodies(&next), [r#"{"n":2}"#]);
+    store.record_attempt(&[next[0].seq], attempt(6, AttemptOutcome::DeadLettered)).await.unwrap();
+    // An attempt recorded twice (two dispatchers racing) changes the outcome once.
+    store.record_attempt(&[next[0].seq], attempt(6, AttemptOutcome::Delivered)).await.unwrap();
+    let last = store.deliverable_notifications(now + seconds(6), 1, 10).await.unwrap();
+    assert_eq!(bodies(&last), [r#"{"n":3}"#], "a dead letter does not hold the call's later notifications back");
+    store.record_attempt(&[last[0].seq], attempt(7, AttemptOutcome::Delivered)).await.unwrap();
+    assert_eq!(store.next_delivery_due(&[]).await.unwrap(), None);
 
     let of_c1 = store.notifications(NotificationFilter { call_id: Some("c1".into()), ..journal() }).await.unwrap();
     let outcome: Vec<_> = of_c1.iter().map(|n| (n.status, n.attempts)).collect();
-    assert_eq!(outcome, [(DeliveryStatus::Delivered, 2), (DeliveryStatus::Failed, 1)]);
+    assert_eq!(
+        outcome,
+        [(DeliveryStatus::Delivered, 2), (DeliveryStatus::DeadLettered, 1), (DeliveryStatus::Delivered, 1)]
+    );
+    assert_eq!(of_c1[0].finished_at, Some(now + seconds(5) + chrono::Duration::milliseconds(12)));
     let of_app = NotificationFilter { app_id: Some(Uuid::from_u128(11)), after: of_c1[0].seq, ..journal() };
     assert_eq!(store.notifications(of_app).await.unwrap().len(), 2);
     let paged = store.notifications(NotificationFilter { after: of_c1[1].seq, limit: 1, ..journal() }).await.unwrap();
-    assert_eq!(paged.len(), 1);
+    assert_eq!(bodies(&paged), [r#"{"n":3}"#]);
+    store.close().await;
+}
+
+async fn a_calls_due_notifications_are_handed_out_together(store: impl Store) {
+    two_calls(&store).await;
+    let now = epoch();
+    let batch = store.deliverable_notifications(now, 3, 10).await.unwrap();
+    assert_eq!(bodies(&batch), [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#, r#"{"n":5}"#], "calls by their oldest");
+    assert_eq!(
+        bodies(&store.deliverable_notifications(now, 2, 10).await.unwrap()),
+        [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":5}"#]
+    );
+    store.record_attempt(&[batch[0].seq, batch[1].seq], attempt(0, AttemptOutcome::Delivered)).await.unwrap();
+    store.record_attempt(&[batch[2].seq], attempt(0, AttemptOutcome::RetryAt(now + seconds(3)))).await.unwrap();
+    assert_eq!(bodies(&store.deliverable_notifications(now, 3, 10).await.unwrap()), [r#"{"n":5}"#]);
+    store.close().await;
+}
+
+async fn every_attempt_is_journaled(store: impl Store) {
+    two_calls(&store).await;
+    let now = epoch();
+    let first = store.deliverable_notifications(now, 1, 1).await.unwrap().remove(0);
+    store.record_attempt(&[first.seq], attempt(0, AttemptOutcome::RetryAt(now + seconds(2)))).await.unwrap();
+    let mut delivered = attempt(2, AttemptOutcome::Delivered);
+    delivered.status = Some(202);
+    delivered.error = None;
+    store.record_attempt(&[first.seq], delivered.clone()).await.unwrap();
+    store.record_attempt(&[first.seq], attempt(3, AttemptOutcome::Duplicate)).await.unwrap();
+    let attempts = store.delivery_attempts(first.seq).await.unwrap();
+    let numbered: Vec<_> = attempts.iter().map(|a| (a.seq, a.attempt, a.delivery.outcome)).collect();
+    assert_eq!(
+        numbered,
+        [
+            (first.seq, 1, AttemptOutcome::RetryAt(now + seconds(2))),
+            (first.seq, 2, AttemptOutcome::Delivered),
+            (first.seq, 3, AttemptOutcome::Duplicate)
+        ]
+    );
+    assert_eq!(attempts[1].delivery, delivered, "every field comes back as stored");
+    let stored = store.notification(first.seq).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.attempts, stored.last_status),
+        (DeliveryStatus::Delivered, 2, Some(202)),
+        "a duplicate is journaled but changes nothing"
+    );
+    assert_eq!(store.notification(first.seq + 1000).await.unwrap(), None);
+    assert_eq!(store.delivery_attempts(first.seq + 1000).await.unwrap(), []);
+    store.close().await;
+}
+
+async fn dead_letters_are_replayed(store: impl Store) {
+    two_calls(&store).await;
+    let now = epoch();
+    let heads = store.deliverable_notifications(now, 1, 10).await.unwrap();
+    for head in &heads {
+        store.record_attempt(&[head.seq], attempt(0, AttemptOutcome::RetryAt(now))).await.unwrap();
+        store.record_attempt(&[head.seq], attempt(0, AttemptOutcome::DeadLettered)).await.unwrap();
+    }
+    let dead = NotificationFilter { status: Some(DeliveryStatus::DeadLettered), ..journal() };
+    assert_eq!(store.notifications(dead.clone()).await.unwrap().len(), 3, "two given up on, one with nowhere to go");
+
+    let later = now + seconds(60);
+    let one = ReplaySelection { seq: Some(heads[0].seq), ..ReplaySelection::default() };
+    assert_eq!(store.replay_notifications(one.clone(), later).await.unwrap(), 1);
+    assert_eq!(store.replay_notifications(one, later).await.unwrap(), 0, "only dead letters are replayed");
+    let replayed = store.notification(heads[0].seq).await.unwrap().unwrap();
+    assert_eq!(
+        (replayed.status, replayed.attempts, replayed.round_attempts, replayed.replayed_at, replayed.finished_at),
+        (DeliveryStatus::Pending, 2, 0, Some(later), None),
+        "due again with a fresh retry budget; its history is kept"
+    );
+    assert_eq!(replayed.round_started_at(), later);
+    assert_eq!(store.deliverable_notifications(later, 1, 10).await.unwrap()[0].seq, heads[0].seq, "and due at once");
+
+    let of_c2 = ReplaySelection { call_id: Some("c2".into()), ..ReplaySelection::default() };
+    assert_eq!(store.replay_notifications(of_c2.clone(), later).await.unwrap(), 1, "not the one with nowhere to go");
+    let moved = ReplaySelection { url: Some("https://moved.example/cb".into()), ..of_c2 };
+    assert_eq!(store.replay_notifications(moved, later).await.unwrap(), 1);
+    let nowhere =
+        &store.notifications(NotificationFilter { call_id: Some("c2".into()), ..journal() }).await.unwrap()[0];
+    assert_eq!(
+        (nowhere.status, nowhere.notification.url.as_deref()),
+        (DeliveryStatus::Pending, Some("https://moved.example/cb"))
+    );
+    let other_app = ReplaySelection { app_id: Some(Uuid::from_u128(99)), ..ReplaySelection::default() };
+    assert_eq!(store.replay_notifications(other_app, later).await.unwrap(), 0);
+    store.close().await;
+}
+
+async fn the_journal_is_filtered_counted_and_pruned(store: impl Store) {
+    assert_eq!(store.notification_counts().await.unwrap(), NotificationCounts::default());
+    two_calls(&store).await;
+    let now = epoch();
+    let raised = |since: i64, before: i64| NotificationFilter {
+        raised_since: Some(epoch() + seconds(since)),
+        raised_before: Some(epoch() + seconds(before)),
+        ..journal()
+    };
+    assert_eq!(bodies(&store.notifications(raised(2, 4)).await.unwrap()), [r#"{"n":2}"#, r#"{"n":3}"#]);
+    let heads = store.deliverable_notifications(now, 3, 10).await.unwrap();
+    let mut finished = attempt(10, AttemptOutcome::Delivered);
+    store.record_attempt(&[heads[0].seq, heads[1].seq], finished.clone()).await.unwrap();
+    finished.started_at = now + seconds(100);
+    store.record_attempt(&[heads[3].seq], finished).await.unwrap();
+    assert_eq!(
+        store.notification_counts().await.unwrap(),
+        NotificationCounts { pending: 1, delivered: 3, dead_lettered: 1 }
+    );
+    let pending = NotificationFilter { status: Some(DeliveryStatus::Pending), ..journal() };
+    assert_eq!(bodies(&store.notifications(pending).await.unwrap()), [r#"{"n":3}"#]);
+
+    // Finished before +50 s: the two delivered at +10 s and the dead letter (queued at the epoch) go.
+    assert_eq!(store.prune_notifications(now + seconds(50), 100).await.unwrap(), 3);
+    assert_eq!(store.delivery_attempts(heads[0].seq).await.unwrap(), [], "attempts go with their notification");
+    // Keep at most none: every finished one goes, the pending one never does.
+    assert_eq!(store.prune_notifications(now, 0).await.unwrap(), 1);
+    assert_eq!(bodies(&store.notifications(journal()).await.unwrap()), [r#"{"n":3}"#]);
     store.close().await;
 }
 

@@ -46,3 +46,69 @@ async fn a_reopened_file_keeps_its_identity_and_data() {
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].report, report);
 }
+
+/// A data directory written before notifications had message ids, sequence numbers and dead letters keeps its
+/// notifications: same message ids as they were sent with, numbered within their call, `failed` as dead letters.
+#[tokio::test]
+async fn notifications_of_an_older_schema_survive_the_upgrade() {
+    use sqlx::{Connection, migrate::Migrator};
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("switchboard.sqlite");
+    let earlier = directory.path().join("migrations");
+    std::fs::create_dir(&earlier).unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for file in ["0001_initial.sql", "0002_identity.sql", "0003_calls.sql"] {
+        std::fs::copy(migrations.join(file), earlier.join(file)).unwrap();
+    }
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    Migrator::new(earlier.as_path()).await.unwrap().run(&mut connection).await.unwrap();
+    sqlx::raw_sql(
+        r#"INSERT INTO call VALUES ('c1', '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
+                   'established', 3, '{"callChainId":"chain-1"}', '2026-11-22T09:30:00.000000Z',
+                   '2026-11-22T09:30:00.000000Z', NULL);
+           INSERT INTO notification (call_id, tenant_id, app_id, url, body, raised_at, status, attempts, last_error)
+           VALUES ('c1', '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
+                   'https://bot.example/cb', '{}', '2026-11-22T09:30:00.000000Z', 'delivered', 1, NULL),
+                  ('c1', '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
+                   'https://bot.example/cb', '{}', '2026-11-22T09:30:01.000000Z', 'failed', 8, 'gave up');"#,
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.unwrap();
+
+    let store = SqliteStore::open(&path, testsuite::epoch()).await.unwrap();
+    let journal =
+        store.notifications(switchboard_store::NotificationFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let upgraded: Vec<_> = journal
+        .iter()
+        .map(|n| (n.notification.message_id.to_string(), n.call_sequence, n.status, n.notification.chain_id.as_str()))
+        .collect();
+    use switchboard_store::DeliveryStatus::{DeadLettered, Delivered};
+    assert_eq!(
+        upgraded,
+        [
+            ("00000000-5b1e-d0c5-0000-000000000001".to_owned(), 1, Delivered, "chain-1"),
+            ("00000000-5b1e-d0c5-0000-000000000002".to_owned(), 2, DeadLettered, "chain-1"),
+        ]
+    );
+    assert_eq!(journal[1].notification.queued_at, journal[1].notification.raised_at);
+    // The next notification the call raises continues its numbering.
+    let mut call = store.call("c1").await.unwrap().unwrap();
+    call.version += 1;
+    let mut next = journal[0].notification.clone();
+    next.message_id = uuid::Uuid::from_u128(7);
+    let change = switchboard_store::CallChange {
+        call,
+        expected_version: Some(3),
+        fired: None,
+        timers: Vec::new(),
+        notifications: vec![next],
+    };
+    store.commit_call(change).await.unwrap();
+    let all =
+        store.notifications(switchboard_store::NotificationFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all[2].call_sequence, 3);
+}

@@ -68,6 +68,7 @@ pub fn setup(direction: Direction, kind: CallKind, peers: Vec<Peer>, version: Ap
         callback_uri: Some("https://bot.example/callback".into()),
         my_participant_id: "bot".into(),
         call_chain_id: "chain".into(),
+        scenario_id: "scenario".into(),
         resource: Map::new(),
         peers,
         ringing_timeout: RINGING_TIMEOUT,

@@ -84,6 +84,9 @@ impl TestServer {
             instance,
             config,
             clock: clock.clone(),
+            delivery: switchboard_notify::DeliveryControls::default(),
+            // A recorder of its own, not installed: the process-wide one belongs to the server binary.
+            metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(switchboard_http::serve(

@@ -89,7 +89,7 @@ async fn a_bot_that_refuses_a_notification_or_keeps_failing_is_given_up_on() {
         journal.iter().map(|n| (n["status"].as_str(), n["attempts"].as_u64(), n["lastStatus"].as_u64())).collect();
     assert_eq!(
         outcome[..2],
-        [(Some("failed"), Some(1), Some(403)), (Some("failed"), Some(2), Some(503))],
+        [(Some("deadLettered"), Some(1), Some(403)), (Some("deadLettered"), Some(2), Some(503))],
         "403 is not retried; 503 is, up to max_attempts"
     );
     assert_eq!(journal[2]["status"], "delivered", "and the call's next notification still goes out");
@@ -97,7 +97,7 @@ async fn a_bot_that_refuses_a_notification_or_keeps_failing_is_given_up_on() {
 }
 
 #[tokio::test]
-async fn notifications_with_nowhere_to_go_are_journaled_as_failed() {
+async fn notifications_with_nowhere_to_go_are_dead_letters_at_once() {
     let h = Harness::start().await;
     h.send("PATCH", &format!("/_admin/apps/{DEV_APP}"), Some(&json!({"callingWebhook": null})), None).await.expect(200);
     let alice = h.user("Alice", answers_after(0)).await;
@@ -105,7 +105,7 @@ async fn notifications_with_nowhere_to_go_are_journaled_as_failed() {
         h.sim("POST", "/calls", Some(&json!({"from": {"user": {"id": alice}}, "appId": DEV_APP}))).await.expect(201);
     let journal = h.journal(call.body["id"].as_str().unwrap()).await;
     assert_eq!(journal.len(), 1);
-    assert_eq!((journal[0]["status"].as_str(), journal[0]["url"].as_str()), (Some("failed"), None));
+    assert_eq!((journal[0]["status"].as_str(), journal[0]["url"].as_str()), (Some("deadLettered"), None));
     assert!(journal[0]["lastError"].as_str().unwrap().contains("no calling webhook"), "{}", journal[0]);
     assert_eq!(journal[0]["body"]["value"][0]["changeType"], "created", "what would have been sent");
 }

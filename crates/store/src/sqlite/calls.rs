@@ -1,14 +1,11 @@
-//! Calls, timers, the notification outbox and the simulated world, in SQLite.
+//! Calls, timers and the simulated world, in SQLite.
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, sqlite::SqliteRow};
 use uuid::Uuid;
 
 use super::{classify, optional_timestamp, required_timestamp, text, timestamp, uuid};
-use crate::{
-    AttemptOutcome, CallChange, CallFilter, CallRecord, DeliveryAttempt, DeliveryStatus, NewNotification,
-    NotificationFilter, NotificationRecord, StoreError, TimerRecord, WorldEntityRecord,
-};
+use crate::{CallChange, CallFilter, CallRecord, StoreError, TimerRecord, WorldEntityRecord};
 
 pub(super) async fn commit_call(pool: &SqlitePool, change: CallChange) -> Result<(), StoreError> {
     let CallChange { call, expected_version, fired, timers, notifications } = change;
@@ -68,7 +65,7 @@ pub(super) async fn commit_call(pool: &SqlitePool, change: CallChange) -> Result
             .map_err(classify)?;
     }
     for notification in &notifications {
-        insert_notification(&mut transaction, notification).await?;
+        super::outbox::insert(&mut transaction, notification).await?;
     }
     transaction.commit().await.map_err(classify)
 }
@@ -82,41 +79,6 @@ async fn delete_timer_in(connection: &mut sqlx::SqliteConnection, timer: &TimerR
         .await
         .map(|_| ())
         .map_err(classify)
-}
-
-async fn insert_notification(
-    connection: &mut sqlx::SqliteConnection,
-    notification: &NewNotification,
-) -> Result<(), StoreError> {
-    // Nowhere to send it: journaled as failed straight away, so the journal shows why the bot heard nothing.
-    let (status, error, finished) = match notification.url {
-        Some(_) => (DeliveryStatus::Pending, None, None),
-        None => (
-            DeliveryStatus::Failed,
-            Some("the call has no callbackUri and the app has no calling webhook registered"),
-            Some(timestamp(notification.raised_at)),
-        ),
-    };
-    sqlx::query(
-        "INSERT INTO notification (call_id, tenant_id, app_id, url, body, raised_at, status, next_attempt_at, \
-         last_error, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&notification.call_id)
-    .bind(notification.tenant_id.to_string())
-    .bind(notification.app_id.to_string())
-    .bind(&notification.url)
-    .bind(&notification.body)
-    .bind(timestamp(notification.raised_at))
-    .bind(status.as_str())
-    // No next attempt time: due at once. (The dispatcher runs on wall-clock time, the call on the server's clock,
-    // which may be virtual, so the raise time cannot serve.)
-    .bind(None::<String>)
-    .bind(error)
-    .bind(finished)
-    .execute(connection)
-    .await
-    .map(|_| ())
-    .map_err(classify)
 }
 
 fn call_from_row(row: &SqliteRow) -> Result<CallRecord, StoreError> {
@@ -184,111 +146,6 @@ pub(super) async fn next_timer_due(pool: &SqlitePool) -> Result<Option<DateTime<
 pub(super) async fn delete_timer(pool: &SqlitePool, timer: &TimerRecord) -> Result<(), StoreError> {
     let mut connection = pool.acquire().await.map_err(classify)?;
     delete_timer_in(&mut connection, timer).await
-}
-
-fn notification_from_row(row: &SqliteRow) -> Result<NotificationRecord, StoreError> {
-    let status = match text(row, "status")?.as_str() {
-        "pending" => DeliveryStatus::Pending,
-        "delivered" => DeliveryStatus::Delivered,
-        "failed" => DeliveryStatus::Failed,
-        other => return Err(StoreError::Backend(format!("stored notification status '{other}' is unknown"))),
-    };
-    let attempts: i64 = row.try_get("attempts").map_err(classify)?;
-    let last_status: Option<i64> = row.try_get("last_status").map_err(classify)?;
-    Ok(NotificationRecord {
-        seq: row.try_get("seq").map_err(classify)?,
-        notification: NewNotification {
-            call_id: text(row, "call_id")?,
-            tenant_id: uuid(row, "tenant_id")?,
-            app_id: uuid(row, "app_id")?,
-            url: row.try_get("url").map_err(classify)?,
-            body: text(row, "body")?,
-            raised_at: required_timestamp(row, "raised_at")?,
-        },
-        status,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        next_attempt_at: optional_timestamp(row, "next_attempt_at")?,
-        last_status: last_status.and_then(|s| u16::try_from(s).ok()),
-        last_error: row.try_get("last_error").map_err(classify)?,
-        finished_at: optional_timestamp(row, "finished_at")?,
-    })
-}
-
-pub(super) async fn deliverable_notifications(
-    pool: &SqlitePool,
-    now: DateTime<Utc>,
-    limit: u32,
-) -> Result<Vec<NotificationRecord>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT n.* FROM notification n \
-         WHERE n.status = 'pending' AND (n.next_attempt_at IS NULL OR n.next_attempt_at <= ?) \
-         AND n.seq = (SELECT MIN(seq) FROM notification o WHERE o.call_id = n.call_id AND o.status = 'pending') \
-         ORDER BY n.seq LIMIT ?",
-    )
-    .bind(timestamp(now))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(classify)?;
-    rows.iter().map(notification_from_row).collect()
-}
-
-pub(super) async fn next_delivery_due(pool: &SqlitePool) -> Result<Option<DateTime<Utc>>, StoreError> {
-    // Only the oldest pending notification of each call can go next; one never attempted is due at once.
-    let row = sqlx::query(
-        "SELECT n.next_attempt_at FROM notification n WHERE n.status = 'pending' \
-         AND n.seq = (SELECT MIN(seq) FROM notification o WHERE o.call_id = n.call_id AND o.status = 'pending') \
-         ORDER BY n.next_attempt_at IS NOT NULL, n.next_attempt_at LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(classify)?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(Some(optional_timestamp(&row, "next_attempt_at")?.unwrap_or(DateTime::<Utc>::MIN_UTC))),
-    }
-}
-
-pub(super) async fn record_attempt(pool: &SqlitePool, seq: i64, attempt: DeliveryAttempt) -> Result<(), StoreError> {
-    let (status, next_attempt_at, finished_at) = match attempt.outcome {
-        AttemptOutcome::Delivered => (DeliveryStatus::Delivered, None, Some(attempt.at)),
-        AttemptOutcome::RetryAt(next) => (DeliveryStatus::Pending, Some(next), None),
-        AttemptOutcome::GaveUp => (DeliveryStatus::Failed, None, Some(attempt.at)),
-    };
-    sqlx::query(
-        "UPDATE notification SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_status = ?, \
-         last_error = ?, finished_at = ? WHERE seq = ? AND status = 'pending'",
-    )
-    .bind(status.as_str())
-    .bind(next_attempt_at.map(timestamp))
-    .bind(attempt.status.map(i64::from))
-    .bind(&attempt.error)
-    .bind(finished_at.map(timestamp))
-    .bind(seq)
-    .execute(pool)
-    .await
-    .map(|_| ())
-    .map_err(classify)
-}
-
-pub(super) async fn notifications(
-    pool: &SqlitePool,
-    filter: NotificationFilter,
-) -> Result<Vec<NotificationRecord>, StoreError> {
-    let mut query: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM notification WHERE seq > ");
-    query.push_bind(filter.after);
-    if let Some(tenant_id) = filter.tenant_id {
-        query.push(" AND tenant_id = ").push_bind(tenant_id.to_string());
-    }
-    if let Some(app_id) = filter.app_id {
-        query.push(" AND app_id = ").push_bind(app_id.to_string());
-    }
-    if let Some(call_id) = filter.call_id {
-        query.push(" AND call_id = ").push_bind(call_id);
-    }
-    query.push(" ORDER BY seq LIMIT ").push_bind(i64::from(filter.limit));
-    let rows = query.build().fetch_all(pool).await.map_err(classify)?;
-    rows.iter().map(notification_from_row).collect()
 }
 
 fn entity_from_row(row: &SqliteRow) -> Result<WorldEntityRecord, StoreError> {

@@ -4,6 +4,7 @@
 //! OS page cache); only a power cut can drop the last few. Every write is one transaction.
 
 mod calls;
+mod outbox;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -17,9 +18,9 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::{
-    ApplicationRecord, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt, DeviceQualityReport,
-    Instance, NewDeviceQualityReport, NotificationFilter, NotificationRecord, SecretRecord, SigningKeyRecord, Store,
-    StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
+    ApplicationRecord, AttemptRecord, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
+    DeviceQualityReport, Instance, NewDeviceQualityReport, NotificationCounts, NotificationFilter, NotificationRecord,
+    ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -491,21 +492,42 @@ impl Store for SqliteStore {
     async fn deliverable_notifications(
         &self,
         now: DateTime<Utc>,
+        per_call: u32,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
-        calls::deliverable_notifications(&self.pool, now, limit).await
+        outbox::deliverable(&self.pool, now, per_call, limit).await
     }
 
-    async fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        calls::next_delivery_due(&self.pool).await
+    async fn next_delivery_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
+        outbox::next_due(&self.pool, excluding).await
     }
 
-    async fn record_attempt(&self, seq: i64, attempt: DeliveryAttempt) -> Result<(), StoreError> {
-        calls::record_attempt(&self.pool, seq, attempt).await
+    async fn record_attempt(&self, seqs: &[i64], attempt: DeliveryAttempt) -> Result<(), StoreError> {
+        outbox::record_attempt(&self.pool, seqs, attempt).await
     }
 
     async fn notifications(&self, filter: NotificationFilter) -> Result<Vec<NotificationRecord>, StoreError> {
-        calls::notifications(&self.pool, filter).await
+        outbox::list(&self.pool, filter).await
+    }
+
+    async fn notification(&self, seq: i64) -> Result<Option<NotificationRecord>, StoreError> {
+        outbox::get(&self.pool, seq).await
+    }
+
+    async fn delivery_attempts(&self, seq: i64) -> Result<Vec<AttemptRecord>, StoreError> {
+        outbox::attempts(&self.pool, seq).await
+    }
+
+    async fn replay_notifications(&self, selection: ReplaySelection, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        outbox::replay(&self.pool, selection, now).await
+    }
+
+    async fn notification_counts(&self) -> Result<NotificationCounts, StoreError> {
+        outbox::counts(&self.pool).await
+    }
+
+    async fn prune_notifications(&self, finished_before: DateTime<Utc>, keep_at_most: u64) -> Result<u64, StoreError> {
+        outbox::prune(&self.pool, finished_before, keep_at_most).await
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -1,0 +1,188 @@
+//! When to try a notification again, and when to give up on it: exponential backoff with jitter, `Retry-After`,
+//! an attempt limit and a time horizon per round (a round starts when the notification is queued or replayed).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use switchboard_store::NotificationRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) max_attempts: u32,
+    pub(crate) horizon: Duration,
+}
+
+/// What an answer from a receiver means for delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Accepted,
+    /// Worth trying again: 408, 429, 5xx, or no answer at all (connection refused, reset, timed out).
+    Transient,
+    /// The receiver does not want it (any other status); trying again would not help.
+    Refused,
+}
+
+impl Answer {
+    pub(crate) fn of(status: Option<StatusCode>) -> Answer {
+        match status {
+            None => Answer::Transient,
+            Some(status) if status.is_success() => Answer::Accepted,
+            Some(StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS) => Answer::Transient,
+            Some(status) if status.is_server_error() => Answer::Transient,
+            Some(_) => Answer::Refused,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `failed`-th failed attempt of a round: the initial backoff doubled per further failure, at
+    /// most the maximum, with "equal jitter" — half of it fixed, half random — so that many retries queued by one
+    /// outage spread out instead of arriving together, and none comes back sooner than half the backoff.
+    pub(crate) fn backoff(&self, failed: u32, rng: &mut fastrand::Rng) -> Duration {
+        let doublings = failed.saturating_sub(1).min(31);
+        let ceiling = self.initial_backoff.saturating_mul(1 << doublings).min(self.max_backoff);
+        let half = ceiling / 2;
+        half + half.mul_f64(rng.f64())
+    }
+
+    /// When to try `head` (and the notifications batched with it) again after a transient failure at `now`, or why
+    /// not: out of attempts, or the next attempt would fall beyond the round's horizon. A receiver's `Retry-After`
+    /// replaces the backoff.
+    pub(crate) fn retry_at(
+        &self,
+        head: &NotificationRecord,
+        now: DateTime<Utc>,
+        retry_after: Option<Duration>,
+        rng: &mut fastrand::Rng,
+    ) -> Result<DateTime<Utc>, String> {
+        let failed = head.round_attempts + 1;
+        if failed >= self.max_attempts {
+            return Err(format!("gave up after {failed} attempts"));
+        }
+        let wait = retry_after.unwrap_or_else(|| self.backoff(failed, rng));
+        let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        let horizon =
+            head.round_started_at() + chrono::Duration::from_std(self.horizon).unwrap_or(chrono::Duration::MAX);
+        if next > horizon {
+            return Err(format!(
+                "gave up after {failed} attempts: the next one would come after the retry horizon of {}",
+                humantime::format_duration(self.horizon)
+            ));
+        }
+        Ok(next)
+    }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): a number of seconds, or an HTTP date.
+pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use switchboard_store::{DeliveryStatus, NewNotification};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            max_attempts: 5,
+            horizon: Duration::from_secs(600),
+        }
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    fn record(round_attempts: u32) -> NotificationRecord {
+        NotificationRecord {
+            seq: 1,
+            call_sequence: 1,
+            notification: NewNotification {
+                message_id: Uuid::nil(),
+                call_id: "c".into(),
+                tenant_id: Uuid::nil(),
+                app_id: Uuid::nil(),
+                url: Some("http://127.0.0.1/".into()),
+                body: "{}".into(),
+                chain_id: "c".into(),
+                scenario_id: "s".into(),
+                raised_at: at(0),
+                queued_at: at(0),
+            },
+            status: DeliveryStatus::Pending,
+            attempts: round_attempts,
+            round_attempts,
+            replayed_at: None,
+            next_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn answers_are_classified_as_graph_retries_them() {
+        let of = |code: u16| Answer::of(Some(StatusCode::from_u16(code).unwrap()));
+        assert_eq!([of(200), of(202), of(204)], [Answer::Accepted; 3]);
+        assert_eq!([of(408), of(429), of(500), of(503)], [Answer::Transient; 4]);
+        assert_eq!([of(400), of(401), of(403), of(404), of(410), of(302)], [Answer::Refused; 6]);
+        assert_eq!(Answer::of(None), Answer::Transient, "no answer at all");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum_with_jitter_in_its_upper_half() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for (failed, ceiling) in [(1, 1), (2, 2), (3, 4), (7, 60), (40, 60)] {
+            for _ in 0..50 {
+                let wait = policy().backoff(failed, &mut rng);
+                let ceiling = Duration::from_secs(ceiling);
+                assert!(
+                    wait >= ceiling / 2 && wait <= ceiling,
+                    "attempt {failed}: {wait:?} not in [{ceiling:?}/2, {ceiling:?}]"
+                );
+            }
+        }
+        let spread: std::collections::HashSet<_> = (0..20).map(|_| policy().backoff(3, &mut rng)).collect();
+        assert!(spread.len() > 10, "jittered, not fixed");
+    }
+
+    #[test]
+    fn retries_stop_at_the_attempt_limit_and_the_horizon() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let next = policy().retry_at(&record(0), at(10), None, &mut rng).unwrap();
+        assert!(next >= at(10) && next <= at(11));
+        assert!(policy().retry_at(&record(4), at(10), None, &mut rng).unwrap_err().contains("after 5 attempts"));
+        let late = policy().retry_at(&record(1), at(599), None, &mut rng).unwrap_err();
+        assert!(late.contains("retry horizon of 10m"), "{late}");
+        let mut replayed = record(0);
+        replayed.replayed_at = Some(at(3600));
+        assert!(policy().retry_at(&replayed, at(3700), None, &mut rng).is_ok(), "a replay starts a new round");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_in_seconds_or_as_a_date() {
+        let now = at(0);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        let date = (now + chrono::Duration::seconds(30)).to_rfc2822().replace("+0000", "GMT");
+        assert_eq!(retry_after(&date, now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::ZERO), "a date passed: at once");
+        assert_eq!(retry_after("soon", now), None);
+        let mut rng = fastrand::Rng::with_seed(1);
+        let next = policy().retry_at(&record(0), now, Some(Duration::from_secs(45)), &mut rng).unwrap();
+        assert_eq!(next, at(45), "instead of the backoff");
+    }
+}
