@@ -3,6 +3,7 @@
 
 use std::{
     collections::VecDeque,
+    net::SocketAddr,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
@@ -11,8 +12,9 @@ use std::{
 use axum::{
     Router,
     body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode, Uri},
+    extract::{ConnectInfo, State, connect_info::IntoMakeServiceWithConnectInfo},
+    http::{HeaderMap, StatusCode, Uri, Version, header},
+    response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -26,14 +28,17 @@ pub(crate) const DEV_SECRET: &str = "switchboard-dev-secret-do-not-use-in-produc
 /// How long a test waits for a notification before it fails: generous, since nothing is timed against it.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A notification as the receiver got it.
+/// A POST as the receiver got it.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
     pub(crate) path: String,
     pub(crate) headers: HeaderMap,
-    /// The one `commsNotification` of the body (Switchboard sends one per POST).
+    /// The first `commsNotification` of the body (Switchboard sends one per POST unless batching is on).
     pub(crate) notification: Value,
     pub(crate) body: Value,
+    /// Where the POST came from: one address per connection.
+    pub(crate) remote: SocketAddr,
+    pub(crate) version: Version,
 }
 
 impl Received {
@@ -59,6 +64,10 @@ impl Received {
         Some((result["code"].as_i64()?, result["subcode"].as_i64()?))
     }
 
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
     /// A short form for assertions: `updated establishing`, `deleted terminated`, `updated participants`.
     pub(crate) fn summary(&self) -> String {
         if self.resource_url().ends_with("/participants") {
@@ -75,42 +84,129 @@ impl Received {
     }
 }
 
-/// The bot's webhook: records every POST and answers each with the next planned status (202 once the plan is
-/// used up).
+/// How the receiver answers one POST.
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    pub(crate) status: u16,
+    /// Waits this long before answering (the POST is recorded on arrival).
+    pub(crate) delay: Duration,
+    pub(crate) retry_after: Option<&'static str>,
+}
+
+impl Planned {
+    pub(crate) fn status(status: u16) -> Planned {
+        Planned { status, delay: Duration::ZERO, retry_after: None }
+    }
+}
+
+/// The bot's webhook: records every POST and answers each as planned (202 once the plan is used up).
 pub(crate) struct Receiver {
     pub(crate) url: String,
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Received>>,
-    plan: Arc<Mutex<VecDeque<u16>>>,
+    plan: Arc<Mutex<VecDeque<Planned>>>,
 }
 
 #[derive(Clone)]
 struct ReceiverState {
     sender: mpsc::UnboundedSender<Received>,
-    plan: Arc<Mutex<VecDeque<u16>>>,
+    plan: Arc<Mutex<VecDeque<Planned>>>,
 }
 
-async fn receive(State(state): State<ReceiverState>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let status = state.plan.lock().unwrap().pop_front().unwrap_or(202);
+async fn receive(
+    State(state): State<ReceiverState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    version: Version,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let planned = state.plan.lock().unwrap().pop_front().unwrap_or(Planned::status(202));
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let notification = body["value"][0].clone();
-    let _ = state.sender.send(Received { path: uri.path().to_owned(), headers, notification, body });
-    StatusCode::from_u16(status).unwrap()
+    let _ = state.sender.send(Received { path: uri.path().to_owned(), headers, notification, body, remote, version });
+    if !planned.delay.is_zero() {
+        tokio::time::sleep(planned.delay).await;
+    }
+    let status = StatusCode::from_u16(planned.status).unwrap();
+    match planned.retry_after {
+        Some(after) => (status, [(header::RETRY_AFTER, after)]).into_response(),
+        None => status.into_response(),
+    }
+}
+
+/// A certificate for `127.0.0.1` and the CA that issued it, as PEM.
+pub(crate) struct TestCertificate {
+    pub(crate) ca_pem: String,
+    chain_pem: String,
+    key_pem: String,
+}
+
+impl TestCertificate {
+    pub(crate) fn issue() -> TestCertificate {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
+        TestCertificate { chain_pem: format!("{}{ca_pem}", leaf.pem()), key_pem: key.serialize_pem(), ca_pem }
+    }
 }
 
 impl Receiver {
     pub(crate) async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::start_at("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// On a given address (one a test reserved while the receiver was "down").
+    pub(crate) async fn start_at(address: SocketAddr) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let (receiver, app) = Receiver::new(url);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        receiver
+    }
+
+    /// Over https (with ALPN offering HTTP/2), with `certificate`.
+    pub(crate) async fn start_tls(certificate: &TestCertificate) -> Receiver {
+        use axum_server::tls_rustls::RustlsConfig;
+        let config = RustlsConfig::from_pem(
+            certificate.chain_pem.clone().into_bytes(),
+            certificate.key_pem.clone().into_bytes(),
+        )
+        .await
+        .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let (receiver, app) = Receiver::new(url);
+        tokio::spawn(async move { axum_server::from_tcp_rustls(listener, config).unwrap().serve(app).await.unwrap() });
+        receiver
+    }
+
+    fn new(url: String) -> (Receiver, IntoMakeServiceWithConnectInfo<Router, SocketAddr>) {
         let (sender, events) = mpsc::unbounded_channel();
         let plan = Arc::new(Mutex::new(VecDeque::new()));
         let app = Router::new().fallback(receive).with_state(ReceiverState { sender, plan: plan.clone() });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver { url, events: tokio::sync::Mutex::new(events), plan }
+        let receiver = Receiver { url, events: tokio::sync::Mutex::new(events), plan };
+        (receiver, app.into_make_service_with_connect_info::<SocketAddr>())
+    }
+
+    /// An address nothing listens on, for a receiver that is down: connections to it are refused.
+    pub(crate) fn reserve_address() -> SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
     }
 
     /// The statuses the next POSTs get, in order.
     pub(crate) fn answer_next_with(&self, statuses: &[u16]) {
-        self.plan.lock().unwrap().extend(statuses);
+        self.plan(statuses.iter().map(|s| Planned::status(*s)));
+    }
+
+    /// How the next POSTs are answered, in order.
+    pub(crate) fn plan(&self, answers: impl IntoIterator<Item = Planned>) {
+        self.plan.lock().unwrap().extend(answers);
     }
 
     /// The next notification, waiting for it to arrive.
@@ -120,6 +216,16 @@ impl Receiver {
             Ok(Some(received)) => received,
             _ => panic!("no notification arrived within {PATIENCE:?}"),
         }
+    }
+
+    /// Whatever has arrived and not been taken yet.
+    pub(crate) async fn drain(&self) -> Vec<Received> {
+        let mut events = self.events.lock().await;
+        let mut all = Vec::new();
+        while let Ok(received) = events.try_recv() {
+            all.push(received);
+        }
+        all
     }
 
     /// The next `n` notifications.
@@ -214,6 +320,16 @@ impl Harness {
     pub(crate) async fn restart(&mut self) {
         let (status, stderr) = self.server.take().unwrap().terminate();
         assert!(status.success(), "{stderr}");
+        self.start_again().await;
+    }
+
+    /// Kills the server (SIGKILL, as a crash would) and starts it again on the same data directory.
+    pub(crate) async fn crash_and_restart(&mut self) {
+        self.server.take().unwrap().kill();
+        self.start_again().await;
+    }
+
+    async fn start_again(&mut self) {
         let cwd = self._directory.path().to_owned();
         let server = start_server(&self.data_dir, &cwd);
         self.base = server.base.clone();
@@ -330,15 +446,38 @@ impl Harness {
     /// The journal of a call once no delivery is pending: the dispatcher records an attempt after the bot
     /// answered, so a test that saw the POST waits for the record.
     pub(crate) async fn settled_journal(&self, call_id: &str) -> Vec<Value> {
+        self.journal_until(call_id, |journal| journal.iter().all(|n| n["status"] != "pending")).await
+    }
+
+    /// The journal of a call once `ready` holds for it (deliveries happen on their own time, not the test's).
+    pub(crate) async fn journal_until(&self, call_id: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let journal = self.journal(call_id).await;
-            if journal.iter().all(|n| n["status"] != "pending") {
+            if ready(&journal) {
                 return journal;
             }
-            assert!(tokio::time::Instant::now() < deadline, "deliveries still pending: {journal:?}");
+            assert!(tokio::time::Instant::now() < deadline, "the journal never got there: {journal:?}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// A journal entry once it has `n` delivery attempts.
+    pub(crate) async fn journal_until_attempts(&self, seq: &Value, n: usize) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let entry = self.journal_entry(seq).await;
+            if entry["deliveryAttempts"].as_array().is_some_and(|a| a.len() >= n) {
+                return entry;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never {n} attempts: {entry}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// One journal entry with its delivery attempts.
+    pub(crate) async fn journal_entry(&self, seq: &Value) -> Value {
+        self.sim("GET", &format!("/notifications/{seq}"), None).await.expect(200).body
     }
 }
 

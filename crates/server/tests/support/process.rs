@@ -84,6 +84,15 @@ impl Running {
     }
 }
 
+impl Running {
+    /// SIGKILL: the process ends at once, with no shutdown of any kind.
+    #[allow(dead_code, reason = "this file is shared by the test binaries, and the CLI tests never crash the server")]
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
