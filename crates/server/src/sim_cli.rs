@@ -162,9 +162,46 @@ pub(crate) enum SimCommand {
         call: Option<String>,
         #[arg(long)]
         app: Option<Uuid>,
-        /// Only those after this sequence number
+        #[arg(long, value_parser = ["pending", "delivered", "deadLettered"])]
+        status: Option<String>,
+        /// Only those raised at or after this time (RFC 3339)
+        #[arg(long)]
+        since: Option<String>,
+        /// Only those after this journal seq (the previous page's "next")
         #[arg(long, default_value_t = 0)]
         after: i64,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// One notification, with every attempt at delivering it
+    Notification { seq: i64 },
+    /// Deliver dead letters again: one (by seq), or all of a call, an app, or everything
+    Replay {
+        seq: Option<i64>,
+        #[arg(long, conflicts_with = "seq")]
+        call: Option<String>,
+        #[arg(long, conflicts_with = "seq")]
+        app: Option<Uuid>,
+        /// Deliver to this URL instead (required for those that had nowhere to go)
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Show the delivery disorder knobs; with flags, set them (those not given are turned off)
+    Delivery {
+        /// Up to this many of a call's queued notifications go out in random order
+        #[arg(long)]
+        reorder_window: Option<u32>,
+        /// The chance (0 to 1) that a delivered notification is delivered once more
+        #[arg(long)]
+        duplicate_rate: Option<f64>,
+        /// Every POST waits this long first (e.g. 200ms)
+        #[arg(long)]
+        delay: Option<String>,
+        /// … plus a random part of up to this much
+        #[arg(long)]
+        delay_jitter: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Forget the world, every call and notification
     Reset,
@@ -438,15 +475,45 @@ fn build(command: SimCommand) -> Result<Request, String> {
                 request(Method::PATCH, "/defaults", Some(json!({"behaviour": behaviour, "strict": strict})))
             }
         },
-        SimCommand::Notifications { call, app, after } => {
-            let mut path = format!("/notifications?after={after}");
-            if let Some(call) = call {
-                path.push_str(&format!("&callId={call}"));
+        SimCommand::Notifications { call, app, status, since, after, limit } => {
+            let mut query = url::form_urlencoded::Serializer::new(format!("/notifications?after={after}&"));
+            let filters = [
+                ("callId", call),
+                ("appId", app.map(|a| a.to_string())),
+                ("status", status),
+                ("raisedSince", since),
+                ("limit", limit.map(|l| l.to_string())),
+            ];
+            for (name, value) in filters {
+                if let Some(value) = value {
+                    query.append_pair(name, &value);
+                }
             }
-            if let Some(app) = app {
-                path.push_str(&format!("&appId={app}"));
-            }
-            request(Method::GET, path, None)
+            request(Method::GET, query.finish(), None)
+        }
+        SimCommand::Notification { seq } => request(Method::GET, format!("/notifications/{seq}"), None),
+        SimCommand::Replay { seq: Some(seq), to, .. } => {
+            request(Method::POST, format!("/notifications/{seq}/replay"), Some(json!({"url": to})))
+        }
+        SimCommand::Replay { seq: None, call, app, to } => {
+            request(Method::POST, "/notifications/replay", Some(json!({"callId": call, "appId": app, "url": to})))
+        }
+        SimCommand::Delivery {
+            reorder_window: None,
+            duplicate_rate: None,
+            delay: None,
+            delay_jitter: None,
+            seed: None,
+        } => request(Method::GET, "/delivery", None),
+        SimCommand::Delivery { reorder_window, duplicate_rate, delay, delay_jitter, seed } => {
+            let knobs = json!({
+                "reorderWindow": reorder_window.unwrap_or_default(),
+                "duplicateRate": duplicate_rate.unwrap_or_default(),
+                "delay": delay.unwrap_or_else(|| "0s".to_owned()),
+                "delayJitter": delay_jitter.unwrap_or_else(|| "0s".to_owned()),
+                "seed": seed,
+            });
+            request(Method::PUT, "/delivery", Some(knobs))
         }
         SimCommand::Reset => request(Method::POST, "/reset", None),
     })

@@ -72,3 +72,29 @@ async fn the_cli_sets_up_lobbies_guests_and_admits_a_waiting_bot() {
     let not_waiting = sim(&h, &["admit", "00000000-0000-4000-8000-000000000000"]).unwrap_err();
     assert!(not_waiting.contains("404"), "{not_waiting}");
 }
+
+#[tokio::test]
+async fn the_cli_reads_the_journal_replays_dead_letters_and_turns_the_delivery_knobs() {
+    let h = Harness::start().await;
+    h.receiver.answer_next_with(&[410]);
+    let alice = sim(&h, &["users", "add", "--name", "Alice"]).unwrap();
+    let call = sim(&h, &["call", "--from", &format!("user:{}", alice["id"].as_str().unwrap()), "--app", DEV_APP]);
+    let call_id = call.unwrap()["id"].as_str().unwrap().to_owned();
+    h.receiver.next().await;
+    let dead = h.journal_until(&call_id, |j| j.first().is_some_and(|n| n["status"] == "deadLettered")).await;
+    let listed = sim(&h, &["notifications", "--status", "deadLettered", "--call", &call_id]).unwrap();
+    assert_eq!(listed["value"][0]["seq"], dead[0]["seq"]);
+    let seq = dead[0]["seq"].to_string();
+    let one = sim(&h, &["notification", &seq]).unwrap();
+    assert_eq!(one["deliveryAttempts"][0]["status"], 410);
+    let replayed = sim(&h, &["replay", &seq]).unwrap();
+    assert!(replayed["replayedAt"].is_string());
+    assert_eq!(h.receiver.next().await.change_type(), "created", "delivered again");
+    assert_eq!(sim(&h, &["replay", "--call", &call_id]).unwrap()["replayed"], 0, "nothing dead any more");
+    assert!(sim(&h, &["notification", "999999"]).unwrap_err().contains("404"));
+
+    let knobs = sim(&h, &["delivery", "--duplicate-rate", "0.5", "--delay", "10ms"]).unwrap();
+    assert_eq!((knobs["duplicateRate"].as_f64(), knobs["delay"].as_str()), (Some(0.5), Some("10ms")));
+    assert_eq!(sim(&h, &["delivery"]).unwrap(), knobs);
+    assert!(sim(&h, &["delivery", "--reorder-window", "1000"]).unwrap_err().contains("at most 64"));
+}
