@@ -29,6 +29,7 @@ use tokio::{
     sync::{Notify, OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
 };
+use uuid::Uuid;
 
 /// How the dispatcher delivers.
 #[derive(Debug, Clone)]
@@ -80,6 +81,8 @@ const POLL: Duration = Duration::from_secs(30);
 const PREFETCH: u32 = 32;
 /// How often the journal is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How long a notification token is reused; far inside its lifetime, so a bot never sees one close to expiry.
+const TOKEN_REUSE: Duration = Duration::from_secs(300);
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -91,6 +94,8 @@ pub struct Dispatcher {
     controls: DeliveryControls,
     /// One semaphore per receiving host, bounding the connections to it.
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
+    tokens: Mutex<HashMap<(Uuid, Uuid), (String, Instant)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +133,17 @@ impl Dispatcher {
             max_attempts: config.max_attempts.max(1),
             horizon: config.retry_horizon,
         };
-        Ok(Dispatcher { store, identity, client, wake, config, policy, controls, hosts: Mutex::new(HashMap::new()) })
+        Ok(Dispatcher {
+            store,
+            identity,
+            client,
+            wake,
+            config,
+            policy,
+            controls,
+            hosts: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Delivers until `shutdown` resolves, then lets the deliveries under way finish (each POST is bounded by the
@@ -154,6 +169,10 @@ impl Dispatcher {
                 () = &mut shutdown => break,
                 Some(finished) = deliveries.join_next(), if !deliveries.is_empty() => {
                     busy.remove(&finished.expect("invariant: a delivery task does not panic"));
+                    // Whatever else finished meanwhile, so that one look at the outbox serves them all.
+                    while let Some(finished) = deliveries.try_join_next() {
+                        busy.remove(&finished.expect("invariant: a delivery task does not panic"));
+                    }
                 }
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
@@ -173,7 +192,7 @@ impl Dispatcher {
         if free > 0 {
             let disorder = self.controls.disorder();
             let per_call = PREFETCH.max(disorder.reorder_window);
-            let wanted = u32::try_from((free + busy.len()) * per_call as usize).unwrap_or(u32::MAX);
+            let wanted = u32::try_from(free + busy.len()).unwrap_or(u32::MAX);
             let due = self.store.deliverable_notifications(Utc::now(), per_call, wanted).await?;
             let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
             for record in due {
@@ -267,9 +286,7 @@ impl Dispatcher {
     async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope) -> (DeliveryAttempt, Option<Duration>) {
         let notification = &batch[0].notification;
         let _slot = self.host_slot(&envelope.url).await;
-        // Tokens are checked against the bot's wall clock, so they are minted on real time even when calls run on a
-        // virtual clock.
-        let token = self.identity.notification_token(notification.tenant_id, notification.app_id, Utc::now());
+        let token = self.token(notification.tenant_id, notification.app_id);
         let started_at = Utc::now();
         let clock = Instant::now();
         metrics::gauge!(telemetry::IN_FLIGHT).increment(1);
@@ -323,6 +340,20 @@ impl Dispatcher {
         }
     }
 
+    /// The app's notification token: a fresh one every `TOKEN_REUSE`. Tokens are checked against the bot's wall
+    /// clock, so they are minted on real time even when calls run on a virtual clock.
+    fn token(&self, tenant_id: Uuid, app_id: Uuid) -> String {
+        let mut tokens = self.tokens.lock().expect("invariant: nothing panics while holding the tokens lock");
+        match tokens.get(&(tenant_id, app_id)) {
+            Some((token, minted)) if minted.elapsed() < TOKEN_REUSE => token.clone(),
+            _ => {
+                let token = self.identity.notification_token(tenant_id, app_id, Utc::now());
+                tokens.insert((tenant_id, app_id), (token.clone(), Instant::now()));
+                token
+            }
+        }
+    }
+
     /// A connection slot for the URL's host: at most `connections_per_host` POSTs to one host at a time.
     async fn host_slot(&self, url: &str) -> Option<OwnedSemaphorePermit> {
         let host = reqwest::Url::parse(url).ok().map(|u| {
@@ -372,7 +403,6 @@ fn batches(records: &[NotificationRecord], size: u32) -> Vec<&[NotificationRecor
 mod tests {
     use chrono::TimeZone;
     use switchboard_store::{DeliveryStatus, NewNotification};
-    use uuid::Uuid;
 
     use super::*;
 

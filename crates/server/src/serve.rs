@@ -244,6 +244,7 @@ fn print_banner(
     println!("Switchboard {} — the Microsoft Graph calling API, self-hosted", env!("CARGO_PKG_VERSION"));
     println!("  Graph base URL   {base}/v1.0  (and {base}/beta)");
     println!("  Health           {base}/healthz");
+    println!("  Metrics          {base}/metrics");
     println!("  Store            {store}");
     println!("  Mode             {mode}");
     let clock = match settings.clock {

@@ -216,15 +216,15 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- notifications -------------------------------------------------------------------------------------------
 
-    /// The notifications to send now, oldest call first: for each call, its oldest pending notification if its next
-    /// attempt is due by `now`, followed by up to `per_call - 1` more of the call's pending notifications that are due
-    /// too (a call's notifications go out in order, so nothing behind a notification that is not due is taken). At
-    /// most `limit` notifications in all.
+    /// The notifications to send now, for at most `calls` calls, the call with the oldest first: for each, its oldest
+    /// pending notification if its next attempt is due by `now`, followed by up to `per_call - 1` more of the call's
+    /// pending notifications that are due too (a call's notifications go out in order, so nothing behind one that is
+    /// not due is taken).
     async fn deliverable_notifications(
         &self,
         now: DateTime<Utc>,
         per_call: u32,
-        limit: u32,
+        calls: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 
     /// When the next pending notification of a call not in `excluding` may be attempted (the dispatcher leaves out

@@ -343,7 +343,11 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert!(store.next_delivery_due(&[]).await.unwrap().is_some_and(|due| due <= now), "new ones are due at once");
     let first = store.deliverable_notifications(now, 1, 10).await.unwrap();
     assert_eq!(bodies(&first), [r#"{"n":1}"#, r#"{"n":5}"#], "only the oldest pending one of each call");
-    assert_eq!(bodies(&store.deliverable_notifications(now, 1, 1).await.unwrap()), [r#"{"n":1}"#], "limited");
+    assert_eq!(
+        bodies(&store.deliverable_notifications(now, 3, 1).await.unwrap()),
+        [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#],
+        "one call"
+    );
 
     // A retry keeps the call's later notifications waiting behind it.
     store.record_attempt(&[first[0].seq], attempt(0, AttemptOutcome::RetryAt(now + seconds(5)))).await.unwrap();

@@ -493,9 +493,9 @@ impl Store for SqliteStore {
         &self,
         now: DateTime<Utc>,
         per_call: u32,
-        limit: u32,
+        calls: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
-        outbox::deliverable(&self.pool, now, per_call, limit).await
+        outbox::deliverable(&self.pool, now, per_call, calls).await
     }
 
     async fn next_delivery_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -1,6 +1,8 @@
 //! The notification outbox and its journal, in SQLite: notifications are inserted in the transaction of the call
 //! change that raised them, handed to the dispatcher per call in order, and keep every attempt made at them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, sqlite::SqliteRow};
 
@@ -109,46 +111,54 @@ pub(super) async fn deliverable(
     pool: &SqlitePool,
     now: DateTime<Utc>,
     per_call: u32,
-    limit: u32,
+    calls: u32,
 ) -> Result<Vec<NotificationRecord>, StoreError> {
-    // The first `per_call` pending notifications of every call, calls ordered by their oldest one.
-    let rows = sqlx::query(
-        "SELECT * FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY call_id ORDER BY seq) AS position, \
-         MIN(seq) OVER (PARTITION BY call_id) AS head FROM notification n WHERE status = 'pending') \
-         WHERE position <= ? ORDER BY head, seq",
+    // The calls whose oldest pending notification is due, oldest first (read from the pending index alone) …
+    let heads: Vec<String> = sqlx::query_scalar(
+        "SELECT n.call_id FROM notification n JOIN (SELECT MIN(seq) AS head FROM notification \
+         WHERE status = 'pending' GROUP BY call_id) h ON n.seq = h.head \
+         WHERE n.next_attempt_at IS NULL OR n.next_attempt_at <= ? ORDER BY n.seq LIMIT ?",
     )
-    .bind(i64::from(per_call.max(1)))
+    .bind(timestamp(now))
+    .bind(i64::from(calls))
     .fetch_all(pool)
     .await
     .map_err(classify)?;
-    let mut deliverable = Vec::new();
-    let mut blocked_call: Option<String> = None;
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    // … then the first `per_call` pending notifications of each.
+    let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT * FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY call_id ORDER BY seq) AS position \
+         FROM notification n WHERE status = 'pending' AND call_id IN (",
+    );
+    let mut list = query.separated(", ");
+    for call_id in &heads {
+        list.push_bind(call_id);
+    }
+    query.push(")) WHERE position <= ").push_bind(i64::from(per_call.max(1))).push(" ORDER BY call_id, seq");
+    let rows = query.build().fetch_all(pool).await.map_err(classify)?;
+    let mut by_call: HashMap<String, Vec<NotificationRecord>> = HashMap::new();
     for row in &rows {
-        if deliverable.len() >= limit as usize {
-            break;
-        }
+        let position: i64 = row.try_get("position").map_err(classify)?;
         let record = notification_from_row(row)?;
-        if blocked_call.as_deref() == Some(record.notification.call_id.as_str()) {
-            continue;
-        }
-        if is_due(&record, now) {
-            deliverable.push(record);
-        } else {
-            // Nothing of this call may overtake a notification that is waiting for its retry.
-            blocked_call = Some(record.notification.call_id.clone());
+        let call = by_call.entry(record.notification.call_id.clone()).or_default();
+        // Nothing of a call may overtake a notification that is waiting for its retry.
+        if i64::try_from(call.len()).unwrap_or(i64::MAX) == position - 1 && is_due(&record, now) {
+            call.push(record);
         }
     }
-    Ok(deliverable)
+    Ok(heads.iter().flat_map(|call_id| by_call.remove(call_id).unwrap_or_default()).collect())
 }
 
 pub(super) async fn next_due(pool: &SqlitePool, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
     // Only the oldest pending notification of each call can go next; one never attempted is due at once.
     let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT n.next_attempt_at FROM notification n WHERE n.status = 'pending' \
-         AND n.seq = (SELECT MIN(seq) FROM notification o WHERE o.call_id = n.call_id AND o.status = 'pending')",
+        "SELECT n.next_attempt_at FROM notification n JOIN (SELECT MIN(seq) AS head FROM notification \
+         WHERE status = 'pending' GROUP BY call_id) h ON n.seq = h.head",
     );
     if !excluding.is_empty() {
-        query.push(" AND n.call_id NOT IN (");
+        query.push(" WHERE n.call_id NOT IN (");
         let mut list = query.separated(", ");
         for call_id in excluding {
             list.push_bind(call_id.clone());
