@@ -195,7 +195,7 @@ async fn undelivered_notifications_survive_a_crash() {
 #[tokio::test]
 async fn a_slow_receiver_times_out_without_holding_up_other_calls() {
     let h = Harness::start_with_config("[notifications]\ntimeout = \"1s\"\ninitial_backoff = \"20ms\"\n").await;
-    h.receiver.plan([Planned { status: 202, delay: Duration::from_secs(2), retry_after: None }]);
+    h.receiver.plan([Planned { delay: Duration::from_secs(2), ..Planned::status(202) }]);
     // They answer only when the test moves the clock, so each call raises one notification here.
     let alice = h.user("Alice", answers_after(60_000)).await;
     let slow = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
@@ -280,7 +280,7 @@ async fn dead_letters_with_nowhere_to_go_are_replayed_to_a_url_given_then() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let h = Harness::start_with_config("[notifications]\ninitial_backoff = \"10ms\"\n").await;
-    h.receiver.plan([Planned { status: 429, delay: Duration::ZERO, retry_after: Some("2") }]);
+    h.receiver.plan([Planned::with_header(429, "retry-after", "2")]);
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.receiver.take(2).await;
@@ -452,4 +452,21 @@ async fn the_disorder_knob_reorders_a_calls_notifications() {
     sorted.sort_unstable();
     assert_eq!(sorted, (2..=journal.len() as u64).collect::<Vec<_>>(), "each once");
     assert_ne!(numbers, sorted, "out of order");
+}
+
+#[tokio::test]
+async fn a_302_with_a_location_is_followed_as_graph_does() {
+    let h = Harness::start().await;
+    let elsewhere = Receiver::start().await;
+    h.receiver.plan([Planned::with_header(302, "location", &format!("{}/region-2/callback", elsewhere.url))]);
+    let alice = h.user("Alice", answers_after(60_000)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    let asked = h.receiver.next().await;
+    let reposted = elsewhere.next().await;
+    assert_eq!((reposted.path.as_str(), reposted.body.clone()), ("/region-2/callback", asked.body.clone()));
+    let journal = h.settled_journal(&id).await;
+    let entry = h.journal_entry(&journal[0]["seq"]).await;
+    let attempt = &entry["deliveryAttempts"][0];
+    assert_eq!((attempt["outcome"].as_str(), attempt["status"].as_u64()), (Some("delivered"), Some(202)));
+    assert!(attempt["url"].as_str().unwrap().ends_with("/region-2/callback"), "where it went in the end: {attempt}");
 }

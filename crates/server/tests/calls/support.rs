@@ -13,7 +13,7 @@ use axum::{
     Router,
     body::Bytes,
     extract::{ConnectInfo, State, connect_info::IntoMakeServiceWithConnectInfo},
-    http::{HeaderMap, StatusCode, Uri, Version, header},
+    http::{HeaderMap, StatusCode, Uri, Version},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -90,12 +90,17 @@ pub(crate) struct Planned {
     pub(crate) status: u16,
     /// Waits this long before answering (the POST is recorded on arrival).
     pub(crate) delay: Duration,
-    pub(crate) retry_after: Option<&'static str>,
+    /// A header of the answer (`Retry-After`, `Location` …).
+    pub(crate) header: Option<(&'static str, String)>,
 }
 
 impl Planned {
     pub(crate) fn status(status: u16) -> Planned {
-        Planned { status, delay: Duration::ZERO, retry_after: None }
+        Planned { status, delay: Duration::ZERO, header: None }
+    }
+
+    pub(crate) fn with_header(status: u16, name: &'static str, value: &str) -> Planned {
+        Planned { header: Some((name, value.to_owned())), ..Planned::status(status) }
     }
 }
 
@@ -128,8 +133,8 @@ async fn receive(
         tokio::time::sleep(planned.delay).await;
     }
     let status = StatusCode::from_u16(planned.status).unwrap();
-    match planned.retry_after {
-        Some(after) => (status, [(header::RETRY_AFTER, after)]).into_response(),
+    match planned.header {
+        Some((name, value)) => (status, [(name, value)]).into_response(),
         None => status.into_response(),
     }
 }
