@@ -400,14 +400,19 @@ fn batches(records: &[NotificationRecord], size: u32) -> Vec<&[NotificationRecor
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
+pub(crate) mod tests {
+    use chrono::{DateTime, TimeZone};
     use switchboard_store::{DeliveryStatus, NewNotification};
 
     use super::*;
 
-    fn record(seq: i64, url: &str, round_attempts: u32) -> NotificationRecord {
-        let at = Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap();
+    /// An instant `seconds` after a fixed one.
+    pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    /// A pending notification of call `c`, queued at `at(0)`.
+    pub(crate) fn record(seq: i64, url: &str, round_attempts: u32) -> NotificationRecord {
         NotificationRecord {
             seq,
             call_sequence: seq,
@@ -420,8 +425,8 @@ mod tests {
                 body: format!(r#"{{"@odata.type":"x","value":[{{"n":{seq}}}]}}"#),
                 chain_id: "chain".into(),
                 scenario_id: "scenario".into(),
-                raised_at: at,
-                queued_at: at,
+                raised_at: at(0),
+                queued_at: at(0),
             },
             status: DeliveryStatus::Pending,
             attempts: round_attempts,

@@ -88,11 +88,8 @@ pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-    use switchboard_store::{DeliveryStatus, NewNotification};
-    use uuid::Uuid;
-
     use super::*;
+    use crate::tests::at;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
@@ -103,35 +100,8 @@ mod tests {
         }
     }
 
-    fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
-    }
-
     fn record(round_attempts: u32) -> NotificationRecord {
-        NotificationRecord {
-            seq: 1,
-            call_sequence: 1,
-            notification: NewNotification {
-                message_id: Uuid::nil(),
-                call_id: "c".into(),
-                tenant_id: Uuid::nil(),
-                app_id: Uuid::nil(),
-                url: Some("http://127.0.0.1/".into()),
-                body: "{}".into(),
-                chain_id: "c".into(),
-                scenario_id: "s".into(),
-                raised_at: at(0),
-                queued_at: at(0),
-            },
-            status: DeliveryStatus::Pending,
-            attempts: round_attempts,
-            round_attempts,
-            replayed_at: None,
-            next_attempt_at: None,
-            last_status: None,
-            last_error: None,
-            finished_at: None,
-        }
+        crate::tests::record(1, "http://127.0.0.1/", round_attempts)
     }
 
     #[test]

@@ -58,6 +58,10 @@ async fn receive(State(arrivals): State<Arrivals>, headers: HeaderMap) -> Status
     StatusCode::ACCEPTED
 }
 
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn serve_receiver(address: std::net::SocketAddr, app: Option<Router>) {
     if let Some(app) = app {
         let listener = tokio::net::TcpListener::bind(address).await.unwrap();
@@ -108,15 +112,8 @@ async fn main() {
     let http = reqwest::Client::new();
     let patch = http.patch(format!("{base}/_admin/apps/{DEV_APP}")).json(&json!({"callingWebhook": webhook}));
     assert!(patch.send().await.unwrap().status().is_success());
-    let user: Value = http
-        .post(format!("{base}/_sim/users"))
-        .json(&json!({"displayName": "Caller", "behaviour": {"response": {"kind": "ring"}}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let caller = json!({"displayName": "Caller", "behaviour": {"response": {"kind": "ring"}}});
+    let user = json_of(http.post(format!("{base}/_sim/users")).json(&caller)).await;
     let call = json!({"from": {"user": {"id": user["id"]}}, "appId": DEV_APP});
 
     let started = Instant::now();
@@ -155,14 +152,7 @@ async fn main() {
     let mut queued: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut after = 0;
     loop {
-        let page: Value = http
-            .get(format!("{base}/_sim/notifications?after={after}&limit=5000"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = json_of(http.get(format!("{base}/_sim/notifications?after={after}&limit=5000"))).await;
         let entries = page["value"].as_array().unwrap();
         if entries.is_empty() {
             break;
