@@ -1,0 +1,653 @@
+//! One call's media, a frame at a time, with no I/O: who hears whom (N−1 mixing, server mute, hold, lobby), what
+//! the bot plays (its IVR queue of prompts and recordings, DTMF it sends), what the simulated people say and the
+//! keys they press, and what everyone heard. The call document decides the configuration (a [`Plan`], re-applied
+//! after every change of the call); the conference reports what happened as [`Event`]s.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use crate::{
+    capture::Capture,
+    dtmf::Detector,
+    frame::{Clip, FRAME_MS, Frame, Mix},
+    synth,
+};
+
+/// Where prompt and hold-music audio comes from: fetched and decoded outside, looked up by key (a URI).
+pub trait Library {
+    fn lookup(&self, key: &str) -> Lookup;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Ready(Clip),
+    /// Still being fetched: the job waits, silent.
+    Pending,
+    /// It cannot be played; the reason is the operation's.
+    Failed(String),
+}
+
+/// The media side of a call, as its document has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The bot's participant id; its leg hears everyone.
+    pub bot_id: String,
+    /// The bot is in the conversation (not waiting in a lobby).
+    pub bot_present: bool,
+    /// The bot muted itself: nothing it plays reaches anyone.
+    pub bot_muted: bool,
+    pub people: Vec<Person>,
+    /// The IVR queue, in order: the first job runs, the others wait their turn.
+    pub jobs: Vec<Job>,
+    /// DTMF the bot sends, in order.
+    pub dtmf: Vec<DtmfJob>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    /// Its client sends audio (not muted by itself, not in a lobby): its keys are detected.
+    pub sends: bool,
+    /// The others hear it (it sends, is not muted by the server, not on hold).
+    pub heard: bool,
+    /// It hears the conversation (not on hold, not in a lobby).
+    pub hears: bool,
+    /// On hold: the music it hears instead (`None` for the built-in track, or a prompt's key).
+    pub hold: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub operation_id: String,
+    pub kind: JobKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobKind {
+    Play { prompts: Vec<String>, looped: bool },
+    Record(RecordPlan),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordPlan {
+    pub prompt: Option<String>,
+    pub beep: bool,
+    pub initial_silence_ms: u64,
+    pub max_silence_ms: u64,
+    pub max_duration_ms: u64,
+    pub stop_keys: Vec<char>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DtmfJob {
+    pub operation_id: String,
+    pub keys: Vec<char>,
+    pub gap_ms: u64,
+}
+
+/// What happened in a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    JobDone {
+        operation_id: String,
+        outcome: JobOutcome,
+    },
+    DtmfDone {
+        operation_id: String,
+    },
+    /// A person pressed a key (heard in-band, or sent as an RFC 4733 event).
+    KeyPressed {
+        person: String,
+        key: char,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Played,
+    /// A prompt could not be played.
+    PromptFailed(String),
+    Recorded {
+        samples: Vec<i16>,
+        end: RecordEnd,
+    },
+    /// Nobody spoke within the initial silence timeout.
+    NothingHeard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordEnd {
+    StopKey(char),
+    MaxDuration,
+    MaxSilence,
+}
+
+/// What a simulated person says next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Utterance {
+    Audio(Clip),
+    /// Keys pressed one after the other: as DTMF audio (`in_band`) or as RFC 4733 events, which carry no audio.
+    Keys {
+        keys: Vec<char>,
+        in_band: bool,
+        tone_ms: u64,
+        gap_ms: u64,
+    },
+}
+
+/// How loud a frame must be (RMS, dBFS) to count as someone speaking to a recording.
+const SPEECH_DBFS: f64 = -40.0;
+/// How long a DTMF digit the bot sends lasts.
+pub const SENT_TONE_MS: u64 = 100;
+
+fn frames(ms: u64) -> u64 {
+    ms.div_ceil(FRAME_MS)
+}
+
+/// A clip being played, frame by frame.
+#[derive(Debug, Clone)]
+struct Player {
+    clip: Clip,
+    next: usize,
+}
+
+impl Player {
+    fn new(clip: Clip) -> Player {
+        Player { clip, next: 0 }
+    }
+
+    fn next_frame(&mut self) -> Option<Frame> {
+        let frame = self.clip.frame(self.next)?;
+        self.next += 1;
+        Some(frame)
+    }
+
+    /// Looping: back to the start at the end.
+    fn next_looped(&mut self) -> Frame {
+        self.next_frame()
+            .or_else(|| {
+                self.next = 0;
+                self.next_frame()
+            })
+            .unwrap_or(Frame::Silence)
+    }
+}
+
+/// A simulated person's mouth.
+#[derive(Debug, Clone, Default)]
+struct Speaker {
+    queue: VecDeque<Utterance>,
+    playing: Option<Player>,
+    /// RFC 4733 keys still to send: (frames to wait first, key).
+    events: VecDeque<(u64, char)>,
+}
+
+impl Speaker {
+    fn idle(&self) -> bool {
+        self.queue.is_empty() && self.playing.is_none() && self.events.is_empty()
+    }
+
+    /// The next frame it says, and a key it sends as an event at this frame.
+    fn next(&mut self) -> (Frame, Option<char>) {
+        if let Some((wait, key)) = self.events.front_mut() {
+            if *wait == 0 {
+                let key = *key;
+                self.events.pop_front();
+                return (Frame::Silence, Some(key));
+            }
+            *wait -= 1;
+            return (Frame::Silence, None);
+        }
+        loop {
+            if let Some(player) = &mut self.playing {
+                if let Some(frame) = player.next_frame() {
+                    return (frame, None);
+                }
+                self.playing = None;
+            }
+            match self.queue.pop_front() {
+                None => return (Frame::Silence, None),
+                Some(Utterance::Audio(clip)) => self.playing = Some(Player::new(clip)),
+                Some(Utterance::Keys { keys, in_band: true, tone_ms, gap_ms }) => {
+                    let mut samples = Vec::new();
+                    for key in keys {
+                        samples.extend_from_slice(
+                            synth::dtmf(key, tone_ms).map(|c| c.samples().to_vec()).unwrap_or_default().as_slice(),
+                        );
+                        samples.extend_from_slice(synth::silence(gap_ms).samples());
+                    }
+                    self.playing = Some(Player::new(Clip::new(samples)));
+                }
+                Some(Utterance::Keys { keys, in_band: false, tone_ms, gap_ms }) => {
+                    let spacing = frames(tone_ms + gap_ms).saturating_sub(1);
+                    self.events =
+                        keys.into_iter().enumerate().map(|(i, key)| (if i == 0 { 0 } else { spacing }, key)).collect();
+                    return self.next();
+                }
+            }
+        }
+    }
+}
+
+struct Leg {
+    capture: Capture,
+    speaker: Speaker,
+    detector: Detector,
+    /// Hold music, while on hold.
+    hold: Option<(Option<String>, Player)>,
+}
+
+/// The job at the head of the IVR queue, under way.
+#[derive(Debug, Clone)]
+struct Running {
+    operation_id: String,
+    kind: JobKind,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone)]
+enum Stage {
+    /// Playing prompt `index` (of the job's prompts, or the recording's one prompt).
+    Prompt {
+        index: usize,
+        player: Option<Player>,
+    },
+    Beep(Player),
+    Listening {
+        frames: u64,
+        spoke: bool,
+        since_speech: u64,
+        samples: Vec<i16>,
+    },
+}
+
+/// What a running job does in a frame.
+enum Step {
+    Play(Frame),
+    Quiet,
+    Done(JobOutcome),
+}
+
+impl Running {
+    /// The job's audio for this frame, moving through its prompts (and a recording's beep).
+    fn advance(&mut self, library: &dyn Library) -> Step {
+        let Running { kind, stage, .. } = self;
+        let kind: &JobKind = kind;
+        let prompts: &[String] = match kind {
+            JobKind::Play { prompts, .. } => prompts,
+            JobKind::Record(plan) => plan.prompt.as_slice(),
+        };
+        loop {
+            match stage {
+                Stage::Prompt { index, player } => {
+                    if *index >= prompts.len() {
+                        match kind {
+                            JobKind::Play { looped: true, .. } if !prompts.is_empty() => {
+                                *index = 0;
+                                *player = None;
+                                continue;
+                            }
+                            JobKind::Play { .. } => return Step::Done(JobOutcome::Played),
+                            JobKind::Record(plan) if plan.beep => {
+                                *stage = Stage::Beep(Player::new(synth::beep()));
+                                continue;
+                            }
+                            JobKind::Record(_) => {
+                                *stage = Stage::listening();
+                                return Step::Quiet;
+                            }
+                        }
+                    }
+                    if player.is_none() {
+                        match library.lookup(&prompts[*index]) {
+                            Lookup::Ready(clip) => *player = Some(Player::new(clip)),
+                            Lookup::Pending => return Step::Quiet,
+                            Lookup::Failed(why) => return Step::Done(JobOutcome::PromptFailed(why)),
+                        }
+                    }
+                    match player.as_mut().and_then(Player::next_frame) {
+                        Some(frame) => return Step::Play(frame),
+                        None => {
+                            *index += 1;
+                            *player = None;
+                        }
+                    }
+                }
+                Stage::Beep(player) => match player.next_frame() {
+                    Some(frame) => return Step::Play(frame),
+                    None => {
+                        *stage = Stage::listening();
+                        return Step::Quiet;
+                    }
+                },
+                Stage::Listening { .. } => return Step::Quiet,
+            }
+        }
+    }
+
+    /// A recording hears a frame; its outcome once it ends.
+    fn listen(&mut self, heard: &Frame, keys: &[char]) -> Option<JobOutcome> {
+        let Running {
+            kind: JobKind::Record(plan),
+            stage: Stage::Listening { frames: elapsed, spoke, since_speech, samples },
+            ..
+        } = self
+        else {
+            return None;
+        };
+        *elapsed += 1;
+        samples.extend_from_slice(&heard.samples());
+        if level_dbfs(heard) > SPEECH_DBFS {
+            *spoke = true;
+            *since_speech = 0;
+        } else {
+            *since_speech += 1;
+        }
+        let end = if let Some(key) = keys.iter().find(|k| plan.stop_keys.contains(k)) {
+            RecordEnd::StopKey(*key)
+        } else if *elapsed >= frames(plan.max_duration_ms) {
+            RecordEnd::MaxDuration
+        } else if !*spoke && *elapsed >= frames(plan.initial_silence_ms) {
+            return Some(JobOutcome::NothingHeard);
+        } else if *spoke && *since_speech >= frames(plan.max_silence_ms) {
+            RecordEnd::MaxSilence
+        } else {
+            return None;
+        };
+        Some(JobOutcome::Recorded { samples: std::mem::take(samples), end })
+    }
+}
+
+impl Stage {
+    fn listening() -> Stage {
+        Stage::Listening { frames: 0, spoke: false, since_speech: 0, samples: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Sending {
+    operation_id: String,
+    player: Player,
+}
+
+pub struct Conference {
+    /// The next engine frame to process.
+    frame: u64,
+    plan: Plan,
+    legs: BTreeMap<String, Leg>,
+    running: Option<Running>,
+    sending: Option<Sending>,
+    /// Jobs this conference finished that the plan may still list until the call takes note.
+    finished: HashSet<String>,
+    capture_limit_ms: u64,
+}
+
+impl Conference {
+    /// A conference whose first frame is engine frame `frame`; each leg keeps the last `capture_limit_ms` it heard.
+    pub fn new(frame: u64, capture_limit_ms: u64) -> Conference {
+        Conference {
+            frame,
+            plan: Plan::default(),
+            legs: BTreeMap::new(),
+            running: None,
+            sending: None,
+            finished: HashSet::new(),
+            capture_limit_ms,
+        }
+    }
+
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn set_plan(&mut self, plan: Plan) {
+        let listed: HashSet<&str> = plan
+            .jobs
+            .iter()
+            .map(|j| j.operation_id.as_str())
+            .chain(plan.dtmf.iter().map(|d| d.operation_id.as_str()))
+            .collect();
+        self.finished.retain(|id| listed.contains(id.as_str()));
+        for id in std::iter::once(&plan.bot_id).chain(plan.people.iter().map(|p| &p.id)) {
+            if !self.legs.contains_key(id) {
+                let leg = Leg {
+                    capture: Capture::new(self.frame, self.capture_limit_ms),
+                    speaker: Speaker::default(),
+                    detector: Detector::default(),
+                    hold: None,
+                };
+                self.legs.insert(id.clone(), leg);
+            }
+        }
+        for person in &plan.people {
+            let leg = self.legs.get_mut(&person.id).expect("invariant: every person of the plan has a leg");
+            match &person.hold {
+                None => leg.hold = None,
+                Some(music) if leg.hold.as_ref().is_some_and(|(current, _)| current == music) => {}
+                Some(music) => leg.hold = Some((music.clone(), Player::new(Clip::new(Vec::new())))),
+            }
+        }
+        self.plan = plan;
+    }
+
+    /// Queues what a person says.
+    pub fn say(&mut self, person: &str, utterance: Utterance) -> bool {
+        match self.legs.get_mut(person) {
+            Some(leg) => {
+                leg.speaker.queue.push_back(utterance);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What a leg heard: its capture, if the leg has been in the call.
+    pub fn capture(&self, leg: &str) -> Option<&Capture> {
+        self.legs.get(leg).map(|l| &l.capture)
+    }
+
+    /// True when nothing can make a sound: no job, no DTMF, nobody speaking, nobody on hold.
+    pub fn idle(&self) -> bool {
+        self.plan.jobs.is_empty()
+            && self.plan.dtmf.is_empty()
+            && self.running.is_none()
+            && self.sending.is_none()
+            && self.plan.people.iter().all(|p| p.hold.is_none())
+            && self.legs.values().all(|l| l.speaker.idle())
+    }
+
+    /// Processes frames up to (not including) `until`: at once when idle, else until a frame has events.
+    pub fn run(&mut self, until: u64, library: &dyn Library) -> Vec<Event> {
+        while self.frame < until {
+            if self.idle() {
+                let skipped = until - self.frame;
+                for id in self.present() {
+                    if let Some(leg) = self.legs.get_mut(&id) {
+                        leg.capture.push_silence(skipped);
+                        leg.detector = Detector::default();
+                    }
+                }
+                self.frame = until;
+                break;
+            }
+            let events = self.tick(library);
+            if !events.is_empty() {
+                return events;
+            }
+        }
+        Vec::new()
+    }
+
+    /// The legs taking part now: the bot and the people of the plan.
+    fn present(&self) -> Vec<String> {
+        std::iter::once(self.plan.bot_id.clone()).chain(self.plan.people.iter().map(|p| p.id.clone())).collect()
+    }
+
+    /// One frame.
+    pub fn tick(&mut self, library: &dyn Library) -> Vec<Event> {
+        let mut events = Vec::new();
+        self.follow_plan();
+        // What each person sends, and the keys in it.
+        let mut said: Vec<(String, Frame, bool)> = Vec::new();
+        for person in &self.plan.people {
+            let leg = self.legs.get_mut(&person.id).expect("invariant: every person of the plan has a leg");
+            let (frame, event_key) = leg.speaker.next();
+            if !person.sends {
+                continue;
+            }
+            let heard_key = leg.detector.feed(&frame);
+            for key in event_key.into_iter().chain(heard_key) {
+                events.push(Event::KeyPressed { person: person.id.clone(), key });
+            }
+            said.push((person.id.clone(), frame, person.heard));
+        }
+        let bot_frame = self.bot_frame(library, &mut events);
+        let mut mix = Mix::new();
+        for (_, frame, heard) in &said {
+            if *heard {
+                mix.add(frame);
+            }
+        }
+        let bot_heard = mix.frame();
+        let bot_audible = self.plan.bot_present && !self.plan.bot_muted;
+        if bot_audible {
+            mix.add(&bot_frame);
+        }
+        for person in &self.plan.people {
+            let own = said.iter().find(|(id, _, heard)| *id == person.id && *heard).map(|(_, f, _)| f);
+            let leg = self.legs.get_mut(&person.id).expect("invariant: every person of the plan has a leg");
+            let output = match (&mut leg.hold, person.hears) {
+                (Some((music, player)), _) => {
+                    if player.clip.frames() == 0 {
+                        match music
+                            .as_deref()
+                            .map_or_else(|| Lookup::Ready(default_hold_music()), |key| library.lookup(key))
+                        {
+                            Lookup::Ready(clip) => *player = Player::new(clip),
+                            // A custom track that cannot be played: the built-in one instead.
+                            Lookup::Failed(_) => *player = Player::new(default_hold_music()),
+                            Lookup::Pending => {}
+                        }
+                    }
+                    player.next_looped()
+                }
+                (None, true) => mix.without(own.unwrap_or(&Frame::Silence)),
+                (None, false) => Frame::Silence,
+            };
+            leg.capture.push(&output);
+        }
+        if self.plan.bot_present {
+            let leg = self.legs.get_mut(&self.plan.bot_id).expect("invariant: the bot has a leg");
+            leg.capture.push(&bot_heard);
+        } else if let Some(leg) = self.legs.get_mut(&self.plan.bot_id) {
+            leg.capture.push(&Frame::Silence);
+        }
+        let keys: Vec<char> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::KeyPressed { key, .. } => Some(*key),
+                _ => None,
+            })
+            .collect();
+        self.listen(&bot_heard, &keys, &mut events);
+        self.frame += 1;
+        events
+    }
+
+    /// Drops a job the plan no longer lists (cancelled) and starts the plan's first when nothing runs.
+    fn follow_plan(&mut self) {
+        let head = self.plan.jobs.iter().find(|j| !self.finished.contains(&j.operation_id));
+        if self.running.as_ref().is_some_and(|r| head.is_none_or(|h| h.operation_id != r.operation_id)) {
+            self.running = None;
+        }
+        if self.running.is_none()
+            && let Some(job) = head
+        {
+            self.running = Some(Running {
+                operation_id: job.operation_id.clone(),
+                kind: job.kind.clone(),
+                stage: Stage::Prompt { index: 0, player: None },
+            });
+        }
+        let next_dtmf = self.plan.dtmf.iter().find(|d| !self.finished.contains(&d.operation_id));
+        if self.sending.as_ref().is_some_and(|s| next_dtmf.is_none_or(|d| d.operation_id != s.operation_id)) {
+            self.sending = None;
+        }
+        if self.sending.is_none()
+            && let Some(job) = next_dtmf
+        {
+            let mut samples = Vec::new();
+            for key in &job.keys {
+                samples.extend_from_slice(
+                    synth::dtmf(*key, SENT_TONE_MS).map(|c| c.samples().to_vec()).unwrap_or_default().as_slice(),
+                );
+                samples.extend_from_slice(synth::silence(job.gap_ms).samples());
+            }
+            self.sending =
+                Some(Sending { operation_id: job.operation_id.clone(), player: Player::new(Clip::new(samples)) });
+        }
+    }
+
+    /// What the bot plays this frame: its running job's audio and the DTMF it sends.
+    fn bot_frame(&mut self, library: &dyn Library, events: &mut Vec<Event>) -> Frame {
+        let mut mix = Mix::new();
+        if let Some(sending) = &mut self.sending {
+            match sending.player.next_frame() {
+                Some(frame) => mix.add(&frame),
+                None => {
+                    events.push(Event::DtmfDone { operation_id: sending.operation_id.clone() });
+                    self.finished.insert(sending.operation_id.clone());
+                    self.sending = None;
+                }
+            }
+        }
+        if let Some(frame) = self.job_frame(library, events) {
+            mix.add(&frame);
+        }
+        mix.frame()
+    }
+
+    fn job_frame(&mut self, library: &dyn Library, events: &mut Vec<Event>) -> Option<Frame> {
+        let outcome = match self.running.as_mut()?.advance(library) {
+            Step::Play(frame) => return Some(frame),
+            Step::Quiet => return None,
+            Step::Done(outcome) => outcome,
+        };
+        self.finish(outcome, events);
+        None
+    }
+
+    /// Feeds what the bot heard to a recording in progress, and ends it when its time is up or a stop key came.
+    fn listen(&mut self, heard: &Frame, keys: &[char], events: &mut Vec<Event>) {
+        let Some(running) = self.running.as_mut() else { return };
+        if let Some(outcome) = running.listen(heard, keys) {
+            self.finish(outcome, events);
+        }
+    }
+
+    fn finish(&mut self, outcome: JobOutcome, events: &mut Vec<Event>) {
+        if let Some(running) = self.running.take() {
+            self.finished.insert(running.operation_id.clone());
+            events.push(Event::JobDone { operation_id: running.operation_id, outcome });
+        }
+    }
+}
+
+/// The built-in hold music, made once per process.
+fn default_hold_music() -> Clip {
+    static MUSIC: std::sync::OnceLock<Clip> = std::sync::OnceLock::new();
+    MUSIC.get_or_init(synth::hold_music).clone()
+}
+
+fn level_dbfs(frame: &Frame) -> f64 {
+    match frame {
+        Frame::Silence => f64::NEG_INFINITY,
+        Frame::Audio(samples) => {
+            let mean: f64 = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len() as f64;
+            10.0 * (mean / f64::from(i16::MAX).powi(2)).log10()
+        }
+    }
+}
