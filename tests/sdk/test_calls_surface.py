@@ -1,7 +1,6 @@
 """Every request builder of the calls area in the official SDKs reaches Switchboard and gets an answer the SDK
 understands: errors parse as ODataError with Graph's code, message and innerError. On a call that does not exist,
-implemented operations answer Graph's 404 and the others a 501 naming the operation (test_calls_lifecycle.py drives
-the implemented ones through real calls)."""
+every operation answers Graph's 404 (the other SDK tests drive them through real calls)."""
 
 import uuid
 
@@ -65,20 +64,6 @@ from msgraph.generated.models.teleconference_device_quality import Teleconferenc
 from msgraph.generated.models.tone import Tone
 
 CALLBACK = "https://bot.example.com/callback"
-
-# The operations docs/compatibility.md lists as implemented, by their catalogue names.
-IMPLEMENTED = {
-    "calls: create", "call: get", "call: delete (hang up)", "call: answer", "call: reject", "call: redirect",
-    "call: transfer", "call: keepAlive", "call: mute (self)", "call: unmute (self)", "call: subscribeToTone",
-    "call: changeScreenSharingRole", "call: updateRecordingStatus", "call: addLargeGalleryView", "operation: get",
-    "call: startRecording", "call: stopRecording", "call: startTranscription", "call: stopTranscription",
-    "participants: list", "participants: invite", "participants: muteAll", "participant: get", "participant: delete",
-    "participant: mute", "participant: startHoldMusic", "participant: stopHoldMusic",
-    "participant: reportSyntheticMedia", "audioRoutingGroups: list", "audioRoutingGroups: create",
-    "audioRoutingGroup: get", "audioRoutingGroup: update", "audioRoutingGroup: delete", "contentSharingSessions: list",
-    "contentSharingSession: get",
-}
-
 
 def target():
     return InvitationParticipantInfo(identity=IdentitySet(user=Identity(id=str(uuid.uuid4()), display_name="Alex")))
@@ -150,13 +135,9 @@ def assert_graph_error(error, status, code):
     assert inner.date is not None, "innerError.date parses as a date"
 
 
-def assert_unknown_call_or_not_implemented(name, error):
-    if name in IMPLEMENTED:
-        assert_graph_error(error, 404, "NotFound")
-        assert "'call-1' was not found" in error.error.message, (name, error.error.message)
-    else:
-        assert_graph_error(error, 501, "NotImplemented")
-        assert f"({name})" in error.error.message, (name, error.error.message)
+def assert_unknown_call(name, error):
+    assert_graph_error(error, 404, "NotFound")
+    assert "'call-1' was not found" in error.error.message, (name, error.error.message)
 
 
 def test_every_v1_operation_answers_the_sdk(server):
@@ -167,7 +148,7 @@ def test_every_v1_operation_answers_the_sdk(server):
                 created = await coroutine
                 assert created.state == CallState.Establishing and created.id, "a new call"
                 continue
-            assert_unknown_call_or_not_implemented(name, await expect_odata_error(coroutine))
+            assert_unknown_call(name, await expect_odata_error(coroutine))
 
     run(scenario(server))
 
@@ -212,7 +193,7 @@ def test_beta_only_operations_through_the_beta_sdk(server):
         for name, coroutine in operations:
             with pytest.raises(BetaODataError) as raised:
                 await coroutine
-            assert_unknown_call_or_not_implemented(name, raised.value)
+            assert_unknown_call(name, raised.value)
 
     run(scenario(server))
 

@@ -34,6 +34,16 @@ pub enum CallsError {
     Corrupt { call_id: String, error: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No such recording, or the access token does not open it.
+    #[error(
+        "Recording '{recording_id}' was not found, or the access token is not its own. Recordings are deleted some time after their call ends."
+    )]
+    RecordingNotFound { recording_id: uuid::Uuid },
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
+    /// A media file of the simulated people that does not exist.
+    #[error("{0}")]
+    MediaFileNotFound(String),
 }
 
 fn list(permissions: &[Permission]) -> String {

@@ -8,6 +8,7 @@
 pub mod clock;
 mod error;
 pub mod graph;
+pub mod media;
 pub mod participants;
 pub mod render;
 mod runtime;

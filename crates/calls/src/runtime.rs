@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::{
     CallsError,
     clock::{ClockError, ClockMode, SimulationClock},
+    media::{Media, MediaConfig},
     render,
     world::{World, WorldConfig},
 };
@@ -29,6 +30,7 @@ pub struct CallsConfig {
     pub world: WorldConfig,
     /// The server's public base URL (`https://127.0.0.1:8443`), for `Location` headers and `@odata.context`.
     pub public_url: String,
+    pub media: MediaConfig,
 }
 
 /// The app a Graph request comes from, as authenticated by the HTTP layer.
@@ -76,6 +78,7 @@ pub struct Calls {
     sweeping: Mutex<()>,
     /// Serialises fault bookkeeping (read, decrement, write).
     pub(crate) faults: Mutex<()>,
+    pub(crate) media: Media,
 }
 
 impl Calls {
@@ -83,12 +86,13 @@ impl Calls {
         Calls {
             store,
             clock,
-            config,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             outbox: Arc::new(Notify::new()),
             timers: Notify::new(),
             sweeping: Mutex::new(()),
             faults: Mutex::new(()),
+            media: Media::new(config.media.clone()),
+            config,
         }
     }
 
@@ -98,6 +102,10 @@ impl Calls {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub fn media(&self) -> &Media {
+        &self.media
     }
 
     pub fn world(&self) -> World<'_> {
@@ -141,7 +149,7 @@ impl Calls {
             effects.extend(handle(&mut call, command, now)?);
         }
         let change = self.change(&call, None, None, effects, now).await?;
-        self.commit(change).await?;
+        self.commit(change, &call, now).await?;
         Ok(call)
     }
 
@@ -192,7 +200,7 @@ impl Calls {
                 };
             }
             let change = self.change(&call, Some(record.version), fired.clone(), effects, now).await?;
-            match self.commit(change).await {
+            match self.commit(change, &call, now).await {
                 Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
                 Err(error) => return Err(error),
                 Ok(()) => return Ok(call),
@@ -200,10 +208,12 @@ impl Calls {
         }
     }
 
-    async fn commit(&self, change: CallChange) -> Result<(), CallsError> {
+    /// Commits a change of `call`, then brings its media in line with it.
+    async fn commit(&self, change: CallChange, call: &Call, now: DateTime<Utc>) -> Result<(), CallsError> {
         let notifies = !change.notifications.is_empty();
         let arms = !change.timers.is_empty();
         self.store.commit_call(change).await?;
+        self.media.sync(call, now);
         if notifies {
             self.outbox.notify_one();
         }
@@ -385,12 +395,27 @@ impl Calls {
         let _sweeping = self.sweeping.lock().await;
         let target = self.clock.now()
             + chrono::Duration::from_std(by).map_err(|_| CallsError::Invalid(format!("{by:?} is too far ahead")))?;
-        while let Some(timer) = self.store.due_timers(target, 1).await?.pop() {
+        // Timers and media frames in time order: the media runs up to the next timer (stopping where something
+        // happened in it), then the timer fires. Media being fetched takes no virtual time.
+        loop {
+            self.media.settled().await;
+            let timer = self.store.due_timers(target, 1).await?.pop();
+            let horizon = timer.as_ref().map_or(target, |t| t.due_at.max(self.clock.now()));
+            let happenings = self.media.run_until(horizon);
+            if !happenings.is_empty() {
+                for happening in happenings {
+                    self.clock.move_to(happening.at.max(self.clock.now()))?;
+                    self.media_event(happening).await?;
+                }
+                continue;
+            }
+            let Some(timer) = timer else { break };
             self.clock.move_to(timer.due_at.max(self.clock.now()))?;
             self.fire(timer).await?;
         }
         self.clock.move_to(target)?;
         self.save_clock().await?;
+        self.drop_expired_recordings().await?;
         Ok(target)
     }
 

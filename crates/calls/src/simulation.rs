@@ -13,10 +13,55 @@ use switchboard_engine::{
 use switchboard_store::CallFilter;
 use uuid::Uuid;
 
+use switchboard_media::{Utterance, synth};
+
 use crate::{
     Calls, CallsError,
+    media::Heard,
     world::{Entity, SimAttendee, SimMeeting, SimUser, WorldError},
 };
+
+/// The longest a simulated person says a tone or silence in one go.
+const MAX_SPEECH_MS: u64 = 600_000;
+
+/// What a simulated person says: one of a media file of `/_sim/media`, a tone, or silence.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Speech {
+    pub media: Option<String>,
+    pub tone_hz: Option<f64>,
+    /// How long the tone lasts [default: 1000].
+    pub duration_ms: Option<u64>,
+    pub silence_ms: Option<u64>,
+}
+
+/// Keys a simulated person presses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Keypresses {
+    pub keys: String,
+    /// As DTMF audio rather than RFC 4733 events.
+    #[serde(default)]
+    pub in_band: bool,
+    #[serde(default = "key_ms")]
+    pub tone_ms: u64,
+    #[serde(default = "key_ms")]
+    pub gap_ms: u64,
+}
+
+fn key_ms() -> u64 {
+    100
+}
+
+/// The participant `who` names in a call: its participant id, or its endpoint's id (user id, number, …).
+fn peer_of(call: &Call, who: &str) -> Result<String, CallsError> {
+    call.peers
+        .iter()
+        .rev()
+        .find(|p| p.participant_id.eq_ignore_ascii_case(who) || p.endpoint_id.eq_ignore_ascii_case(who))
+        .map(|p| p.participant_id.clone())
+        .ok_or_else(|| CallsError::Invalid(format!("call {} has no participant or endpoint '{who}'", call.id)))
+}
 
 /// A call a simulated endpoint places to an app.
 #[derive(Debug, Clone, Deserialize)]
@@ -150,14 +195,89 @@ impl Calls {
     /// A simulated endpoint in a call acts. `who` is its participant id or its endpoint id (user id, number, …).
     pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<Call, CallsError> {
         let (_, call) = self.load(call_id, None).await?;
-        let participant_id = call
-            .peers
-            .iter()
-            .rev()
-            .find(|p| p.participant_id.eq_ignore_ascii_case(who) || p.endpoint_id.eq_ignore_ascii_case(who))
-            .map(|p| p.participant_id.clone())
-            .ok_or_else(|| CallsError::Invalid(format!("call {call_id} has no participant or endpoint '{who}'")))?;
+        let participant_id = peer_of(&call, who)?;
         self.execute(call_id, None, vec![Command::Peer { participant_id, action }]).await
+    }
+
+    // ---- media ----------------------------------------------------------------------------------------------------
+
+    /// A simulated person says something: a media file, a tone or silence, after what it is already saying.
+    pub async fn say(&self, call_id: &str, who: &str, speech: Speech) -> Result<(), CallsError> {
+        let (_, call) = self.load(call_id, None).await?;
+        let participant_id = peer_of(&call, who)?;
+        let clip = match speech {
+            Speech { media: Some(name), tone_hz: None, silence_ms: None, .. } => self
+                .media
+                .library
+                .clip(&format!("{}{name}", crate::media::library::SIM_PREFIX))
+                .await
+                .map_err(CallsError::Invalid)?,
+            Speech { media: None, tone_hz: Some(hz), silence_ms: None, duration_ms }
+                if (20.0..=7_900.0).contains(&hz) =>
+            {
+                synth::tone(hz, duration_ms.unwrap_or(1000).min(MAX_SPEECH_MS))
+            }
+            Speech { media: None, tone_hz: None, silence_ms: Some(ms), .. } => synth::silence(ms.min(MAX_SPEECH_MS)),
+            _ => {
+                return Err(CallsError::Invalid(
+                    "say one thing: {\"media\": name}, {\"toneHz\": 20-7900, \"durationMs\": …} or {\"silenceMs\": …}"
+                        .into(),
+                ));
+            }
+        };
+        Ok(self.media.say(&call.id, &participant_id, Utterance::Audio(clip))?)
+    }
+
+    /// A simulated person presses keys: as RFC 4733 events (the default, as phones send them) or as DTMF audio.
+    pub async fn press_keys(&self, call_id: &str, who: &str, presses: Keypresses) -> Result<(), CallsError> {
+        let (_, call) = self.load(call_id, None).await?;
+        let participant_id = peer_of(&call, who)?;
+        let keys: Vec<char> = presses.keys.chars().collect();
+        if let Some(bad) = keys.iter().find(|k| switchboard_engine::tones::name(**k).is_none()) {
+            return Err(CallsError::Invalid(format!("'{bad}' is not a DTMF key (0-9, *, #, A-D)")));
+        }
+        if !(40..=2000).contains(&presses.tone_ms) || presses.gap_ms > 5000 {
+            return Err(CallsError::Invalid("toneMs must be 40 to 2000 and gapMs at most 5000".into()));
+        }
+        let utterance =
+            Utterance::Keys { keys, in_band: presses.in_band, tone_ms: presses.tone_ms, gap_ms: presses.gap_ms };
+        Ok(self.media.say(&call.id, &participant_id, utterance)?)
+    }
+
+    /// What a participant (or `bot`, the bot's leg) heard, from `from_ms` to `to_ms` of its capture.
+    pub async fn heard(
+        &self,
+        call_id: &str,
+        who: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<(String, Heard), CallsError> {
+        let (_, call) = self.load(call_id, None).await?;
+        let leg = if who.eq_ignore_ascii_case("bot") || who.eq_ignore_ascii_case(&call.my_participant_id) {
+            call.my_participant_id.clone()
+        } else {
+            peer_of(&call, who)?
+        };
+        let heard = self.media.heard(&call.id, &leg, from_ms, to_ms)?;
+        Ok((leg, heard))
+    }
+
+    /// Stores a media file the simulated people can say; returns its length in ms.
+    pub async fn upload_media(&self, name: &str, bytes: Vec<u8>) -> Result<u64, CallsError> {
+        self.media.library.upload(name, bytes).await.map_err(CallsError::Invalid)
+    }
+
+    /// The simulated people's media files: name and size.
+    pub async fn media_files(&self) -> Vec<(String, u64)> {
+        self.media.library.files().await
+    }
+
+    pub async fn media_file(&self, name: &str) -> Result<Vec<u8>, CallsError> {
+        self.media.library.file_bytes(name).await.map(|b| b.to_vec()).map_err(CallsError::MediaFileNotFound)
+    }
+
+    pub async fn delete_media_file(&self, name: &str) -> bool {
+        self.media.library.delete_file(name).await
     }
 
     /// Someone in the meeting admits the bot waiting in its lobby.
@@ -294,6 +414,8 @@ impl Calls {
 
     /// Forgets the world, every call, timer and notification.
     pub async fn reset(&self) -> Result<(), CallsError> {
-        Ok(self.store.reset_simulation().await?)
+        self.store.reset_simulation().await?;
+        self.media.reset();
+        Ok(())
     }
 }

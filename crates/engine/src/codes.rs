@@ -127,3 +127,26 @@ pub fn invitation_failed(participant: &str, why: &ResultInfo) -> ResultInfo {
 pub fn action_completed() -> ResultInfo {
     result(200, 0, "Action completed successfully.")
 }
+
+/// A `playPrompt` or `recordResponse` cancelled by `cancelMediaProcessing` or a barging recording
+/// (docs:call-cancelmediaprocessing).
+pub fn media_operation_cancelled() -> ResultInfo {
+    result(400, 8508, "Action failed, the operation was cancelled.")
+}
+
+/// A recording that ran for its `maxRecordDurationInSeconds` (docs:call-record).
+pub fn max_record_duration_reached() -> ResultInfo {
+    result(200, 8515, "Action completed, max record duration reached.")
+}
+
+/// A prompt that could not be fetched or decoded. Graph documents no code for it; 400 with the reason is
+/// Switchboard's choice (the media is the bot's to fix).
+pub fn prompt_failed(reason: &str) -> ResultInfo {
+    result(400, 0, &format!("Action failed, the prompt could not be played: {reason}"))
+}
+
+/// A recording that heard nobody within `initialSilenceTimeoutInSeconds`, which "fail[s] the operation"
+/// (docs:call-record); Graph documents no code for it.
+pub fn no_speech_detected() -> ResultInfo {
+    result(400, 0, "Action failed, no speech was detected within the initial silence timeout.")
+}

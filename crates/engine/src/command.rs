@@ -52,6 +52,44 @@ pub enum Command {
     Terminate { result: ResultInfo },
     /// A call-level action that completes at once (mute, recording status, …), as an operation.
     Action(ActionRequest),
+    /// The media engine reports on the call's audio.
+    Media(MediaReport),
+}
+
+/// What the media engine reports about a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaReport {
+    /// The job at the head of the IVR queue ended.
+    JobFinished { operation_id: String, result: JobResult },
+    /// All the keys of a `sendDtmfTones` were sent.
+    DtmfSent { operation_id: String },
+    /// A participant pressed a key (heard in-band, or sent as an RFC 4733 event).
+    KeyPressed { participant_id: String, key: char },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    Played,
+    /// A prompt could not be fetched or decoded.
+    PromptFailed {
+        reason: String,
+    },
+    /// A recording ended; it is stored at `location`, readable with `access_token`.
+    Recorded {
+        location: String,
+        access_token: String,
+        completion: RecordCompletion,
+    },
+    /// Nobody spoke within the initial silence timeout.
+    NothingHeard,
+}
+
+/// Why a recording that kept something ended (beta `recordCompletionReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordCompletion {
+    StopToneDetected,
+    MaxRecordDurationReached,
+    MaxSilenceTimeout,
 }
 
 /// The parameters of `answer` the engine acts on; the rest of the body is kept for `GET`.
@@ -89,10 +127,6 @@ pub enum PeerAction {
         declined: bool,
     },
     HangUp,
-    /// Presses DTMF keys: `0`-`9`, `*`, `#`, `A`-`D`.
-    PressKeys {
-        keys: String,
-    },
     /// Mutes itself (client mute).
     Mute,
     /// Unmutes itself; this also lifts a bot's server mute, as a Teams user can.
@@ -151,6 +185,14 @@ pub enum ActionKind {
     AdmitAllFromLobby,
     /// beta `participants/{id}/removeFromLobby`.
     RemoveFromLobby { participant_id: String },
+    /// `playPrompt` (docs:call-playprompt): the prompts' URIs; beta `loop`.
+    PlayPrompt { prompts: Vec<String>, looped: bool },
+    /// `recordResponse` (docs:call-record) and beta `record`; `barge_in` is `bargeInAllowed`.
+    Record { job: crate::model::RecordJob, barge_in: bool },
+    /// `cancelMediaProcessing` (docs:call-cancelmediaprocessing).
+    CancelMediaProcessing,
+    /// `sendDtmfTones` (docs:call-senddtmftones).
+    SendDtmfTones { keys: Vec<char>, delay_between_tones_ms: u32 },
 }
 
 /// Someone a bot invites, as a peer of the call, with the invitation as the bot sent it.

@@ -7,11 +7,12 @@ pub mod codes;
 mod command;
 mod machine;
 pub mod model;
+pub mod tones;
 
 pub use model::{Call, CallSetup};
 
 pub use command::{
-    ActionKind, ActionRequest, Answer, Change, Command, Effect, Invitee, Notification, NotificationKind, PeerAction,
-    Replaces, RosterEvent, Timer, TransferRequest,
+    ActionKind, ActionRequest, Answer, Change, Command, Effect, Invitee, JobResult, MediaReport, Notification,
+    NotificationKind, PeerAction, RecordCompletion, Replaces, RosterEvent, Timer, TransferRequest,
 };
 pub use machine::{ANSWER_DEADLINE, KEEP_ALIVE_PERIOD, Rejection, default_redirect_timeout, handle};

@@ -306,6 +306,46 @@ pub struct TranscriptionState {
     pub changed_at: DateTime<Utc>,
 }
 
+/// A job of the IVR queue, as the bot asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaJob {
+    pub operation_id: String,
+    pub kind: MediaJobKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum MediaJobKind {
+    /// `playPrompt`: the prompts' media URIs, in order; beta `loop` repeats them until cancelled.
+    #[serde(rename_all = "camelCase")]
+    Play { prompts: Vec<String>, looped: bool },
+    /// `recordResponse` (beta also `record`).
+    Record(RecordJob),
+}
+
+/// `recordResponse`'s parameters, with the documented defaults applied (docs:call-record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordJob {
+    pub prompt: Option<String>,
+    pub play_beep: bool,
+    pub initial_silence_timeout_s: u32,
+    pub max_silence_timeout_s: u32,
+    pub max_record_duration_s: u32,
+    /// DTMF keys that end the recording (`0`-`9`, `*`, `#`, `A`-`D`).
+    pub stop_tones: Vec<char>,
+}
+
+/// `sendDtmfTones`: the keys to send and the pause between them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DtmfJob {
+    pub operation_id: String,
+    pub keys: Vec<char>,
+    pub delay_between_tones_ms: u32,
+}
+
 /// A private audio route (res:audioroutinggroup): `sources` are heard only by `receivers`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -373,6 +413,12 @@ pub struct Call {
     /// Screen or content someone shares in the call (res:contentsharingsession).
     #[serde(default)]
     pub content_sharing_sessions: Vec<ContentSharingSession>,
+    /// The IVR queue: `playPrompt` and `recordResponse` jobs, processed in order (docs:call-cancelmediaprocessing).
+    #[serde(default)]
+    pub media_jobs: Vec<MediaJob>,
+    /// `sendDtmfTones` jobs, in order; independent of the IVR queue.
+    #[serde(default)]
+    pub dtmf_jobs: Vec<DtmfJob>,
     /// How long someone waits in a meeting's lobby before being removed (docs:call-delete 200/5855).
     #[serde(default, rename = "lobbyTimeoutMs", with = "optional_millis")]
     pub lobby_timeout: Option<Duration>,
@@ -513,6 +559,8 @@ impl Call {
             roster_sequence: 0,
             audio_routing_groups: Vec::new(),
             content_sharing_sessions: Vec::new(),
+            media_jobs: Vec::new(),
+            dtmf_jobs: Vec::new(),
             lobby_timeout: setup.lobby_timeout,
             ringing_timeout: setup.ringing_timeout,
             created_at: now,

@@ -6,18 +6,8 @@ use switchboard_catalogue::{Availability, Documentation, ENDPOINTS, Endpoint, Pe
 
 use crate::routes::route;
 
-enum Status {
-    Implemented,
-    Pending,
-    Refused,
-}
-
-fn status(endpoint: &Endpoint) -> Status {
-    match route(endpoint.id) {
-        Some(route) if route.implemented => Status::Implemented,
-        Some(_) => Status::Pending,
-        None => Status::Refused,
-    }
+fn is_served(endpoint: &Endpoint) -> bool {
+    route(endpoint.id).is_some()
 }
 
 fn response(endpoint: &Endpoint) -> String {
@@ -44,10 +34,8 @@ fn permissions(endpoint: &Endpoint) -> String {
 
 /// The Markdown of `docs/compatibility.md`.
 pub fn compatibility_table() -> String {
-    let count = |f: fn(&Status) -> bool| ENDPOINTS.iter().filter(|e| f(&status(e))).count();
-    let implemented = count(|s| matches!(s, Status::Implemented));
-    let pending = count(|s| matches!(s, Status::Pending));
-    let refused = count(|s| matches!(s, Status::Refused));
+    let implemented = ENDPOINTS.iter().filter(|e| is_served(e)).count();
+    let refused = ENDPOINTS.len() - implemented;
     let beta_only = ENDPOINTS.iter().filter(|e| e.availability == Availability::BetaOnly).count();
     let mut out = String::new();
     let _ = writeln!(
@@ -63,7 +51,6 @@ pub fn compatibility_table() -> String {
          (`…/microsoft.graph.answer`). The first column names each operation as `/_sim/faults` does.\n\n\
          | Status | Count | Meaning |\n|---|---|---|\n\
          | implemented | {implemented} | Behaves as Graph documents. |\n\
-         | 501 | {pending} | Not implemented yet: the request is still parsed and checked against the documented limits, so bad input gets Graph's 400 first; valid input gets `501 NotImplemented` naming the operation. |\n\
          | 405 | {refused} | The OpenAPI converter generates it for every navigation property, but Graph has no such operation: refused with Graph's `405 methodNotAllowed` and an `Allow` header. |\n",
         ENDPOINTS.len(),
         beta_only,
@@ -78,11 +65,7 @@ pub fn compatibility_table() -> String {
             Availability::Both => "v1.0, beta",
             Availability::BetaOnly => "beta",
         };
-        let status_text = match status(endpoint) {
-            Status::Implemented => "implemented",
-            Status::Pending => "501",
-            Status::Refused => "405",
-        };
+        let status_text = if is_served(endpoint) { "implemented" } else { "405" };
         let source = match endpoint.documentation {
             Documentation::Documented { source } | Documentation::Inferred { source } => source,
             Documentation::Undocumented => "OpenAPI converter only",

@@ -7,8 +7,8 @@ use axum::{
 };
 use std::borrow::Cow;
 
-use switchboard_calls::{CallsError, clock::ClockError, world::WorldError};
-use switchboard_catalogue::{Endpoint, Method, Permission};
+use switchboard_calls::{CallsError, clock::ClockError, media::MediaError, world::WorldError};
+use switchboard_catalogue::{Method, Permission};
 use switchboard_engine::Rejection;
 use switchboard_identity::{AdminError, TokenRejection};
 use switchboard_store::StoreError;
@@ -70,13 +70,6 @@ pub(crate) enum ApiError {
     Invalid(#[from] Invalid),
     #[error("The '{name}' request header is required: {why}.")]
     MissingHeader { name: &'static str, why: &'static str },
-    #[error(
-        "Switchboard does not implement {} {} ({}) yet; see docs/compatibility.md for what it serves.",
-        endpoint.method.as_str(),
-        endpoint.display_path(),
-        endpoint.name
-    )]
-    NotImplemented { endpoint: &'static Endpoint },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -142,9 +135,7 @@ impl ApiError {
             ) => (StatusCode::BAD_REQUEST, "BadRequest"),
             ApiError::Admin(AdminError::Store(error)) => store_status(error),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
-            ApiError::NotServed { .. } | ApiError::NotImplemented { .. } => {
-                (StatusCode::NOT_IMPLEMENTED, "NotImplemented")
-            }
+            ApiError::NotServed { .. } => (StatusCode::NOT_IMPLEMENTED, "NotImplemented"),
             ApiError::Store(error) => store_status(error),
             ApiError::FaultNotLosable { .. } | ApiError::UnknownOperation(_) | ApiError::Disorder(_) => {
                 (StatusCode::BAD_REQUEST, "BadRequest")
@@ -244,7 +235,13 @@ fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
         CallsError::CallNotFound { .. }
         | CallsError::OperationNotFound { .. }
         | CallsError::Rejected(Rejection::Ended | Rejection::NotFound(_) | Rejection::UnknownParticipant(_))
-        | CallsError::World(WorldError::NotFound { .. }) => (StatusCode::NOT_FOUND, "NotFound"),
+        | CallsError::World(WorldError::NotFound { .. })
+        | CallsError::RecordingNotFound { .. }
+        | CallsError::MediaFileNotFound(_)
+        | CallsError::Media(MediaError::NoMedia(_) | MediaError::UnknownLeg { .. }) => {
+            (StatusCode::NOT_FOUND, "NotFound")
+        }
+        CallsError::Media(MediaError::Media(_)) => (StatusCode::BAD_REQUEST, "BadRequest"),
         CallsError::Rejected(Rejection::Conflict(_)) => (StatusCode::CONFLICT, "Conflict"),
         CallsError::Rejected(Rejection::WrongState { .. } | Rejection::NotApplicable(_))
         | CallsError::Invalid(_)

@@ -1,6 +1,5 @@
 //! The Graph API surface: every `/{version}/…` request is resolved against the endpoint catalogue, its body read
-//! and checked against the documented limits, and then handed to the operation's handler — or answered 501 when
-//! Switchboard does not implement the operation yet. Bad input is rejected the same way either way.
+//! and checked against the documented limits, and then handed to the operation's handler.
 
 use std::{future::Future, pin::Pin};
 
@@ -210,7 +209,6 @@ pub(crate) trait Operation: 'static {
 
 /// How the server answers one catalogue entry.
 pub(crate) struct Route {
-    pub implemented: bool,
     run: fn(GraphRequest, Bytes) -> Outcome,
 }
 
@@ -218,7 +216,6 @@ impl Route {
     /// Served by the operation `O`, after any fault injected for it through `/_sim/faults`.
     pub(crate) fn serve<O: Operation>() -> Route {
         Route {
-            implemented: true,
             run: |request, bytes| {
                 Box::pin(async move {
                     let body = O::Body::read(&request, &bytes)?;
@@ -231,19 +228,6 @@ impl Route {
                         }
                         Some(FaultEffect::Lose) => Ok(GraphResponse::success(&request)),
                     }
-                })
-            },
-        }
-    }
-
-    /// Not implemented yet: the body is still read and checked, so a bot learns about bad input first; then 501.
-    pub(crate) fn pending<B: RequestBody>() -> Route {
-        Route {
-            implemented: false,
-            run: |request, bytes| {
-                Box::pin(async move {
-                    B::read(&request, &bytes)?;
-                    Err(ApiError::NotImplemented { endpoint: request.endpoint })
                 })
             },
         }

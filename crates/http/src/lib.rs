@@ -10,6 +10,7 @@ mod error;
 mod graph;
 mod health;
 mod journal;
+mod media;
 mod oauth;
 mod operations;
 mod request;
@@ -35,7 +36,6 @@ use crate::clock::Clock;
 pub use compat::compatibility_table;
 use error::ApiError;
 use request::RequestIds;
-pub use routes::is_implemented;
 
 /// What the HTTP layer needs to know about how the server runs.
 #[derive(Debug, Clone)]
@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .merge(health::metrics_router(state.clone()))
+        .merge(media::recordings_router())
         .merge(oauth::router())
         .nest("/_admin", admin::router(state.clone()))
         .nest("/_sim", sim::router(state.clone()))

@@ -5,9 +5,9 @@ mod device_quality;
 mod participants;
 
 pub(crate) use calls::{
-    Act, AddLargeGalleryView, Answer, ChangeScreenSharingRole, CreateCall, DeleteCall, GetCall, GetOperation,
-    KeepAlive, Mute, Redirect, Reject, StartRecording, StartTranscription, StopRecording, StopTranscription,
-    SubscribeToTone, Transfer, Unmute, UpdateRecordingStatus,
+    Act, AddLargeGalleryView, Answer, CancelMediaProcessing, ChangeScreenSharingRole, CreateCall, DeleteCall, GetCall,
+    GetOperation, KeepAlive, Mute, PlayPrompt, Record, RecordResponse, Redirect, Reject, SendDtmfTones, StartRecording,
+    StartTranscription, StopRecording, StopTranscription, SubscribeToTone, Transfer, Unmute, UpdateRecordingStatus,
 };
 pub(crate) use device_quality::LogTeleconferenceDeviceQuality;
 pub(crate) use participants::{

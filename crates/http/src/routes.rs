@@ -4,10 +4,9 @@
 //! is generated from this table and the catalogue together.
 
 use switchboard_catalogue::EndpointId::{self, *};
-use switchboard_wire::model as wire;
 
 use crate::{
-    graph::{Json, Route},
+    graph::Route,
     operations::{self, Act},
 };
 
@@ -57,11 +56,11 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         GetContentSharingSession => Route::serve::<operations::GetContentSharingSession>(),
         GetPngOfCurrentSlide => Route::serve::<operations::GetPngOfCurrentSlide>(),
 
-        CancelMediaProcessing => Route::pending::<Json<wire::CancelMediaProcessingPostRequestBody>>(),
-        PlayPrompt => Route::pending::<Json<wire::PlayPromptPostRequestBody>>(),
-        Record => Route::pending::<Json<wire::RecordPostRequestBody>>(),
-        RecordResponse => Route::pending::<Json<wire::RecordResponsePostRequestBody>>(),
-        SendDtmfTones => Route::pending::<Json<wire::SendDtmfTonesPostRequestBody>>(),
+        CancelMediaProcessing => Route::serve::<Act<operations::CancelMediaProcessing>>(),
+        PlayPrompt => Route::serve::<Act<operations::PlayPrompt>>(),
+        Record => Route::serve::<Act<operations::Record>>(),
+        RecordResponse => Route::serve::<Act<operations::RecordResponse>>(),
+        SendDtmfTones => Route::serve::<Act<operations::SendDtmfTones>>(),
 
         ListCalls
         | CountCalls
@@ -81,11 +80,6 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         | CountParticipants
         | UpdateParticipant => return None,
     })
-}
-
-/// Whether Switchboard implements the operation (rather than answering 501 or 405).
-pub fn is_implemented(id: EndpointId) -> bool {
-    route(id).is_some_and(|route| route.implemented)
 }
 
 #[cfg(test)]

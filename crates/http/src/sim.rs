@@ -32,7 +32,7 @@ use crate::{
     AppState,
     control::{Answer, Filter, JsonBody, Keys, OrGraph, created, not_found, require_admin_key},
     error::{ApiError, GraphError},
-    journal,
+    journal, media,
     request::RequestIds,
 };
 
@@ -85,6 +85,12 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         route(Method::POST, "/calls/{call}/terminate", terminate_call),
         route(Method::POST, "/calls/{call}/admit", admit_bot),
         route(Method::POST, "/calls/{call}/participants/{who}/{action}", participant_acts),
+        route(Method::GET, "/calls/{call}/participants/{who}/heard", media::heard),
+        route(Method::GET, "/calls/{call}/participants/{who}/heard.wav", media::heard_wav),
+        route(Method::GET, "/media", media::list_files),
+        route(Method::GET, "/media/{key}", media::get_file),
+        route(Method::PUT, "/media/{key}", media::put_file),
+        route(Method::DELETE, "/media/{key}", media::delete_file),
         route(Method::GET, "/faults", list_faults),
         route(Method::POST, "/faults", add_fault),
         route(Method::DELETE, "/faults/{key}", remove_fault),
@@ -360,12 +366,6 @@ async fn admit_bot(State(state): State<AppState>, ids: RequestIds, Keys(call): K
     Ok(Json(state.calls.admit_bot(&call).await.or_graph(&ids)?).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Keypresses {
-    keys: String,
-}
-
 /// A slide: a PNG image, base64.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -386,10 +386,11 @@ fn slide(slide: Slide, ids: &RequestIds) -> Result<String, GraphError> {
 }
 
 const PARTICIPANT_ACTIONS: &str =
-    "answer, reject, decline, hangUp, pressKeys, mute, unmute, startSharing, showSlide or stopSharing";
+    "answer, reject, decline, hangUp, say, pressKeys, mute, unmute, startSharing, showSlide or stopSharing";
 
-/// What a simulated participant does: `answer`, `reject` (busy), `decline`, `hangUp`, `pressKeys` (`{"keys":
-/// "123#"}`), `mute`, `unmute`, `startSharing` (`{"png": base64}`, optional), `showSlide` (`{"png": base64}`),
+/// What a simulated participant does: `answer`, `reject` (busy), `decline`, `hangUp`, `say` (`{"media": name}`,
+/// `{"toneHz": 440, "durationMs": 1000}` or `{"silenceMs": 500}`), `pressKeys` (`{"keys": "123#", "inBand":
+/// false}`), `mute`, `unmute`, `startSharing` (`{"png": base64}`, optional), `showSlide` (`{"png": base64}`),
 /// `stopSharing`.
 async fn participant_acts(
     State(state): State<AppState>,
@@ -402,9 +403,7 @@ async fn participant_acts(
         "reject" => PeerAction::Reject { declined: false },
         "decline" => PeerAction::Reject { declined: true },
         "hangUp" => PeerAction::HangUp,
-        "pressKeys" => {
-            PeerAction::PressKeys { keys: JsonBody::<Keypresses>::from_request(request, &state).await?.0.keys }
-        }
+        "pressKeys" | "say" => return media::act(&state, &ids, &call, &who, &action, request).await,
         "mute" => PeerAction::Mute,
         "unmute" => PeerAction::Unmute,
         "startSharing" => {

@@ -13,7 +13,10 @@ use figment::{
     providers::{Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
-use switchboard_calls::world::WorldConfig;
+use switchboard_calls::{
+    media::{MediaConfig, fetch::FetchPolicy, library::LibraryConfig},
+    world::WorldConfig,
+};
 use switchboard_engine::model::{Behaviour, Response};
 use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
 use switchboard_notify::{Disorder, DispatcherConfig};
@@ -177,6 +180,49 @@ impl DisorderSettings {
     }
 }
 
+/// The `[media]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MediaSettings {
+    /// Hosts prompts may be fetched from (`cdn.contoso.com`, `*.contoso.com`); empty: any host in dev mode, none in
+    /// production
+    pub(crate) allowed_hosts: Vec<String>,
+    /// Whether prompt URLs may point at loopback or private addresses [default: true in dev mode, false in production]
+    pub(crate) allow_private_addresses: Option<bool>,
+    /// Largest prompt file fetched, in bytes [default: 20971520]
+    pub(crate) max_prompt_bytes: u64,
+    /// How long fetching one prompt may take [default: 10s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) fetch_timeout: Duration,
+    /// The longest audio accepted as a prompt or a simulated person's file [default: 10m]
+    #[serde(with = "humantime_serde")]
+    pub(crate) max_clip: Duration,
+    /// How much of what each participant heard is kept for /_sim [default: 30m]
+    #[serde(with = "humantime_serde")]
+    pub(crate) capture_limit: Duration,
+    /// How many ended calls keep what their participants heard [default: 100]
+    pub(crate) kept_calls: usize,
+    /// How long recordings are kept after their call ends [default: 1h]
+    #[serde(with = "humantime_serde")]
+    pub(crate) recording_retention: Duration,
+}
+
+impl Default for MediaSettings {
+    fn default() -> MediaSettings {
+        let media = MediaConfig::default();
+        MediaSettings {
+            allowed_hosts: Vec::new(),
+            allow_private_addresses: None,
+            max_prompt_bytes: media.library.fetch.max_bytes,
+            fetch_timeout: media.library.fetch.timeout,
+            max_clip: Duration::from_secs(media.library.max_seconds),
+            capture_limit: media.capture_limit,
+            kept_calls: media.kept_calls,
+            recording_retention: media.recording_retention,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum LogFormat {
@@ -210,6 +256,8 @@ pub(crate) struct Settings {
     pub(crate) world: WorldSettings,
     /// Notification delivery; config file only.
     pub(crate) notifications: NotificationSettings,
+    /// The media engine; config file only.
+    pub(crate) media: MediaSettings,
     /// Tenants and apps to create (or bring in line) at every start; config file only.
     pub(crate) tenants: Vec<TenantConfig>,
     pub(crate) apps: Vec<AppConfig>,
@@ -261,6 +309,29 @@ impl Settings {
         })
     }
 
+    /// The media engine's settings; the simulated people's files live in `<data dir>/media` (in memory when ephemeral).
+    pub(crate) fn media(&self) -> MediaConfig {
+        let m = &self.media;
+        let dev = self.mode == Mode::Dev;
+        let defaults = MediaConfig::default();
+        MediaConfig {
+            library: LibraryConfig {
+                fetch: FetchPolicy {
+                    max_bytes: m.max_prompt_bytes,
+                    timeout: m.fetch_timeout,
+                    allowed_hosts: if dev && m.allowed_hosts.is_empty() { None } else { Some(m.allowed_hosts.clone()) },
+                    allow_private_addresses: m.allow_private_addresses.unwrap_or(dev),
+                },
+                files: (!self.ephemeral).then(|| self.data_dir.join("media")),
+                max_seconds: m.max_clip.as_secs().max(1),
+                cache_samples: defaults.library.cache_samples,
+            },
+            capture_limit: m.capture_limit,
+            kept_calls: m.kept_calls,
+            recording_retention: m.recording_retention,
+        }
+    }
+
     /// Where `--tls` keeps its local CA and certificates.
     pub(crate) fn tls_dir(&self) -> PathBuf {
         self.tls_dir.clone().unwrap_or_else(|| self.data_dir.join("tls"))
@@ -289,6 +360,7 @@ impl Default for Settings {
             clock: Clock::Realtime,
             world: WorldSettings::default(),
             notifications: NotificationSettings::default(),
+            media: MediaSettings::default(),
             tenants: Vec::new(),
             apps: Vec::new(),
         }

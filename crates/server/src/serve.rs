@@ -159,9 +159,10 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         Clock::Realtime => ClockMode::Realtime,
         Clock::Virtual => ClockMode::Virtual,
     };
-    let calls_config = CallsConfig { world: settings.world(), public_url: base.clone() };
+    let calls_config = CallsConfig { world: settings.world(), public_url: base.clone(), media: settings.media() };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
     calls.restore_clock().await?;
+    calls.restore_media().await?;
     let metrics = install_metrics_recorder()?;
     let delivery = DeliveryControls::new(settings.notifications.disorder.disorder())?;
     let dispatcher = Arc::new(Dispatcher::new(
@@ -176,6 +177,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
     let timer_worker = tokio::spawn(calls.clone().run_timers(stopped(workers_stopping.clone())));
+    let media_worker = tokio::spawn(calls.clone().run_media(stopped(workers_stopping.clone())));
     let delivery_worker = tokio::spawn(dispatcher.run(stopped(workers_stopping)));
 
     let state = AppState::new(Shared {
@@ -208,10 +210,11 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let _ = stop_workers.send(true);
     let workers = async {
         let _ = timer_worker.await;
+        let _ = media_worker.await;
         let _ = delivery_worker.await;
     };
     if tokio::time::timeout(settings.shutdown_grace, workers).await.is_err() {
-        tracing::warn!("the timer and notification workers did not stop within the grace period");
+        tracing::warn!("the timer, media and notification workers did not stop within the grace period");
     }
     store.close().await;
     tracing::info!("stopped");

@@ -221,3 +221,16 @@ pub struct WorldEntityRecord {
     pub document: String,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A recording made by `recordResponse`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRecord {
+    pub recording_id: Uuid,
+    pub call_id: String,
+    pub tenant_id: Uuid,
+    pub app_id: Uuid,
+    /// Lower-case hex SHA-256 of the access token.
+    pub token_sha256: String,
+    pub wav: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}

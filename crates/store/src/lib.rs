@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 pub use calls::{
     AttemptOutcome, AttemptRecord, CallChange, CallFilter, CallRecord, DeliveryAttempt, DeliveryStatus,
-    NewNotification, NotificationCounts, NotificationFilter, NotificationRecord, ReplaySelection, TimerRecord,
-    WorldEntityRecord,
+    NewNotification, NotificationCounts, NotificationFilter, NotificationRecord, RecordingRecord, ReplaySelection,
+    TimerRecord, WorldEntityRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -253,6 +253,15 @@ pub trait Store: Send + Sync + 'static {
     /// `finished_before`, and then the oldest finished ones beyond `keep_at_most`; pending ones are never deleted.
     /// Returns how many were deleted.
     async fn prune_notifications(&self, finished_before: DateTime<Utc>, keep_at_most: u64) -> Result<u64, StoreError>;
+
+    // ---- recordings ----------------------------------------------------------------------------------------------
+
+    async fn put_recording(&self, recording: RecordingRecord) -> Result<(), StoreError>;
+
+    async fn recording(&self, recording_id: Uuid) -> Result<Option<RecordingRecord>, StoreError>;
+
+    /// Deletes the recordings of calls that ended before `cutoff`; returns how many.
+    async fn delete_recordings_of_calls_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// A named value kept between runs.
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;

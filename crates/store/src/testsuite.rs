@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::{
     ApplicationRecord, AttemptOutcome, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
-    DeliveryStatus, NewDeviceQualityReport, NewNotification, NotificationCounts, NotificationFilter, ReplaySelection,
-    SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
+    DeliveryStatus, NewDeviceQualityReport, NewNotification, NotificationCounts, NotificationFilter, RecordingRecord,
+    ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 /// A fixed instant, so results do not depend on the clock.
@@ -32,6 +32,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     every_attempt_is_journaled(open_empty().await).await;
     dead_letters_are_replayed(open_empty().await).await;
     the_journal_is_filtered_counted_and_pruned(open_empty().await).await;
+    recordings_live_until_some_time_after_their_call(open_empty().await).await;
     the_world_is_kept_per_tenant_and_reset(open_empty().await).await;
     settings_are_kept(open_empty().await).await;
 }
@@ -532,5 +533,30 @@ async fn the_world_is_kept_per_tenant_and_reset(store: impl Store) {
     assert_eq!(store.next_timer_due().await.unwrap(), None);
     assert_eq!(store.notifications(journal()).await.unwrap(), []);
     assert_eq!(store.tenants().await.unwrap().len(), 1, "the directory is not part of the simulation");
+    store.close().await;
+}
+
+async fn recordings_live_until_some_time_after_their_call(store: impl Store) {
+    store.commit_call(change(call_record("live", 10, 1, false), None)).await.unwrap();
+    store.commit_call(change(call_record("over", 10, 1, true), None)).await.unwrap();
+    let recording = |n: u128, call_id: &str| RecordingRecord {
+        recording_id: Uuid::from_u128(n),
+        call_id: call_id.into(),
+        tenant_id: Uuid::from_u128(1),
+        app_id: Uuid::from_u128(10),
+        token_sha256: "ab".repeat(32),
+        wav: vec![1, 2, 3, n as u8],
+        created_at: epoch(),
+    };
+    store.put_recording(recording(1, "live")).await.unwrap();
+    store.put_recording(recording(2, "over")).await.unwrap();
+    assert_eq!(store.recording(Uuid::from_u128(2)).await.unwrap(), Some(recording(2, "over")));
+    // "over" ended at epoch + 1 s.
+    assert_eq!(store.delete_recordings_of_calls_ended_before(epoch()).await.unwrap(), 0, "not yet");
+    assert_eq!(store.delete_recordings_of_calls_ended_before(epoch() + seconds(2)).await.unwrap(), 1);
+    assert_eq!(store.recording(Uuid::from_u128(2)).await.unwrap(), None);
+    assert!(store.recording(Uuid::from_u128(1)).await.unwrap().is_some(), "its call goes on");
+    store.reset_simulation().await.unwrap();
+    assert_eq!(store.recording(Uuid::from_u128(1)).await.unwrap(), None, "reset forgets them");
     store.close().await;
 }

@@ -9,7 +9,7 @@ use super::{Machine, Rejection};
 use crate::{
     codes,
     command::{ActionKind, ActionRequest, NotificationKind, Timer},
-    model::{Operation, OperationStatus, PeerStatus, ResultInfo, TranscriptionState},
+    model::{DtmfJob, MediaJob, MediaJobKind, Operation, OperationStatus, PeerStatus, ResultInfo, TranscriptionState},
 };
 
 impl Machine<'_> {
@@ -26,6 +26,8 @@ impl Machine<'_> {
             }
         };
         let mut running = false;
+        // Running until the media engine reports its end, rather than finishing on its own.
+        let mut media_driven = false;
         let mut properties = Map::new();
         let mut failure = None;
         let mut awaiting = Vec::new();
@@ -62,13 +64,7 @@ impl Machine<'_> {
             }
             ActionKind::SetRecording(recording) => self.call.bot.recording = recording,
             ActionKind::SubscribeToTone => {
-                // "only supported for calls that are initiated with serviceHostedMediaConfig" (graph-calls.md §e).
-                if self.app_hosted() {
-                    return Err(Rejection::NotApplicable(
-                        "subscribeToTone is only supported for calls with service-hosted media (docs:call-subscribetotone)"
-                            .into(),
-                    ));
-                }
+                self.require_service_hosted(name)?;
                 self.call.bot.tones_subscribed = true;
             }
             ActionKind::SetTranscription { active, language } => {
@@ -140,6 +136,30 @@ impl Machine<'_> {
                 self.peer_left(&participant_id, Some("removedFromLobby"));
                 self.roster_changed(&[&participant_id]);
             }
+            ActionKind::PlayPrompt { prompts, looped } => {
+                self.require_service_hosted(name)?;
+                self.queue_media(MediaJob {
+                    operation_id: operation_id.clone(),
+                    kind: MediaJobKind::Play { prompts, looped },
+                });
+                (running, media_driven) = (true, true);
+            }
+            ActionKind::Record { job, barge_in } => {
+                self.require_service_hosted(name)?;
+                // "If true, the recordResponse request will barge into other existing queued-up/currently-processing
+                // record/playprompt requests" (docs:call-record).
+                if barge_in {
+                    self.cancel_media_jobs();
+                }
+                properties.insert("recordingLocation".into(), Value::Null);
+                self.queue_media(MediaJob { operation_id: operation_id.clone(), kind: MediaJobKind::Record(job) });
+                (running, media_driven) = (true, true);
+            }
+            ActionKind::CancelMediaProcessing => self.cancel_media_jobs(),
+            ActionKind::SendDtmfTones { keys, delay_between_tones_ms } => {
+                self.call.dtmf_jobs.push(DtmfJob { operation_id: operation_id.clone(), keys, delay_between_tones_ms });
+                (running, media_driven) = (true, true);
+            }
         }
         let status = if running { OperationStatus::Running } else { OperationStatus::Completed };
         let immediate = !running || awaiting.is_empty();
@@ -154,8 +174,19 @@ impl Machine<'_> {
             awaiting,
             failure,
         });
-        if running && immediate {
+        if running && immediate && !media_driven {
             self.schedule(Timer::OperationDue { operation_id }, Duration::ZERO);
+        }
+        Ok(())
+    }
+
+    /// playPrompt, recordResponse and subscribeToTone are "only supported for calls that are initiated with
+    /// serviceHostedMediaConfig" (graph-calls.md §e).
+    fn require_service_hosted(&self, action: &str) -> Result<(), Rejection> {
+        if self.app_hosted() {
+            return Err(Rejection::NotApplicable(format!(
+                "{action} is only supported for calls with service-hosted media (serviceHostedMediaConfig)"
+            )));
         }
         Ok(())
     }
@@ -241,6 +272,10 @@ impl ActionKind {
             ActionKind::AdmitFromLobby { .. } => "admitFromLobby",
             ActionKind::AdmitAllFromLobby => "admitAllFromLobby",
             ActionKind::RemoveFromLobby { .. } => "removeFromLobby",
+            ActionKind::PlayPrompt { .. } => "playPrompt",
+            ActionKind::Record { .. } => "recordResponse",
+            ActionKind::CancelMediaProcessing => "cancelMediaProcessing",
+            ActionKind::SendDtmfTones { .. } => "sendDtmfTones",
         }
     }
 
@@ -264,6 +299,10 @@ impl ActionKind {
             ActionKind::AdmitFromLobby { .. } => "admitFromLobbyOperation",
             ActionKind::AdmitAllFromLobby => "admitAllFromLobbyOperation",
             ActionKind::RemoveFromLobby { .. } => "removeFromLobbyOperation",
+            ActionKind::PlayPrompt { .. } => "playPromptOperation",
+            ActionKind::Record { .. } => "recordOperation",
+            ActionKind::CancelMediaProcessing => "cancelMediaProcessingOperation",
+            ActionKind::SendDtmfTones { .. } => "sendDtmfTonesOperation",
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The call state machine: `handle(call, command, now) -> effects`, following graph-calls.md §b.
 //!
 //! This module holds the call's own lifecycle; `peers` what simulated endpoints do, `roster` what the bot does to
-//! the people in the call, `actions` the actions that answer with an operation.
+//! the people in the call, `actions` the actions that answer with an operation, `media` the IVR queue, DTMF and
+//! what the media engine reports.
 
 mod actions;
+mod media;
 mod peers;
 mod roster;
 
@@ -109,6 +111,7 @@ impl Machine<'_> {
             Command::Timer(timer) => self.timer(timer),
             Command::Terminate { result } => self.end(result, None),
             Command::Action(request) => self.action(request)?,
+            Command::Media(report) => self.media_report(report),
         }
         Ok(())
     }
@@ -278,6 +281,9 @@ impl Machine<'_> {
         self.call.termination_reason = termination_reason;
         self.call.audio_active = false;
         self.call.transfer = None;
+        // Media ends with the call; its operations are gone with it (a call that ended answers 404).
+        self.call.media_jobs.clear();
+        self.call.dtmf_jobs.clear();
     }
 
     fn hang_up(&mut self) {

@@ -1,4 +1,4 @@
-//! What simulated endpoints do: answer, refuse, hang up, join, press keys, mute themselves, share content.
+//! What simulated endpoints do: answer, refuse, hang up, join, mute themselves, share content.
 
 use super::{Machine, Rejection};
 use crate::{
@@ -22,7 +22,6 @@ impl Machine<'_> {
             PeerAction::HangUp if on_roster => self.peer_hung_up(participant_id),
             PeerAction::HangUp => return Err(wrong("connected")),
             _ if !in_conversation => return Err(wrong("in the conversation")),
-            PeerAction::PressKeys { keys } => self.keys_pressed(&keys)?,
             PeerAction::Mute | PeerAction::Unmute => {
                 let unmuting = action == PeerAction::Unmute;
                 let peer = self.call.peer_mut(participant_id).expect("looked up above");
@@ -111,26 +110,6 @@ impl Machine<'_> {
         Ok(())
     }
 
-    /// Each key becomes a tone notification, if the bot subscribed to tones; otherwise Graph tells it nothing.
-    fn keys_pressed(&mut self, keys: &str) -> Result<(), Rejection> {
-        let tones = keys
-            .chars()
-            .map(|key| {
-                tone_name(key)
-                    .ok_or_else(|| Rejection::NotApplicable(format!("'{key}' is not a DTMF key (0-9, *, #, A-D)")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if !self.call.bot.tones_subscribed {
-            return Ok(());
-        }
-        for tone in tones {
-            self.call.bot.tone_sequence += 1;
-            let sequence_id = self.call.bot.tone_sequence;
-            self.notify(NotificationKind::ToneReceived { tone, sequence_id });
-        }
-        Ok(())
-    }
-
     pub(super) fn peer_answered(&mut self, participant_id: &str) {
         let Some(peer) = self.call.peer_mut(participant_id) else { return };
         peer.status = PeerStatus::Connected;
@@ -210,27 +189,4 @@ impl Machine<'_> {
             CallKind::Meeting { .. } => self.roster_changed(&[participant_id]),
         }
     }
-}
-
-/// Graph's `tone` member for a DTMF key.
-fn tone_name(key: char) -> Option<&'static str> {
-    Some(match key.to_ascii_uppercase() {
-        '0' => "tone0",
-        '1' => "tone1",
-        '2' => "tone2",
-        '3' => "tone3",
-        '4' => "tone4",
-        '5' => "tone5",
-        '6' => "tone6",
-        '7' => "tone7",
-        '8' => "tone8",
-        '9' => "tone9",
-        '*' => "star",
-        '#' => "pound",
-        'A' => "a",
-        'B' => "b",
-        'C' => "c",
-        'D' => "d",
-        _ => return None,
-    })
 }

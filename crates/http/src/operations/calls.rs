@@ -224,3 +224,86 @@ impl CallAction for SubscribeToTone {
         (ActionKind::SubscribeToTone, context(&body.client_context))
     }
 }
+
+/// The URIs of `mediaPrompt`s (checked to be http(s) URLs by the body's validation).
+fn prompt_uris(prompts: &switchboard_wire::Maybe<Vec<wire::AnyPrompt>>) -> Vec<String> {
+    prompts
+        .as_ref()
+        .into_iter()
+        .flatten()
+        .filter_map(|wire::AnyPrompt::MediaPrompt(prompt)| {
+            prompt.media_info.as_ref().and_then(|info| info.uri.as_ref()).cloned()
+        })
+        .collect()
+}
+
+pub(crate) struct PlayPrompt;
+impl CallAction for PlayPrompt {
+    type Body = wire::PlayPromptPostRequestBody;
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
+        // beta `loop: true` plays the prompts again and again until cancelled.
+        let looped = body.loop_.as_ref().copied().unwrap_or(false);
+        (ActionKind::PlayPrompt { prompts: prompt_uris(&body.prompts), looped }, context(&body.client_context))
+    }
+}
+
+/// recordResponse and beta record take the same parameters; the documented defaults apply (docs:call-record).
+macro_rules! record_action {
+    ($name:ident, $body:ty) => {
+        pub(crate) struct $name;
+        impl CallAction for $name {
+            type Body = $body;
+            fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
+                let seconds = |value: &switchboard_wire::Maybe<i32>| {
+                    value.as_ref().and_then(|s| u32::try_from(*s).ok()).unwrap_or(RECORD_DEFAULT_SECONDS)
+                };
+                let job = switchboard_engine::model::RecordJob {
+                    prompt: prompt_uris(&body.prompts).into_iter().next(),
+                    play_beep: body.play_beep.as_ref().copied().unwrap_or(true),
+                    initial_silence_timeout_s: seconds(&body.initial_silence_timeout_in_seconds),
+                    max_silence_timeout_s: seconds(&body.max_silence_timeout_in_seconds),
+                    max_record_duration_s: seconds(&body.max_record_duration_in_seconds),
+                    stop_tones: body
+                        .stop_tones
+                        .as_ref()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|tone| switchboard_engine::tones::key(tone))
+                        .collect(),
+                };
+                let barge_in = body.barge_in_allowed.as_ref().copied().unwrap_or(false);
+                (ActionKind::Record { job, barge_in }, context(&body.client_context))
+            }
+        }
+    };
+}
+
+/// "Default = 5 seconds" for each of the timeouts and the duration (docs:call-record).
+const RECORD_DEFAULT_SECONDS: u32 = 5;
+record_action!(RecordResponse, wire::RecordResponsePostRequestBody);
+record_action!(Record, wire::RecordPostRequestBody);
+
+pub(crate) struct CancelMediaProcessing;
+impl CallAction for CancelMediaProcessing {
+    type Body = wire::CancelMediaProcessingPostRequestBody;
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
+        (ActionKind::CancelMediaProcessing, context(&body.client_context))
+    }
+}
+
+pub(crate) struct SendDtmfTones;
+impl CallAction for SendDtmfTones {
+    type Body = wire::SendDtmfTonesPostRequestBody;
+    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
+        let keys = body
+            .tones
+            .as_ref()
+            .into_iter()
+            .flatten()
+            .filter_map(|tone| switchboard_engine::tones::key(tone.as_str()))
+            .collect();
+        // Graph documents no default pause; 100 ms, as long as each tone, is Switchboard's.
+        let delay = body.delay_between_tones_ms.as_ref().and_then(|d| u32::try_from(*d).ok()).unwrap_or(100);
+        (ActionKind::SendDtmfTones { keys, delay_between_tones_ms: delay }, context(&body.client_context))
+    }
+}

@@ -75,7 +75,7 @@ impl TestServer {
         let calls = Calls::new(
             store.clone(),
             Arc::new(SimulationClock::new(ClockMode::Virtual)),
-            CallsConfig { world: WorldConfig::default(), public_url: base.clone() },
+            CallsConfig { world: WorldConfig::default(), public_url: base.clone(), media: Default::default() },
         );
         let state = AppState::new(Shared {
             store: store.clone() as Arc<dyn Store>,

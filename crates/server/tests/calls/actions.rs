@@ -126,7 +126,9 @@ async fn pressed_keys_are_notified_after_subscribe_to_tone() {
     h.advance(0.0).await;
     h.receiver.take(3).await;
     let press = json!({"keys": "1#"});
-    h.sim("POST", &format!("/calls/{id}/participants/{alice}/pressKeys"), Some(&press)).await.expect(200);
+    h.sim("POST", &format!("/calls/{id}/participants/{alice}/pressKeys"), Some(&press)).await.expect(202);
+    // Each key lasts 100 ms with 100 ms after it: the media engine hears them as time passes.
+    h.advance(1.0).await;
     assert!(h.journal(&id).await.len() == 3, "without a subscription Graph sends no tones");
 
     let reply = h
@@ -137,7 +139,8 @@ async fn pressed_keys_are_notified_after_subscribe_to_tone() {
         )
         .await;
     assert_eq!(reply.expect(200).body["@odata.type"], "#microsoft.graph.subscribeToToneOperation");
-    h.sim("POST", &format!("/calls/{id}/participants/{alice}/pressKeys"), Some(&press)).await.expect(200);
+    h.sim("POST", &format!("/calls/{id}/participants/{alice}/pressKeys"), Some(&press)).await.expect(202);
+    h.advance(1.0).await;
     let tones = h.receiver.take(2).await;
     assert_eq!(tones[0].summary(), "updated established");
     assert_eq!(

@@ -11,6 +11,7 @@ mod faults;
 mod group_meeting;
 mod incoming;
 mod isolation;
+mod media;
 mod outgoing;
 mod participants;
 mod persistence;

@@ -248,6 +248,45 @@ impl Receiver {
     }
 }
 
+/// What a participant heard, analysed by the server in 100 ms windows.
+#[derive(Debug)]
+pub(crate) struct Heard(pub(crate) Value);
+
+impl Heard {
+    fn windows(&self) -> &[Value] {
+        self.0["windows"].as_array().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The windows whose dominant frequency is within 5 Hz of `hz`, as (start, end) ms spans merged.
+    pub(crate) fn spans_of(&self, hz: f64) -> Vec<(u64, u64)> {
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        for window in self.windows() {
+            let at = window["atMs"].as_u64().unwrap();
+            if window["dominantHz"].as_f64().is_some_and(|f| (f - hz).abs() < 5.0) {
+                match spans.last_mut() {
+                    Some(span) if span.1 == at => span.1 = at + 100,
+                    _ => spans.push((at, at + 100)),
+                }
+            }
+        }
+        spans
+    }
+
+    /// How long (ms) something at `hz` was heard.
+    pub(crate) fn ms_of(&self, hz: f64) -> u64 {
+        self.spans_of(hz).iter().map(|(from, to)| to - from).sum()
+    }
+
+    /// How long (ms) anything above −45 dBFS was heard.
+    pub(crate) fn ms_audible(&self) -> u64 {
+        self.windows().iter().filter(|w| w["levelDbfs"].as_f64().is_some_and(|l| l > -45.0)).count() as u64 * 100
+    }
+
+    pub(crate) fn keys(&self) -> String {
+        self.0["keys"].as_array().unwrap().iter().map(|k| k["key"].as_str().unwrap()).collect()
+    }
+}
+
 /// A reply to a request.
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -478,6 +517,20 @@ impl Harness {
             assert!(tokio::time::Instant::now() < deadline, "never {n} attempts: {entry}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Uploads a tone as a media file (for prompts, or for simulated people to say); returns its URL.
+    pub(crate) async fn upload_tone(&self, name: &str, hz: f64, ms: u64) -> String {
+        let wav = switchboard_media::codec::wav(switchboard_media::synth::tone(hz, ms).samples());
+        let url = format!("{}/_sim/media/{name}", self.base);
+        let response = self.http.put(&url).body(wav).send().await.unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        url
+    }
+
+    /// The analysis of what `who` heard in a call (all of it).
+    pub(crate) async fn heard(&self, call_id: &str, who: &str) -> Heard {
+        Heard(self.sim("GET", &format!("/calls/{call_id}/participants/{who}/heard"), None).await.expect(200).body)
     }
 
     /// One journal entry with its delivery attempts.

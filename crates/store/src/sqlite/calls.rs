@@ -226,9 +226,12 @@ pub(super) async fn delete_world_entity(
 
 pub(super) async fn reset_simulation(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut transaction = pool.begin().await.map_err(classify)?;
-    sqlx::raw_sql("DELETE FROM world_entity; DELETE FROM call_timer; DELETE FROM notification; DELETE FROM call;")
-        .execute(&mut *transaction)
-        .await
-        .map_err(classify)?;
+    sqlx::raw_sql(
+        "DELETE FROM world_entity; DELETE FROM call_timer; DELETE FROM notification; DELETE FROM recording; \
+         DELETE FROM call;",
+    )
+    .execute(&mut *transaction)
+    .await
+    .map_err(classify)?;
     transaction.commit().await.map_err(classify)
 }

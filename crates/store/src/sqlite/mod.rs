@@ -20,7 +20,8 @@ use uuid::Uuid;
 use crate::{
     ApplicationRecord, AttemptRecord, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
     DeviceQualityReport, Instance, NewDeviceQualityReport, NotificationCounts, NotificationFilter, NotificationRecord,
-    ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
+    RecordingRecord, ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord,
+    WorldEntityRecord,
 };
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -528,6 +529,56 @@ impl Store for SqliteStore {
 
     async fn prune_notifications(&self, finished_before: DateTime<Utc>, keep_at_most: u64) -> Result<u64, StoreError> {
         outbox::prune(&self.pool, finished_before, keep_at_most).await
+    }
+
+    async fn put_recording(&self, recording: RecordingRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO recording (recording_id, call_id, tenant_id, app_id, token_sha256, wav, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(recording.recording_id.to_string())
+        .bind(&recording.call_id)
+        .bind(recording.tenant_id.to_string())
+        .bind(recording.app_id.to_string())
+        .bind(&recording.token_sha256)
+        .bind(&recording.wav)
+        .bind(timestamp(recording.created_at))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+    }
+
+    async fn recording(&self, recording_id: Uuid) -> Result<Option<RecordingRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM recording WHERE recording_id = ?")
+            .bind(recording_id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.map(|row| {
+            Ok(RecordingRecord {
+                recording_id: uuid(&row, "recording_id")?,
+                call_id: text(&row, "call_id")?,
+                tenant_id: uuid(&row, "tenant_id")?,
+                app_id: uuid(&row, "app_id")?,
+                token_sha256: text(&row, "token_sha256")?,
+                wav: row.try_get("wav").map_err(classify)?,
+                created_at: required_timestamp(&row, "created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_recordings_of_calls_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query(
+            "DELETE FROM recording WHERE call_id IN (SELECT call_id FROM call WHERE ended_at IS NOT NULL AND ended_at < ?) \
+             OR call_id NOT IN (SELECT call_id FROM call)",
+        )
+        .bind(timestamp(cutoff))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(deleted.rows_affected())
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {

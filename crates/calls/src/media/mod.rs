@@ -1,0 +1,297 @@
+//! The calls' media: one [`Conference`] per established call, configured from the call document after every
+//! change, stepped in 20 ms frames of the simulation clock by one scheduler for all calls (the runtime's media
+//! worker in real time, [`crate::Calls::advance`] on a virtual clock), with what each leg heard kept for `/_sim`.
+
+pub mod fetch;
+pub mod library;
+mod worker;
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use switchboard_engine::{
+    Call,
+    model::{CallState, MediaJobKind, PeerStatus},
+};
+use switchboard_media::{Conference, DtmfJob, Event, FRAME_MS, Job, JobKind, Person, Plan, RecordPlan, Utterance};
+
+use self::library::{ClipLibrary, LibraryConfig};
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub library: LibraryConfig,
+    /// How much of what each leg heard is kept (the most recent).
+    pub capture_limit: Duration,
+    /// How many ended calls keep their captures for `/_sim`.
+    pub kept_calls: usize,
+    /// How long recordings are kept after their call ends.
+    pub recording_retention: Duration,
+}
+
+impl Default for MediaConfig {
+    /// Dev-mode defaults: prompts from anywhere, uploads kept in memory.
+    fn default() -> MediaConfig {
+        MediaConfig {
+            library: LibraryConfig {
+                fetch: fetch::FetchPolicy::open(),
+                files: None,
+                max_seconds: 600,
+                cache_samples: 128 * 1024 * 1024,
+            },
+            capture_limit: Duration::from_secs(30 * 60),
+            kept_calls: 100,
+            recording_retention: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MediaError {
+    #[error("call {0} has no media: it is not established, or has no audio yet")]
+    NoMedia(String),
+    #[error("'{leg}' has not been in the media of call {call_id}")]
+    UnknownLeg { call_id: String, leg: String },
+    #[error("{0}")]
+    Media(String),
+}
+
+/// An event of a call's media, at the simulation time it happened.
+#[derive(Debug, Clone)]
+pub(crate) struct Happening {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) call_id: String,
+    pub(crate) event: Event,
+}
+
+struct Conferences {
+    live: BTreeMap<String, Conference>,
+    /// Calls that ended, newest last, so their captures can still be listened to.
+    ended: VecDeque<(String, Conference)>,
+}
+
+pub struct Media {
+    conferences: Mutex<Conferences>,
+    pub(crate) library: Arc<ClipLibrary>,
+    config: MediaConfig,
+}
+
+const POISON: &str = "invariant: nothing panics while holding the conferences lock";
+
+/// The engine frame a simulation time falls in.
+pub(crate) fn frame_at(time: DateTime<Utc>) -> u64 {
+    u64::try_from(time.timestamp_millis()).unwrap_or_default() / FRAME_MS
+}
+
+/// The simulation time at which a frame has been heard (its end).
+fn frame_end(frame: u64) -> DateTime<Utc> {
+    let millis = i64::try_from((frame + 1) * FRAME_MS).unwrap_or(i64::MAX);
+    Utc.timestamp_millis_opt(millis).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn frame_start(frame: u64) -> DateTime<Utc> {
+    let millis = i64::try_from(frame * FRAME_MS).unwrap_or(i64::MAX);
+    Utc.timestamp_millis_opt(millis).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The URI of a `mediaPrompt` (`{"mediaInfo": {"uri": …}}`).
+pub(crate) fn prompt_uri(prompt: &Value) -> Option<String> {
+    prompt.get("mediaInfo").and_then(|m| m.get("uri")).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// What a call's document says about its media, or `None` when it has none (not established, no audio yet).
+fn plan_of(call: &Call) -> Option<Plan> {
+    if call.state != CallState::Established || !call.audio_active {
+        return None;
+    }
+    let people = call
+        .peers
+        .iter()
+        .filter(|p| p.status == PeerStatus::Connected && (p.is_in_conversation() || p.roster.in_lobby))
+        .map(|p| {
+            let roster = &p.roster;
+            let sends = !roster.client_muted && !roster.in_lobby;
+            Person {
+                id: p.participant_id.clone(),
+                sends,
+                heard: sends && !roster.server_muted && !roster.on_hold,
+                hears: !roster.in_lobby && !roster.on_hold,
+                hold: roster.on_hold.then(|| roster.hold_prompt.as_ref().and_then(prompt_uri)),
+            }
+        })
+        .collect();
+    let jobs = call
+        .media_jobs
+        .iter()
+        .map(|job| Job {
+            operation_id: job.operation_id.clone(),
+            kind: match &job.kind {
+                MediaJobKind::Play { prompts, looped } => JobKind::Play { prompts: prompts.clone(), looped: *looped },
+                MediaJobKind::Record(record) => JobKind::Record(RecordPlan {
+                    prompt: record.prompt.clone(),
+                    beep: record.play_beep,
+                    initial_silence_ms: u64::from(record.initial_silence_timeout_s) * 1000,
+                    max_silence_ms: u64::from(record.max_silence_timeout_s) * 1000,
+                    max_duration_ms: u64::from(record.max_record_duration_s) * 1000,
+                    stop_keys: record.stop_tones.clone(),
+                }),
+            },
+        })
+        .collect();
+    let dtmf = call
+        .dtmf_jobs
+        .iter()
+        .map(|job| DtmfJob {
+            operation_id: job.operation_id.clone(),
+            keys: job.keys.clone(),
+            gap_ms: u64::from(job.delay_between_tones_ms),
+        })
+        .collect();
+    Some(Plan {
+        bot_id: call.my_participant_id.clone(),
+        bot_present: !call.bot.in_lobby,
+        bot_muted: call.bot.muted,
+        people,
+        jobs,
+        dtmf,
+    })
+}
+
+/// The media a plan needs: its prompts and custom hold music.
+fn keys_of(plan: &Plan) -> Vec<String> {
+    let mut keys: Vec<String> = plan.people.iter().filter_map(|p| p.hold.clone().flatten()).collect();
+    for job in &plan.jobs {
+        match &job.kind {
+            JobKind::Play { prompts, .. } => keys.extend(prompts.iter().cloned()),
+            JobKind::Record(record) => keys.extend(record.prompt.iter().cloned()),
+        }
+    }
+    keys
+}
+
+/// What a leg heard: its samples for the range asked, and the simulation time its capture starts at.
+pub struct Heard {
+    pub samples: Vec<i16>,
+    pub capture_started_at: DateTime<Utc>,
+    pub capture_ms: u64,
+}
+
+impl Media {
+    pub fn new(config: MediaConfig) -> Media {
+        Media {
+            conferences: Mutex::new(Conferences { live: BTreeMap::new(), ended: VecDeque::new() }),
+            library: ClipLibrary::new(config.library.clone()),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &MediaConfig {
+        &self.config
+    }
+
+    /// Brings the call's conference in line with its document: starts it when the call has media, ends it when
+    /// the call has none any more, and starts loading what it will play (and, at any time, `preFetchMedia`).
+    pub(crate) fn sync(&self, call: &Call, now: DateTime<Utc>) {
+        for uri in prefetch_uris(call) {
+            self.library.request(&uri);
+        }
+        let plan = plan_of(call);
+        let mut conferences = self.conferences.lock().expect(POISON);
+        match plan {
+            Some(plan) => {
+                for key in keys_of(&plan) {
+                    self.library.request(&key);
+                }
+                let limit = u64::try_from(self.config.capture_limit.as_millis()).unwrap_or(u64::MAX);
+                let conference = conferences
+                    .live
+                    .entry(call.id.clone())
+                    .or_insert_with(|| Conference::new(frame_at(now) + 1, limit));
+                conference.set_plan(plan);
+            }
+            None => {
+                if let Some(conference) = conferences.live.remove(&call.id) {
+                    conferences.ended.push_back((call.id.clone(), conference));
+                    while conferences.ended.len() > self.config.kept_calls {
+                        conferences.ended.pop_front();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps every conference to `until`; each stops early at a frame with events. Returns the events in time
+    /// order (frame by frame: a conference that stopped continues from there on the next call).
+    pub(crate) fn run_until(&self, until: DateTime<Utc>) -> Vec<Happening> {
+        let target = frame_at(until);
+        let mut conferences = self.conferences.lock().expect(POISON);
+        let mut happenings = Vec::new();
+        for (call_id, conference) in &mut conferences.live {
+            for key in keys_of(conference.plan()) {
+                self.library.request(&key);
+            }
+            if conference.frame() >= target {
+                continue;
+            }
+            let events = conference.run(target, self.library.as_ref());
+            let at = frame_end(conference.frame().saturating_sub(1));
+            happenings.extend(events.into_iter().map(|event| Happening { at, call_id: call_id.clone(), event }));
+        }
+        happenings.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.call_id.cmp(&b.call_id)));
+        happenings
+    }
+
+    /// Waits for the media being loaded (on a virtual clock, loading takes no time).
+    pub(crate) async fn settled(&self) {
+        self.library.settled().await;
+    }
+
+    /// Queues what a simulated person says.
+    pub(crate) fn say(&self, call_id: &str, leg: &str, utterance: Utterance) -> Result<(), MediaError> {
+        let mut conferences = self.conferences.lock().expect(POISON);
+        let conference = conferences.live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
+        if conference.say(leg, utterance) {
+            Ok(())
+        } else {
+            Err(MediaError::UnknownLeg { call_id: call_id.to_owned(), leg: leg.to_owned() })
+        }
+    }
+
+    /// What a leg heard between two offsets (ms) of its capture, live or kept after the call.
+    pub fn heard(&self, call_id: &str, leg: &str, from_ms: u64, to_ms: u64) -> Result<Heard, MediaError> {
+        let conferences = self.conferences.lock().expect(POISON);
+        let conference = conferences
+            .live
+            .get(call_id)
+            .or_else(|| conferences.ended.iter().rev().find(|(id, _)| id == call_id).map(|(_, c)| c))
+            .ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
+        let capture = conference
+            .capture(leg)
+            .ok_or_else(|| MediaError::UnknownLeg { call_id: call_id.to_owned(), leg: leg.to_owned() })?;
+        Ok(Heard {
+            samples: capture.samples(from_ms, to_ms),
+            capture_started_at: frame_start(capture.first_frame()),
+            capture_ms: capture.duration_ms(),
+        })
+    }
+
+    pub(crate) fn reset(&self) {
+        let mut conferences = self.conferences.lock().expect(POISON);
+        conferences.live.clear();
+        conferences.ended.clear();
+    }
+}
+
+/// `mediaConfig.preFetchMedia[].uri` of a service-hosted call (res:servicehostedmediaconfig).
+fn prefetch_uris(call: &Call) -> Vec<String> {
+    call.resource
+        .get("mediaConfig")
+        .and_then(|c| c.get("preFetchMedia"))
+        .and_then(Value::as_array)
+        .map(|media| media.iter().filter_map(|m| m.get("uri").and_then(Value::as_str).map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
