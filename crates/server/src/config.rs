@@ -205,6 +205,8 @@ pub(crate) struct MediaSettings {
     /// How long recordings are kept after their call ends [default: 1h]
     #[serde(with = "humantime_serde")]
     pub(crate) recording_retention: Duration,
+    /// PEM files of CAs to trust for https prompt hosts, besides the system's (--tls adds its own CA)
+    pub(crate) trust: Vec<PathBuf>,
 }
 
 impl Default for MediaSettings {
@@ -219,6 +221,7 @@ impl Default for MediaSettings {
             capture_limit: media.capture_limit,
             kept_calls: media.kept_calls,
             recording_retention: media.recording_retention,
+            trust: Vec::new(),
         }
     }
 }
@@ -289,11 +292,7 @@ impl Settings {
     /// The dispatcher's settings, with the certificates it is to trust read from their files.
     pub(crate) fn dispatcher(&self) -> Result<DispatcherConfig, ConfigError> {
         let n = &self.notifications;
-        let extra_roots = n
-            .trust
-            .iter()
-            .map(|path| std::fs::read(path).map_err(|error| ConfigError::Unreadable { path: path.clone(), error }))
-            .collect::<Result<_, _>>()?;
+        let extra_roots = read_all(n.trust.iter().map(PathBuf::as_path))?;
         Ok(DispatcherConfig {
             timeout: n.timeout,
             initial_backoff: n.initial_backoff,
@@ -310,17 +309,19 @@ impl Settings {
     }
 
     /// The media engine's settings; the simulated people's files live in `<data dir>/media` (in memory when ephemeral).
-    pub(crate) fn media(&self) -> MediaConfig {
+    /// `local_ca`: the CA of `--tls`, trusted too, so prompts can be served by this server or next to it.
+    pub(crate) fn media(&self, local_ca: Option<&Path>) -> Result<MediaConfig, ConfigError> {
         let m = &self.media;
         let dev = self.mode == Mode::Dev;
         let defaults = MediaConfig::default();
-        MediaConfig {
+        Ok(MediaConfig {
             library: LibraryConfig {
                 fetch: FetchPolicy {
                     max_bytes: m.max_prompt_bytes,
                     timeout: m.fetch_timeout,
                     allowed_hosts: if dev && m.allowed_hosts.is_empty() { None } else { Some(m.allowed_hosts.clone()) },
                     allow_private_addresses: m.allow_private_addresses.unwrap_or(dev),
+                    extra_roots: read_all(m.trust.iter().map(PathBuf::as_path).chain(local_ca))?,
                 },
                 files: (!self.ephemeral).then(|| self.data_dir.join("media")),
                 max_seconds: m.max_clip.as_secs().max(1),
@@ -329,7 +330,7 @@ impl Settings {
             capture_limit: m.capture_limit,
             kept_calls: m.kept_calls,
             recording_retention: m.recording_retention,
-        }
+        })
     }
 
     /// Where `--tls` keeps its local CA and certificates.
@@ -443,6 +444,13 @@ mod optional_duration {
             None => serializer.serialize_none(),
         }
     }
+}
+
+/// The contents of each file, or which one cannot be read.
+fn read_all<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<Vec<Vec<u8>>, ConfigError> {
+    paths
+        .map(|path| std::fs::read(path).map_err(|error| ConfigError::Unreadable { path: path.to_owned(), error }))
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]

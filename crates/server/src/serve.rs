@@ -159,7 +159,8 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         Clock::Realtime => ClockMode::Realtime,
         Clock::Virtual => ClockMode::Virtual,
     };
-    let calls_config = CallsConfig { world: settings.world(), public_url: base.clone(), media: settings.media() };
+    let media = settings.media(tls.as_ref().map(|t| t.ca_file.as_path()))?;
+    let calls_config = CallsConfig { world: settings.world(), public_url: base.clone(), media };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
     calls.restore_clock().await?;
     calls.restore_media().await?;

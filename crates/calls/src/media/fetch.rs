@@ -17,6 +17,8 @@ pub struct FetchPolicy {
     pub allowed_hosts: Option<Vec<String>>,
     /// Whether hosts may resolve to loopback, private, link-local or other non-public addresses.
     pub allow_private_addresses: bool,
+    /// Certificates (PEM) to trust for https prompt hosts, besides the system's.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl FetchPolicy {
@@ -27,6 +29,7 @@ impl FetchPolicy {
             timeout: Duration::from_secs(10),
             allowed_hosts: None,
             allow_private_addresses: true,
+            extra_roots: Vec::new(),
         }
     }
 
@@ -101,10 +104,17 @@ pub(crate) async fn fetch(uri: &str, policy: &FetchPolicy) -> Result<Vec<u8>, St
     } else {
         reqwest::redirect::Policy::none()
     };
+    let mut roots = Vec::new();
+    for pem in &policy.extra_roots {
+        roots.extend(
+            reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("a trusted certificate is not PEM: {e}"))?,
+        );
+    }
     let client = reqwest::Client::builder()
         .timeout(policy.timeout)
         .redirect(redirects)
         .resolve_to_addrs(&bare_host, &addresses)
+        .tls_certs_merge(roots)
         .build()
         .map_err(|e| format!("cannot fetch {uri}: {e}"))?;
     let mut response = client.get(url).send().await.map_err(|e| format!("cannot fetch {uri}: {e}"))?;
