@@ -76,6 +76,8 @@ struct Conferences {
 
 pub struct Media {
     conferences: Mutex<Conferences>,
+    /// Signalled when a call gets media, so the real-time scheduler can sleep while no call has any.
+    started: tokio::sync::Notify,
     pub(crate) library: Arc<ClipLibrary>,
     config: MediaConfig,
 }
@@ -184,6 +186,7 @@ impl Media {
     pub fn new(config: MediaConfig) -> Media {
         Media {
             conferences: Mutex::new(Conferences { live: BTreeMap::new(), ended: VecDeque::new() }),
+            started: tokio::sync::Notify::new(),
             library: ClipLibrary::new(config.library.clone()),
             config,
         }
@@ -207,10 +210,11 @@ impl Media {
                     self.library.request(&key);
                 }
                 let limit = u64::try_from(self.config.capture_limit.as_millis()).unwrap_or(u64::MAX);
-                let conference = conferences
-                    .live
-                    .entry(call.id.clone())
-                    .or_insert_with(|| Conference::new(frame_at(now) + 1, limit));
+                let conference = conferences.live.entry(call.id.clone()).or_insert_with(|| {
+                    // A permit is kept if the scheduler is not waiting yet, so this start cannot be missed.
+                    self.started.notify_one();
+                    Conference::new(frame_at(now) + 1, limit)
+                });
                 conference.set_plan(plan);
             }
             None => {
@@ -243,6 +247,16 @@ impl Media {
         }
         happenings.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.call_id.cmp(&b.call_id)));
         happenings
+    }
+
+    /// Whether any call has media now.
+    pub(crate) fn active(&self) -> bool {
+        !self.conferences.lock().expect(POISON).live.is_empty()
+    }
+
+    /// Waits until a call gets media.
+    pub(crate) async fn started(&self) {
+        self.started.notified().await;
     }
 
     /// Waits for the media being loaded (on a virtual clock, loading takes no time).

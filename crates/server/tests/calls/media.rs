@@ -336,3 +336,21 @@ async fn pre_fetch_media_is_fetched_when_the_call_is_created() {
     }
     assert!(paths.contains(&"/media/hold.wav".to_owned()), "{paths:?}");
 }
+
+#[tokio::test]
+async fn on_the_wall_clock_the_scheduler_plays_prompts_in_real_time() {
+    let h = Harness::start().await;
+    h.sim("PUT", "/clock", Some(&json!({"mode": "realtime"}))).await.expect(200);
+    let alice = h.user("Alice", answers_after(0)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    h.receiver.take(3).await;
+    let uri = h.upload_tone("short.wav", 440.0, 300).await;
+    let started = std::time::Instant::now();
+    h.graph("POST", &format!("/v1.0/communications/calls/{id}/playPrompt"), Some(&json!({"prompts": [prompt(&uri)]})))
+        .await
+        .expect(200);
+    assert_eq!(h.receiver.next().await.summary(), "deleted operation completed");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "it took the prompt's time to play");
+    let heard = h.heard(&id, &alice).await;
+    assert!((200..=400).contains(&heard.ms_of(440.0)), "{:?}", heard.spans_of(440.0));
+}
