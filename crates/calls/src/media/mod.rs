@@ -76,8 +76,8 @@ struct Conferences {
 
 pub struct Media {
     conferences: Mutex<Conferences>,
-    /// Signalled when a call gets media, so the real-time scheduler can sleep while no call has any.
-    started: tokio::sync::Notify,
+    /// Signalled when a call's media gets something to do, so the real-time scheduler can sleep while none has.
+    woken: tokio::sync::Notify,
     pub(crate) library: Arc<ClipLibrary>,
     config: MediaConfig,
 }
@@ -186,7 +186,7 @@ impl Media {
     pub fn new(config: MediaConfig) -> Media {
         Media {
             conferences: Mutex::new(Conferences { live: BTreeMap::new(), ended: VecDeque::new() }),
-            started: tokio::sync::Notify::new(),
+            woken: tokio::sync::Notify::new(),
             library: ClipLibrary::new(config.library.clone()),
             config,
         }
@@ -210,15 +210,17 @@ impl Media {
                     self.library.request(&key);
                 }
                 let limit = u64::try_from(self.config.capture_limit.as_millis()).unwrap_or(u64::MAX);
-                let conference = conferences.live.entry(call.id.clone()).or_insert_with(|| {
-                    // A permit is kept if the scheduler is not waiting yet, so this start cannot be missed.
-                    self.started.notify_one();
-                    Conference::new(frame_at(now) + 1, limit)
-                });
+                let conference = conferences
+                    .live
+                    .entry(call.id.clone())
+                    .or_insert_with(|| Conference::new(frame_at(now) + 1, limit));
+                self.catch_up(conference, now);
                 conference.set_plan(plan);
+                self.wake_if_busy(conference);
             }
             None => {
-                if let Some(conference) = conferences.live.remove(&call.id) {
+                if let Some(mut conference) = conferences.live.remove(&call.id) {
+                    self.catch_up(&mut conference, now);
                     conferences.ended.push_back((call.id.clone(), conference));
                     while conferences.ended.len() > self.config.kept_calls {
                         conferences.ended.pop_front();
@@ -238,7 +240,7 @@ impl Media {
             for key in keys_of(conference.plan()) {
                 self.library.request(&key);
             }
-            if conference.frame() >= target {
+            if conference.frame() >= target || conference.idle() {
                 continue;
             }
             let events = conference.run(target, self.library.as_ref());
@@ -249,14 +251,31 @@ impl Media {
         happenings
     }
 
-    /// Whether any call has media now.
-    pub(crate) fn active(&self) -> bool {
-        !self.conferences.lock().expect(POISON).live.is_empty()
+    /// Whether any call's media has something to play, record or hear now (the others wait, see [`Media::catch_up`]).
+    pub(crate) fn busy(&self) -> bool {
+        self.conferences.lock().expect(POISON).live.values().any(|c| !c.idle())
     }
 
-    /// Waits until a call gets media.
-    pub(crate) async fn started(&self) {
-        self.started.notified().await;
+    /// Waits until a call's media has something to do.
+    pub(crate) async fn woken(&self) {
+        self.woken.notified().await;
+    }
+
+    fn wake_if_busy(&self, conference: &Conference) {
+        if !conference.idle() {
+            // A permit is kept if the scheduler is not waiting yet, so this wake-up cannot be missed.
+            self.woken.notify_one();
+        }
+    }
+
+    /// Brings an idle conference up to `now`. The scheduler leaves idle conferences where they are, so a call with
+    /// nothing to play or hear costs nothing while it lasts; before anything changes or reads such a conference it
+    /// skips the frames it missed (silence, at once) so the change lands at `now`, not in the past.
+    fn catch_up(&self, conference: &mut Conference, now: DateTime<Utc>) {
+        if conference.idle() {
+            let events = conference.run(frame_at(now), self.library.as_ref());
+            debug_assert!(events.is_empty(), "invariant: an idle conference has no events");
+        }
     }
 
     /// Waits for the media being loaded (on a virtual clock, loading takes no time).
@@ -265,10 +284,18 @@ impl Media {
     }
 
     /// Queues what a simulated person says.
-    pub(crate) fn say(&self, call_id: &str, leg: &str, utterance: Utterance) -> Result<(), MediaError> {
+    pub(crate) fn say(
+        &self,
+        call_id: &str,
+        leg: &str,
+        utterance: Utterance,
+        now: DateTime<Utc>,
+    ) -> Result<(), MediaError> {
         let mut conferences = self.conferences.lock().expect(POISON);
         let conference = conferences.live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
+        self.catch_up(conference, now);
         if conference.say(leg, utterance) {
+            self.wake_if_busy(conference);
             Ok(())
         } else {
             Err(MediaError::UnknownLeg { call_id: call_id.to_owned(), leg: leg.to_owned() })
@@ -276,8 +303,18 @@ impl Media {
     }
 
     /// What a leg heard between two offsets (ms) of its capture, live or kept after the call.
-    pub fn heard(&self, call_id: &str, leg: &str, from_ms: u64, to_ms: u64) -> Result<Heard, MediaError> {
-        let conferences = self.conferences.lock().expect(POISON);
+    pub fn heard(
+        &self,
+        call_id: &str,
+        leg: &str,
+        from_ms: u64,
+        to_ms: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Heard, MediaError> {
+        let mut conferences = self.conferences.lock().expect(POISON);
+        if let Some(live) = conferences.live.get_mut(call_id) {
+            self.catch_up(live, now);
+        }
         let conference = conferences
             .live
             .get(call_id)

@@ -24,18 +24,18 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 
 impl Calls {
     /// Steps every call's media in real time until `shutdown`, one frame every 20 ms for all calls, asleep while
-    /// no call has media. On a virtual clock it waits: [`Calls::advance`] steps the media then.
+    /// no call's media has anything to do. On a virtual clock it waits: [`Calls::advance`] steps the media then.
     pub async fn run_media(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut beat = tokio::time::interval(TICK);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_sweep = tokio::time::Instant::now();
         loop {
-            if !self.media.active() {
-                // No call has media: sleep until one does (or a minute passes, for the recordings' sweep).
+            if !self.media.busy() {
+                // No call's media has anything to do: sleep until one has (or a minute passes, for the sweep).
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = self.media.started() => {}
+                    () = self.media.woken() => {}
                     () = tokio::time::sleep(RECORDING_SWEEP) => {}
                 }
                 beat.reset();
