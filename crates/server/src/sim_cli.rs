@@ -117,6 +117,29 @@ pub(crate) enum SimCommand {
         /// DTMF keys, for press-keys (e.g. 123#)
         #[arg(long)]
         keys: Option<String>,
+        /// press-keys as DTMF audio instead of RFC 4733 events
+        #[arg(long)]
+        in_band: bool,
+        /// For say: a media file uploaded to /_sim/media
+        #[arg(long, conflicts_with = "tone_hz")]
+        media: Option<String>,
+        /// For say: a steady tone of this frequency (Hz)
+        #[arg(long)]
+        tone_hz: Option<f64>,
+        /// For say: how long the tone lasts, e.g. 1s
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<Duration>,
+    },
+    /// What a participant (or `bot`) heard: levels, pitch, keys and silences per 100 ms
+    Heard {
+        call: String,
+        who: String,
+        /// From this offset into what it heard, e.g. 2s
+        #[arg(long, value_parser = humantime::parse_duration)]
+        from: Option<Duration>,
+        /// To this offset
+        #[arg(long, value_parser = humantime::parse_duration)]
+        to: Option<Duration>,
     },
     /// Someone in the meeting admits the bot waiting in its lobby
     Admit { call: String },
@@ -296,6 +319,9 @@ pub(crate) enum Action {
     Decline,
     HangUp,
     PressKeys,
+    Say,
+    Mute,
+    Unmute,
 }
 
 #[derive(Debug, Subcommand)]
@@ -435,15 +461,36 @@ fn build(command: SimCommand) -> Result<Request, String> {
             request(Method::GET, path, None)
         }
         SimCommand::Show { call } => request(Method::GET, format!("/calls/{call}"), None),
-        SimCommand::Act { call, who, action, keys } => {
+        SimCommand::Act { call, who, action, keys, in_band, media, tone_hz, duration } => {
             let (segment, body) = match action {
                 Action::Answer => ("answer", None),
                 Action::Reject => ("reject", None),
                 Action::Decline => ("decline", None),
                 Action::HangUp => ("hangUp", None),
-                Action::PressKeys => ("pressKeys", Some(json!({"keys": keys.ok_or("press-keys needs --keys")?}))),
+                Action::Mute => ("mute", None),
+                Action::Unmute => ("unmute", None),
+                Action::PressKeys => {
+                    ("pressKeys", Some(json!({"keys": keys.ok_or("press-keys needs --keys")?, "inBand": in_band})))
+                }
+                Action::Say => {
+                    let speech = match (media, tone_hz) {
+                        (Some(media), None) => json!({"media": media}),
+                        (None, Some(hz)) => json!({"toneHz": hz, "durationMs": duration.map(millis)}),
+                        _ => return Err("say needs --media <file> or --tone-hz <Hz> [--duration 1s]".into()),
+                    };
+                    ("say", Some(speech))
+                }
             };
             request(Method::POST, format!("/calls/{call}/participants/{who}/{segment}"), body)
+        }
+        SimCommand::Heard { call, who, from, to } => {
+            let mut query = url::form_urlencoded::Serializer::new(format!("/calls/{call}/participants/{who}/heard?"));
+            for (name, value) in [("fromMs", from), ("toMs", to)] {
+                if let Some(value) = value {
+                    query.append_pair(name, &millis(value).to_string());
+                }
+            }
+            request(Method::GET, query.finish(), None)
         }
         SimCommand::Admit { call } => request(Method::POST, format!("/calls/{call}/admit"), None),
         SimCommand::Terminate { call, code, subcode, message } => {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{
     process::BINARY,
-    support::{DEV_APP, Harness},
+    support::{DEV_APP, Harness, Heard, answers_after, user_identity},
 };
 
 /// Runs `switchboard sim <args>` against the harness's server; returns the printed JSON, or the error text.
@@ -97,4 +97,23 @@ async fn the_cli_reads_the_journal_replays_dead_letters_and_turns_the_delivery_k
     assert_eq!((knobs["duplicateRate"].as_f64(), knobs["delay"].as_str()), (Some(0.5), Some("10ms")));
     assert_eq!(sim(&h, &["delivery"]).unwrap(), knobs);
     assert!(sim(&h, &["delivery", "--reorder-window", "1000"]).unwrap_err().contains("at most 64"));
+}
+
+#[tokio::test]
+async fn the_cli_makes_a_person_speak_press_keys_and_mute_and_shows_what_the_bot_heard() {
+    let h = Harness::start().await;
+    let alice = h.user("Alice", answers_after(0)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    h.advance(0.0).await;
+    h.receiver.take(3).await;
+    sim(&h, &["act", &id, &alice, "say", "--tone-hz", "440", "--duration", "600ms"]).unwrap();
+    sim(&h, &["act", &id, &alice, "press-keys", "--keys", "42", "--in-band"]).unwrap();
+    sim(&h, &["clock", "advance", "2s"]).unwrap();
+    let heard = Heard(sim(&h, &["heard", &id, "bot"]).unwrap());
+    assert!((500..=700).contains(&heard.ms_of(440.0)), "{:?}", heard.spans_of(440.0));
+    assert_eq!(heard.keys(), "42");
+    let muted = sim(&h, &["act", &id, &alice, "mute"]).unwrap();
+    assert!(muted.to_string().contains("\"clientMuted\":true"), "{muted}");
+    let no_speech = sim(&h, &["act", &id, &alice, "say"]).unwrap_err();
+    assert!(no_speech.contains("--tone-hz"), "{no_speech}");
 }
