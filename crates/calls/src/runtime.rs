@@ -11,18 +11,22 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use switchboard_catalogue::Permission;
-use switchboard_engine::{Call, Command, Effect, Rejection, Timer, handle};
+use switchboard_engine::{Call, Command, Effect, Rejection, Timer, handle, model::CallState};
 use switchboard_store::{CallChange, CallRecord, NewNotification, Store, StoreError, TimerRecord};
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use uuid::Uuid;
 
 use crate::{
     CallsError,
+    activity::{Activity, Happened},
     clock::{ClockError, ClockMode, SimulationClock},
     media::{Media, MediaConfig},
     render,
     world::{World, WorldConfig},
 };
+
+/// How many activity entries (requests, changes, deliveries) are kept for watchers.
+const ACTIVITY_KEPT: usize = 10_000;
 
 /// What the runtime needs to know about the server it runs in.
 #[derive(Debug, Clone)]
@@ -79,6 +83,7 @@ pub struct Calls {
     /// Serialises fault bookkeeping (read, decrement, write).
     pub(crate) faults: Mutex<()>,
     pub(crate) media: Media,
+    activity: Arc<Activity>,
 }
 
 impl Calls {
@@ -92,6 +97,7 @@ impl Calls {
             sweeping: Mutex::new(()),
             faults: Mutex::new(()),
             media: Media::new(config.media.clone()),
+            activity: Arc::new(Activity::new(ACTIVITY_KEPT)),
             config,
         }
     }
@@ -106,6 +112,11 @@ impl Calls {
 
     pub fn media(&self) -> &Media {
         &self.media
+    }
+
+    /// What happened lately: requests, changes, deliveries (for the console).
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
     }
 
     pub fn world(&self) -> World<'_> {
@@ -145,11 +156,12 @@ impl Calls {
         let _guard = self.lock(&call.id).await;
         let now = self.clock.now();
         let mut effects = Vec::new();
+        let commands_seen = commands.clone();
         for command in commands {
             effects.extend(handle(&mut call, command, now)?);
         }
         let change = self.change(&call, None, None, effects, now).await?;
-        self.commit(change, &call, now).await?;
+        self.commit(change, &call, None, &commands_seen, now).await?;
         Ok(call)
     }
 
@@ -175,6 +187,7 @@ impl Calls {
         let mut attempt = 0;
         loop {
             let (record, mut call) = self.load(call_id, owner).await?;
+            let previous_state = call.state;
             let now = self.clock.now();
             let mut effects = Vec::new();
             let mut refused = None;
@@ -200,7 +213,7 @@ impl Calls {
                 };
             }
             let change = self.change(&call, Some(record.version), fired.clone(), effects, now).await?;
-            match self.commit(change, &call, now).await {
+            match self.commit(change, &call, Some(previous_state), &commands, now).await {
                 Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
                 Err(error) => return Err(error),
                 Ok(()) => return Ok(call),
@@ -208,12 +221,34 @@ impl Calls {
         }
     }
 
-    /// Commits a change of `call`, then brings its media in line with it.
-    async fn commit(&self, change: CallChange, call: &Call, now: DateTime<Utc>) -> Result<(), CallsError> {
-        let notifies = !change.notifications.is_empty();
+    /// Commits a change of `call`, then brings its media in line with it and tells watchers.
+    async fn commit(
+        &self,
+        change: CallChange,
+        call: &Call,
+        previous_state: Option<CallState>,
+        commands: &[Command],
+        now: DateTime<Utc>,
+    ) -> Result<(), CallsError> {
+        let notifications = change.notifications.len();
+        // The change happened when its notifications were queued, so a timeline shows it before them.
+        let happened = change.notifications.iter().map(|n| n.queued_at).min().unwrap_or_else(Utc::now);
+        let notifies = notifications > 0;
         let arms = !change.timers.is_empty();
         self.store.commit_call(change).await?;
         self.media.sync(call, now);
+        self.activity.record_at(
+            happened,
+            Some(call.id.clone()),
+            Happened::Change {
+                version: call.version,
+                state: call.state.as_str().to_owned(),
+                previous_state: previous_state.filter(|s| *s != call.state).map(|s| s.as_str().to_owned()),
+                cause: describe(commands),
+                notifications,
+                sim_time: now,
+            },
+        );
         if notifies {
             self.outbox.notify_one();
         }
@@ -443,4 +478,20 @@ impl Calls {
             Err(error) => Err(error),
         }
     }
+}
+
+/// The commands of a change, briefly (their debug form, each cut to a line's length).
+fn describe(commands: &[Command]) -> String {
+    const LONGEST: usize = 160;
+    let described: Vec<String> = commands
+        .iter()
+        .map(|command| {
+            let text = format!("{command:?}");
+            match text.char_indices().nth(LONGEST) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        })
+        .collect();
+    described.join("; ")
 }

@@ -416,6 +416,7 @@ impl Calls {
     pub async fn reset(&self) -> Result<(), CallsError> {
         self.store.reset_simulation().await?;
         self.media.reset();
+        self.activity().clear();
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 mod admin;
 pub mod clock;
 mod compat;
+mod console;
 mod control;
 mod error;
 mod graph;
@@ -88,8 +89,10 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .nest("/_admin", admin::router(state.clone()))
         .nest("/_sim", sim::router(state.clone()))
+        .merge(console::router())
         .fallback(graph::handle)
         .method_not_allowed_fallback(fixed_route_method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), console::record_graph_requests))
         .layer(middleware::from_fn(request::stamp))
         .with_state(state)
 }

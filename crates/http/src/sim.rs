@@ -29,7 +29,7 @@ use switchboard_store::CallFilter;
 use uuid::Uuid;
 
 use crate::{
-    AppState,
+    AppState, console,
     control::{Answer, Filter, JsonBody, Keys, OrGraph, created, not_found, require_admin_key},
     error::{ApiError, GraphError},
     journal, media,
@@ -94,6 +94,8 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         route(Method::GET, "/faults", list_faults),
         route(Method::POST, "/faults", add_fault),
         route(Method::DELETE, "/faults/{key}", remove_fault),
+        route(Method::GET, "/activity", console::list),
+        route(Method::GET, "/activity/stream", console::stream),
         route(Method::GET, "/notifications", journal::list),
         route(Method::GET, "/notifications/{seq}", journal::show),
         route(Method::POST, "/notifications/{seq}/replay", journal::replay_one),

@@ -96,7 +96,12 @@ pub struct Dispatcher {
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
     tokens: Mutex<HashMap<(Uuid, Uuid), (String, Instant)>>,
+    /// Told of every attempt once it is journaled (the console's live view).
+    observer: Option<AttemptObserver>,
 }
+
+/// Watches delivery attempts: the notifications a POST carried and how it went.
+pub type AttemptObserver = Arc<dyn Fn(&[NotificationRecord], &DeliveryAttempt) + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -143,7 +148,14 @@ impl Dispatcher {
             controls,
             hosts: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            observer: None,
         })
+    }
+
+    /// Tells `observer` of every attempt.
+    pub fn observed_by(mut self, observer: AttemptObserver) -> Dispatcher {
+        self.observer = Some(observer);
+        self
     }
 
     /// Delivers until `shutdown` resolves, then lets the deliveries under way finish (each POST is bounded by the
@@ -334,6 +346,9 @@ impl Dispatcher {
             AttemptOutcome::Duplicate => {}
         }
         let seqs: Vec<i64> = batch.iter().map(|r| r.seq).collect();
+        if let Some(observer) = &self.observer {
+            observer(batch, &attempt);
+        }
         if let Err(error) = self.store.record_attempt(&seqs, attempt).await {
             // The notifications stay pending and go out again: at least once.
             tracing::error!(%error, ?seqs, "journaling a delivery attempt failed");

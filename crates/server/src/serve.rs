@@ -166,13 +166,19 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     calls.restore_media().await?;
     let metrics = install_metrics_recorder()?;
     let delivery = DeliveryControls::new(settings.notifications.disorder.disorder())?;
-    let dispatcher = Arc::new(Dispatcher::new(
-        store.clone(),
-        identity.clone(),
-        calls.outbox_signal(),
-        settings.dispatcher()?,
-        delivery.clone(),
-    )?);
+    let dispatcher = Arc::new(
+        Dispatcher::new(
+            store.clone(),
+            identity.clone(),
+            calls.outbox_signal(),
+            settings.dispatcher()?,
+            delivery.clone(),
+        )?
+        .observed_by({
+            let activity = calls.activity().clone();
+            Arc::new(move |batch, attempt| activity.record_delivery(batch, attempt))
+        }),
+    );
     let (stop_workers, workers_stopping) = tokio::sync::watch::channel(false);
     let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;

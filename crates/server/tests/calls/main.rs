@@ -6,6 +6,7 @@ mod process;
 mod support;
 
 mod actions;
+mod console;
 mod delivery;
 mod faults;
 mod group_meeting;

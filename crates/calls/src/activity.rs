@@ -1,0 +1,171 @@
+//! What happened lately, for people watching (the console): the Graph requests bots made, every committed change of
+//! a call, every delivery attempt. An in-memory ring of the newest entries, numbered, with a live feed of new ones.
+//! It is an observer's view, not a record: the store keeps what must survive (calls, the notification journal);
+//! this keeps the last `capacity` entries and forgets the rest, and a restart empties it.
+
+use std::{collections::VecDeque, sync::Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use switchboard_store::{DeliveryAttempt, NotificationRecord};
+use tokio::sync::broadcast;
+
+const POISON: &str = "invariant: nothing panics while holding the activity lock";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityEntry {
+    /// Increases by one per entry, from 1; a watcher resumes after the last one it saw.
+    pub seq: u64,
+    /// Wall-clock time (requests and deliveries happen on it; a change also says its simulation time).
+    pub at: DateTime<Utc>,
+    pub call_id: Option<String>,
+    #[serde(flatten)]
+    pub what: Happened,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Happened {
+    /// A Graph request and its answer.
+    Request {
+        method: String,
+        path: String,
+        status: u16,
+        request_id: String,
+        elapsed_ms: f64,
+        request_body: Option<Value>,
+        response_body: Option<Value>,
+    },
+    /// A committed change of a call.
+    Change {
+        version: u64,
+        state: String,
+        previous_state: Option<String>,
+        /// What caused it: the commands applied.
+        cause: String,
+        /// The notifications it raised (their journal entries have the payloads).
+        notifications: usize,
+        sim_time: DateTime<Utc>,
+    },
+    /// One POST of notifications to a bot.
+    Delivery {
+        /// The journal sequence numbers of the notifications it carried.
+        seqs: Vec<i64>,
+        url: String,
+        status: Option<u16>,
+        /// `delivered`, `retry`, `deadLettered` or `duplicate`.
+        outcome: String,
+        error: Option<String>,
+        latency_ms: u32,
+    },
+}
+
+pub struct Activity {
+    ring: Mutex<Ring>,
+    live: broadcast::Sender<ActivityEntry>,
+}
+
+struct Ring {
+    entries: VecDeque<ActivityEntry>,
+    capacity: usize,
+    last_seq: u64,
+}
+
+impl Activity {
+    pub fn new(capacity: usize) -> Activity {
+        Activity {
+            ring: Mutex::new(Ring { entries: VecDeque::with_capacity(capacity.min(1024)), capacity, last_seq: 0 }),
+            live: broadcast::channel(1024).0,
+        }
+    }
+
+    pub fn record(&self, call_id: Option<String>, what: Happened) {
+        self.record_at(Utc::now(), call_id, what);
+    }
+
+    /// Records what happened at `at` (a request when it arrived, a change when its notifications were queued).
+    pub fn record_at(&self, at: DateTime<Utc>, call_id: Option<String>, what: Happened) {
+        let mut ring = self.ring.lock().expect(POISON);
+        ring.last_seq += 1;
+        let entry = ActivityEntry { seq: ring.last_seq, at, call_id, what };
+        if ring.entries.len() == ring.capacity {
+            ring.entries.pop_front();
+        }
+        ring.entries.push_back(entry.clone());
+        // Sent under the lock, so watchers receive entries in sequence order. Nobody watching is fine.
+        let _ = self.live.send(entry);
+    }
+
+    /// Entries after `after`, oldest first, at most `limit`, of one call if given.
+    pub fn since(&self, after: u64, call_id: Option<&str>, limit: usize) -> Vec<ActivityEntry> {
+        let ring = self.ring.lock().expect(POISON);
+        ring.entries
+            .iter()
+            .filter(|e| e.seq > after)
+            .filter(|e| call_id.is_none_or(|id| e.call_id.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(id))))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// The entries already kept after `after`, and a feed of every later one, with no gap between them.
+    pub fn watch(&self, after: u64) -> (Vec<ActivityEntry>, broadcast::Receiver<ActivityEntry>) {
+        let ring = self.ring.lock().expect(POISON);
+        let receiver = self.live.subscribe();
+        let backlog = ring.entries.iter().filter(|e| e.seq > after).cloned().collect();
+        (backlog, receiver)
+    }
+
+    /// A delivery attempt of the notification dispatcher (its batches are one call's).
+    pub fn record_delivery(&self, batch: &[NotificationRecord], attempt: &DeliveryAttempt) {
+        let call_id = batch.first().map(|r| r.notification.call_id.clone());
+        self.record(
+            call_id,
+            Happened::Delivery {
+                seqs: batch.iter().map(|r| r.seq).collect(),
+                url: attempt.url.clone(),
+                status: attempt.status,
+                outcome: attempt.outcome.as_str().to_owned(),
+                error: attempt.error.clone(),
+                latency_ms: attempt.latency_ms,
+            },
+        );
+    }
+
+    pub fn clear(&self) {
+        self.ring.lock().expect(POISON).entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(state: &str) -> Happened {
+        Happened::Change {
+            version: 1,
+            state: state.into(),
+            previous_state: None,
+            cause: "Start".into(),
+            notifications: 1,
+            sim_time: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_entries_and_a_watcher_misses_none() {
+        let activity = Activity::new(3);
+        for state in ["a", "b", "c", "d"] {
+            activity.record(Some("call".into()), change(state));
+        }
+        let seqs: Vec<u64> = activity.since(0, None, 10).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        assert!(activity.since(0, Some("other"), 10).is_empty());
+        let (backlog, mut live) = activity.watch(3);
+        assert_eq!(backlog.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);
+        activity.record(None, change("e"));
+        assert_eq!(live.try_recv().unwrap().seq, 5);
+    }
+}
