@@ -23,12 +23,14 @@ const DEV_SECRET = "switchboard-dev-secret-do-not-use-in-production";
 // Generous: nothing is timed against it, it only bounds a failure.
 const PATIENCE = 20_000;
 
-let server, base, dataDir, browser, bot;
+let server, base, browser, bot;
+const dataDirs = [];
 
 /** `switchboard serve` on a free loopback port, with a data directory of its own. */
-function startServer() {
-  dataDir = mkdtempSync(join(tmpdir(), "switchboard-console-"));
-  const child = spawn(BINARY, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+function startServer(...args) {
+  const dataDir = mkdtempSync(join(tmpdir(), "switchboard-console-"));
+  dataDirs.push(dataDir);
+  const child = spawn(BINARY, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk) => { stderr += chunk; });
   return new Promise((resolvePromise, reject) => {
@@ -105,7 +107,7 @@ after(async () => {
   await browser?.close();
   server?.kill("SIGTERM");
   bot?.http.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 test("a call placed by a bot to a user made in the console is watched live, inspected and hung up from the console", async () => {
@@ -215,4 +217,45 @@ test("apps: registering an app shows its secret once and the values to paste int
   await page.getByRole("heading", { name: "Apps", exact: true }).waitFor();
   assert.equal(await page.locator("#new-secret").count(), 0);
   await context.close();
+});
+
+test("a simulated user calls the bot from the console, and the bot's incoming call shows live", async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/#/world`);
+  await page.getByLabel("Name", { exact: true }).fill("Bob Caller");
+  await page.getByRole("button", { name: "Add user" }).click();
+  const bobRow = page.locator("tr", { hasText: "Bob Caller" });
+  await bobRow.getByRole("button", { name: "Call the app" }).click();
+  await page.getByRole("heading", { name: /^Call / }).waitFor();
+  await page.locator("#call-title").getByText("incoming").waitFor();
+  const callId = (await page.locator("dl.kv dd").first().innerText()).trim();
+
+  // The bot answers over Graph; the console follows.
+  const answered = await graph("POST", `/v1.0/communications/calls/${callId}/answer`, {
+    callbackUri: bot.url, acceptedModalities: ["audio"],
+    mediaConfig: { "@odata.type": "#microsoft.graph.serviceHostedMediaConfig" },
+  });
+  assert.equal(answered.status, 202, JSON.stringify(answered.body));
+  await page.locator("#call-title").getByText("established").waitFor({ timeout: PATIENCE });
+  await page.locator("ol.timeline li.request", { hasText: `POST /v1.0/communications/calls/${callId}/answer` }).waitFor();
+  await context.close();
+});
+
+test("outside dev mode the console asks for the admin key before showing anything", async () => {
+  const { child, base: productionBase } = await startServer("--mode", "production", "--admin-key", "console-test-key");
+  try {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${productionBase}/#/calls`);
+    const dialog = page.getByRole("dialog", { name: "Admin key" });
+    await dialog.waitFor();
+    await dialog.getByLabel("Admin key").fill("console-test-key");
+    await dialog.getByRole("button", { name: "Use this key" }).click();
+    await page.getByRole("heading", { name: "Calls" }).waitFor();
+    await page.getByRole("status").filter({ hasText: "live" }).waitFor();
+    await context.close();
+  } finally {
+    child.kill("SIGTERM");
+  }
 });
