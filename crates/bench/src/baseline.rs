@@ -11,7 +11,8 @@ use hyper_util::rt::TokioIo;
 const BODY: &str = r##"{"@odata.type":"#microsoft.graph.muteParticipantOperation","id":"17e3b46c-f61d-4f4d-9635-c626ef18e6ad","status":"completed","clientContext":"bench"}"##;
 
 pub(crate) async fn serve(listen: SocketAddr) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("baseline listening on http://{address}");
     loop {

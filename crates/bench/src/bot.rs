@@ -115,7 +115,8 @@ impl Fleet {
             .json()
             .await
             .map_err(|e| e.to_string())?;
-        let token = token["access_token"].as_str().ok_or(format!("no token from {base} (is it in dev mode?): {token}"))?;
+        let token =
+            token["access_token"].as_str().ok_or(format!("no token from {base} (is it in dev mode?): {token}"))?;
         let mut users = Vec::new();
         for i in 0..USERS {
             let user: Value = http
@@ -158,7 +159,12 @@ impl Fleet {
         if status.is_success() { Ok(body) } else { Err(format!("GET /_sim{path}: HTTP {status}: {body}")) }
     }
 
-    pub(crate) async fn graph(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    pub(crate) async fn graph(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);

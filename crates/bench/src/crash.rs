@@ -81,7 +81,8 @@ fn start(args: &CrashArgs, data: &std::path::Path, port: u16) -> Result<Server, 
 
 pub(crate) async fn run(args: CrashArgs) -> Result<(), String> {
     let data = std::env::temp_dir().join(format!("switchboard-crash-{}", uuid::Uuid::new_v4()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     let mut server = start(&args, &data, port)?;
     let mut fleet = Fleet::start(&server.base).await?;
     let groups = prepare_group_calls(&fleet, args.bots).await?;
@@ -191,9 +192,11 @@ async fn roster_mutes(fleet: &Fleet, call: &str) -> Result<Vec<bool>, String> {
                 if !notification["resourceUrl"].as_str().unwrap_or_default().ends_with("/participants") {
                     continue;
                 }
-                let bot = notification["resourceData"].as_array().into_iter().flatten().find(|p: &&Value| {
-                    p["info"]["identity"]["application"]["id"] == DEV_APP
-                });
+                let bot = notification["resourceData"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|p: &&Value| p["info"]["identity"]["application"]["id"] == DEV_APP);
                 if let Some(bot) = bot {
                     mutes.push(bot["isMuted"].as_bool().unwrap_or_default());
                 }

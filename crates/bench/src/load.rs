@@ -76,7 +76,11 @@ where
                     }
                     tokio::time::sleep_until(due.into()).await;
                     let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                        record(due, Err("the server fell too far behind (open-loop limit reached)".into()), Duration::ZERO);
+                        record(
+                            due,
+                            Err("the server fell too far behind (open-loop limit reached)".into()),
+                            Duration::ZERO,
+                        );
                         n += 1;
                         continue;
                     };

@@ -16,7 +16,8 @@ pub(crate) fn usage(pid: u32) -> Option<Usage> {
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    let rss_kib: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
     // USER_HZ is 100 on every Linux this runs on.
     Some(Usage { cpu: Duration::from_millis(ticks * 10), rss_bytes: rss_kib * 1024 })
 }

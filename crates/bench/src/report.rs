@@ -230,7 +230,11 @@ impl Report {
                     format!("{:.1},{:.1}", x(i as f64) + bar / 2.0, y_ms(v))
                 })
                 .collect();
-            let _ = writeln!(svg, r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#, points.join(" "));
+            let _ = writeln!(
+                svg,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                points.join(" ")
+            );
         }
         let _ = write!(
             svg,
