@@ -82,6 +82,8 @@ pub struct Calls {
     sweeping: Mutex<()>,
     /// Serialises fault bookkeeping (read, decrement, write).
     pub(crate) faults: Mutex<()>,
+    /// False once no fault is known to be armed, so requests skip the fault lookup (and its lock) entirely.
+    pub(crate) faults_maybe_armed: std::sync::atomic::AtomicBool,
     pub(crate) media: Media,
     activity: Arc<Activity>,
 }
@@ -96,6 +98,7 @@ impl Calls {
             timers: Notify::new(),
             sweeping: Mutex::new(()),
             faults: Mutex::new(()),
+            faults_maybe_armed: std::sync::atomic::AtomicBool::new(true),
             media: Media::new(config.media.clone()),
             activity: Arc::new(Activity::new(ACTIVITY_KEPT)),
             config,

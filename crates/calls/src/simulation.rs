@@ -1,6 +1,8 @@
 //! What the test-control API does to the world's side of calls: a simulated user calls an app, a simulated
 //! endpoint answers, rejects or hangs up, a meeting ends, faults are injected.
 
+use std::sync::atomic::Ordering;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use switchboard_catalogue::ApiVersion;
@@ -394,14 +396,24 @@ impl Calls {
 
     pub async fn set_fault(&self, tenant_id: Uuid, fault: Fault) -> Result<Fault, CallsError> {
         let _faults = self.faults.lock().await;
+        self.faults_maybe_armed.store(true, Ordering::SeqCst);
         Ok(self.world().put(tenant_id, fault, self.clock.now()).await?)
     }
 
     /// The fault to apply to this request of `operation`, if one is armed; each use counts down.
     pub async fn take_fault(&self, tenant_id: Uuid, operation: &str) -> Result<Option<FaultEffect>, CallsError> {
+        // Every Graph request asks; almost always nothing is armed, and then nothing is read or locked.
+        if !self.faults_maybe_armed.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
         let _faults = self.faults.lock().await;
         let world = self.world();
-        let Some(mut fault) = world.get::<Fault>(tenant_id, operation).await? else { return Ok(None) };
+        let Some(mut fault) = world.get::<Fault>(tenant_id, operation).await? else {
+            if self.store.world_entities(None, Some(Fault::KIND)).await?.is_empty() {
+                self.faults_maybe_armed.store(false, Ordering::SeqCst);
+            }
+            return Ok(None);
+        };
         let effect = fault.effect.clone();
         fault.count -= 1;
         if fault.count == 0 {

@@ -394,3 +394,16 @@ fn someone_joining_a_meeting_appears_in_the_roster() {
     let joining = peer("x", EndpointKind::User, answers_after(0), None);
     assert!(matches!(p2p.send(Command::Join(joining)), Err(Rejection::NotApplicable(_))));
 }
+
+#[test]
+fn a_long_call_keeps_its_newest_finished_operations_only() {
+    let mut h = group(vec![peer("a", EndpointKind::User, answers_after(0), None)]);
+    h.advance(Duration::ZERO);
+    for n in 0..250 {
+        let kind = ActionKind::SetSelfMuted(n % 2 == 0);
+        h.send(Command::Action(ActionRequest { operation_id: format!("op-{n}"), kind, client_context: None })).unwrap();
+    }
+    assert_eq!(h.call.operations.len(), 20, "the document does not grow with every operation");
+    assert!(h.call.operation("op-249").is_some() && h.call.operation("op-230").is_some());
+    assert!(h.call.operation("op-229").is_none(), "the oldest finished ones are forgotten first");
+}

@@ -1,6 +1,9 @@
 //! Tenants and app registrations: the one code path behind the config file, `switchboard app …` and `/_admin`.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -130,6 +133,8 @@ pub struct AppConfig {
 
 pub struct Directory<'a> {
     store: &'a dyn Store,
+    /// Bumped by every change to an app, so cached app lookups know to look again.
+    apps_changed: &'a AtomicU64,
 }
 
 fn permission_names(names: &[String]) -> Result<Vec<String>, AdminError> {
@@ -171,8 +176,19 @@ fn certificate_info(record: CertificateRecord) -> CertificateInfo {
 }
 
 impl<'a> Directory<'a> {
-    pub fn new(store: &'a dyn Store) -> Directory<'a> {
-        Directory { store }
+    pub(crate) fn new(store: &'a dyn Store, apps_changed: &'a AtomicU64) -> Directory<'a> {
+        Directory { store, apps_changed }
+    }
+
+    /// The directory of a process that caches no apps (the CLI working on a data directory).
+    pub fn standalone(store: &'a dyn Store) -> Directory<'a> {
+        static NOBODY_CACHES: AtomicU64 = AtomicU64::new(0);
+        Directory { store, apps_changed: &NOBODY_CACHES }
+    }
+
+    /// Called after each change to an app (its record, its tenant).
+    fn apps_changed(&self) {
+        self.apps_changed.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Creates a tenant, or renames it if it exists.
@@ -203,7 +219,9 @@ impl<'a> Directory<'a> {
 
     /// Removes a tenant with all its apps.
     pub async fn remove_tenant(&self, tenant_id: Uuid) -> Result<(), AdminError> {
-        self.store.delete_tenant(tenant_id).await?.then_some(()).ok_or(AdminError::UnknownTenant(tenant_id))
+        let deleted = self.store.delete_tenant(tenant_id).await?;
+        self.apps_changed();
+        deleted.then_some(()).ok_or(AdminError::UnknownTenant(tenant_id))
     }
 
     /// Registers an app; with `with_secret`, also creates its first client secret, whose value is returned once.
@@ -229,6 +247,7 @@ impl<'a> Directory<'a> {
             created_at: now,
         };
         self.store.put_application(record).await?;
+        self.apps_changed();
         let secret = if with_secret { Some(self.add_secret(app_id, None, now).await?) } else { None };
         Ok((self.app(app_id).await?, secret))
     }
@@ -269,7 +288,9 @@ impl<'a> Directory<'a> {
     }
 
     pub async fn remove_app(&self, app_id: Uuid) -> Result<(), AdminError> {
-        self.store.delete_application(app_id).await?.then_some(()).ok_or(AdminError::UnknownApp(app_id))
+        let deleted = self.store.delete_application(app_id).await?;
+        self.apps_changed();
+        deleted.then_some(()).ok_or(AdminError::UnknownApp(app_id))
     }
 
     /// Changes an app's name, webhook or permissions; `None` leaves a field as it is.
@@ -291,6 +312,7 @@ impl<'a> Directory<'a> {
             record.permissions = permission_names(&permissions)?;
         }
         self.store.put_application(record).await?;
+        self.apps_changed();
         self.app(app_id).await
     }
 

@@ -17,7 +17,13 @@ mod keys;
 pub mod oauth;
 mod tokens;
 
-use std::sync::{Arc, RwLock};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Duration, Utc};
@@ -88,6 +94,19 @@ pub struct Identity {
     store: Arc<dyn Store>,
     config: IdentityConfig,
     keys: RwLock<KeySet>,
+    /// Apps as every Graph request's authentication last read them (see [`Identity::application`]).
+    apps: Mutex<HashMap<Uuid, CachedApp>>,
+    apps_changed: AtomicU64,
+}
+
+/// How long an app read for authentication is trusted when this process did not change it: changes made by another
+/// process on the same data directory (`switchboard app …`) take effect within this.
+const APP_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
+struct CachedApp {
+    generation: u64,
+    read: std::time::Instant,
+    app: ApplicationRecord,
 }
 
 /// The claims of a client assertion. Times are NumericDates, which may be fractional (RFC 7519 §2; MSAL Python
@@ -118,7 +137,7 @@ impl Identity {
             tracing::info!("generated the first token signing key");
         }
         let keys = RwLock::new(KeySet::from_records(&records)?);
-        Ok(Identity { store, config, keys })
+        Ok(Identity { store, config, keys, apps: Mutex::new(HashMap::new()), apps_changed: AtomicU64::new(0) })
     }
 
     pub fn config(&self) -> &IdentityConfig {
@@ -126,7 +145,7 @@ impl Identity {
     }
 
     pub fn directory(&self) -> Directory<'_> {
-        Directory::new(&*self.store)
+        Directory::new(&*self.store, &self.apps_changed)
     }
 
     fn base(&self) -> &str {
@@ -377,12 +396,38 @@ impl Identity {
         let claims = self.verify_access_token(token, &kid, now)?;
         let tenant_id: Uuid = claims.tid.parse().map_err(|_| TokenRejection::Malformed)?;
         let app_id: Uuid = claims.appid.parse().map_err(|_| TokenRejection::Malformed)?;
-        let application = self.store.application(app_id).await?.ok_or(TokenRejection::UnknownApplication)?;
+        let application = self.application(app_id).await?.ok_or(TokenRejection::UnknownApplication)?;
         if application.tenant_id != tenant_id {
             return Err(TokenRejection::TenantMismatch.into());
         }
         let roles = claims.roles.iter().filter_map(|name| Permission::parse(name)).collect();
         Ok(AuthenticatedApp::new(tenant_id, app_id, roles))
+    }
+
+    /// An app, as authentication needs it on every request: read from the store at most once a second, and again at
+    /// once after this process changed any app.
+    async fn application(&self, app_id: Uuid) -> Result<Option<ApplicationRecord>, StoreError> {
+        let generation = self.apps_changed.load(Ordering::SeqCst);
+        {
+            let apps = self.apps.lock().expect("invariant: nothing panics holding the app cache");
+            if let Some(cached) =
+                apps.get(&app_id).filter(|c| c.generation == generation && c.read.elapsed() < APP_CACHE)
+            {
+                return Ok(Some(cached.app.clone()));
+            }
+        }
+        let app = self.store.application(app_id).await?;
+        let mut apps = self.apps.lock().expect("invariant: nothing panics holding the app cache");
+        match &app {
+            Some(app) => {
+                let read = std::time::Instant::now();
+                apps.insert(app_id, CachedApp { generation, read, app: app.clone() });
+            }
+            None => {
+                apps.remove(&app_id);
+            }
+        }
+        Ok(app)
     }
 
     fn verify_access_token(&self, token: &str, kid: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenRejection> {

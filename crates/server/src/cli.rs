@@ -158,7 +158,7 @@ fn value(item: impl Serialize) -> serde_json::Value {
 
 async fn execute(settings: &Settings, store: Arc<SqliteStore>, job: Job) -> Result<serde_json::Value, String> {
     let now = Utc::now();
-    let directory = Directory::new(&*store);
+    let directory = Directory::standalone(&*store);
     let text = |error: AdminError| error.to_string();
     Ok(match job {
         Job::Tenant(TenantCommand::Add { name, id }) => {

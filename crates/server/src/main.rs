@@ -12,6 +12,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::ServeArgs;
 
+/// glibc's allocator spent a fifth of the server's time under load in malloc/free across threads (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Switchboard serves the Microsoft Graph calling API (/communications/calls, v1.0 and beta) on your own machine:
 /// point a calling bot or the Graph SDK at http://127.0.0.1:8640/v1.0.
 #[derive(Debug, Parser)]

@@ -12,6 +12,9 @@ use crate::{
     model::{DtmfJob, MediaJob, MediaJobKind, Operation, OperationStatus, PeerStatus, ResultInfo, TranscriptionState},
 };
 
+/// How many finished operations a call keeps for `GET …/operations/{id}` (see `forget_old_operations`).
+pub(crate) const KEPT_FINISHED_OPERATIONS: usize = 20;
+
 impl Machine<'_> {
     pub(super) fn action(&mut self, request: ActionRequest) -> Result<(), Rejection> {
         let ActionRequest { operation_id, kind, client_context } = request;
@@ -174,10 +177,26 @@ impl Machine<'_> {
             awaiting,
             failure,
         });
+        self.forget_old_operations();
         if running && immediate && !media_driven {
             self.schedule(Timer::OperationDue { operation_id }, Duration::ZERO);
         }
         Ok(())
+    }
+
+    /// Keeps the call's finished operations to the newest [`KEPT_FINISHED_OPERATIONS`]. Graph does not say how long
+    /// `GET …/operations/{id}` answers for a finished operation; without a bound, a long call's document (read and
+    /// written whole on every change) grew by every mute, and with it the cost of each change.
+    fn forget_old_operations(&mut self) {
+        let finished = |o: &Operation| matches!(o.status, OperationStatus::Completed | OperationStatus::Failed);
+        let mut excess =
+            self.call.operations.iter().filter(|o| finished(o)).count().saturating_sub(KEPT_FINISHED_OPERATIONS);
+        // Oldest first: operations are kept in the order they were started.
+        self.call.operations.retain(|o| {
+            let forget = excess > 0 && finished(o);
+            excess -= usize::from(forget);
+            !forget
+        });
     }
 
     /// playPrompt, recordResponse and subscribeToTone are "only supported for calls that are initiated with

@@ -137,7 +137,7 @@ impl TestServer {
     /// A new app in the test tenant with `permissions`, and a token for it.
     pub(crate) async fn app_with(&self, permissions: &[&str]) -> (Uuid, String) {
         let identity_store: &dyn Store = &*self.store;
-        let directory = switchboard_identity::Directory::new(identity_store);
+        let directory = switchboard_identity::Directory::standalone(identity_store);
         let now = switchboard_http::clock::Clock::now(&*self.clock);
         directory.put_tenant(Some(TEST_TENANT_ID), "Test tenant", now).await.expect("tenant");
         let new = NewApp {
