@@ -33,6 +33,13 @@ enum Command {
     },
     /// kill -9 a server under load, round after round, and check nothing acknowledged was lost
     Crash(crash::CrashArgs),
+    /// A server's CPU and memory while nothing happens (after filling it with calls)
+    Idle {
+        #[arg(long)]
+        server_pid: u32,
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+    },
 }
 
 /// How the load is applied.
@@ -111,6 +118,7 @@ async fn main() -> ExitCode {
         }
         Command::Baseline { listen } => baseline::serve(listen).await,
         Command::Crash(args) => crash::run(args).await,
+        Command::Idle { server_pid, duration } => idle(server_pid, duration).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,4 +127,18 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn idle(pid: u32, duration: Duration) -> Result<(), String> {
+    let no_server = || format!("no process {pid}");
+    let before = process::usage(pid).ok_or_else(no_server)?;
+    tokio::time::sleep(duration).await;
+    let after = process::usage(pid).ok_or_else(no_server)?;
+    let cpu = after.cpu.saturating_sub(before.cpu).as_secs_f64() / duration.as_secs_f64() * 100.0;
+    println!(
+        "idle for {:.0} s: server CPU {cpu:.2}% of a core, RSS {:.1} MiB",
+        duration.as_secs_f64(),
+        after.rss_bytes as f64 / 1_048_576.0
+    );
+    Ok(())
 }

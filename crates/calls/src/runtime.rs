@@ -273,12 +273,14 @@ impl Calls {
         let mut webhook: Option<Option<String>> = None;
         let mut siblings: Option<Vec<String>> = None;
         let mut timers = Vec::new();
+        let mut cancelled_timers = Vec::new();
         let mut notifications = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Schedule { call_id, timer, at } => {
                     timers.push(TimerRecord { call_id, key: timer.key(), due_at: at });
                 }
+                Effect::Cancel { timer } => cancelled_timers.push(timer.key()),
                 Effect::Broadcast(event) => {
                     if siblings.is_none() {
                         siblings = Some(self.meeting_siblings(call).await?);
@@ -333,7 +335,7 @@ impl Calls {
             updated_at: call.updated_at,
             ended_at: call.is_terminated().then_some(now),
         };
-        Ok(CallChange { call: record, expected_version, fired, timers, notifications })
+        Ok(CallChange { call: record, expected_version, fired, timers, cancelled_timers, notifications })
     }
 
     /// The other active calls in the same meeting as `call` (other bots, or the same bot joined twice).

@@ -286,6 +286,8 @@ pub enum Effect {
     Notify(Notification),
     /// Deliver `timer` to the call `call_id` at `at` (re-arming it if already armed).
     Schedule { call_id: String, timer: Timer, at: DateTime<Utc> },
+    /// Disarm this call's `timer`: it can no longer matter, and firing it would cost a load and a write for nothing.
+    Cancel { timer: Timer },
     /// Tell the other bots in the same meeting about a change of its roster.
     Broadcast(RosterEvent),
 }

@@ -425,6 +425,9 @@ pub struct Call {
     /// How long an unanswered outgoing call rings (beta `ringingTimeoutInSeconds`, else the default).
     #[serde(rename = "ringingTimeoutMs", with = "millis")]
     pub ringing_timeout: Duration,
+    /// A ringing-timeout timer is armed (cancelled once nobody rings any more).
+    #[serde(default)]
+    pub ringing_timer_armed: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; the `@odata.etag` of the call and the store's optimistic-concurrency check.
@@ -563,6 +566,7 @@ impl Call {
             dtmf_jobs: Vec::new(),
             lobby_timeout: setup.lobby_timeout,
             ringing_timeout: setup.ringing_timeout,
+            ringing_timer_armed: false,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -371,7 +371,7 @@ fn a_call_that_cannot_be_set_up_ends_after_establishing() {
         .filter_map(|e| match e {
             Effect::Notify(n) => Some((n.kind, n.call.state)),
             Effect::Broadcast(_) => panic!("a bot that never joined leaves nobody's roster"),
-            Effect::Schedule { .. } => None,
+            Effect::Schedule { .. } | Effect::Cancel { .. } => None,
         })
         .collect();
     assert_eq!(kinds, [changed(CallState::Establishing), ended()], "no ringing, no roster");
@@ -406,4 +406,13 @@ fn a_long_call_keeps_its_newest_finished_operations_only() {
     assert_eq!(h.call.operations.len(), 20, "the document does not grow with every operation");
     assert!(h.call.operation("op-249").is_some() && h.call.operation("op-230").is_some());
     assert!(h.call.operation("op-229").is_none(), "the oldest finished ones are forgotten first");
+}
+
+#[test]
+fn an_answered_call_disarms_its_ringing_timeout() {
+    let mut h = Harness::outgoing(vec![peer("a", EndpointKind::User, answers_after(2), None)]);
+    assert!(h.timers.contains_key(&Timer::RingingTimeout.key()), "ringing is bounded");
+    h.advance(secs(2));
+    assert_eq!(h.call.state, CallState::Established);
+    assert!(!h.timers.contains_key(&Timer::RingingTimeout.key()), "nobody rings: the timeout is disarmed");
 }

@@ -347,7 +347,7 @@ impl Default for Settings {
             ephemeral: false,
             mode: Mode::Dev,
             log_format: LogFormat::Text,
-            log: "info,sqlx=warn".to_owned(),
+            log: "info".to_owned(),
             shutdown_grace: Duration::from_secs(10),
             // Graph refuses JSON bodies above 4 MB.
             max_body_bytes: 4 * 1024 * 1024,
@@ -391,7 +391,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_enum, env = "SWITCHBOARD_LOG_FORMAT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) log_format: Option<LogFormat>,
-    /// Log filter, in tracing's EnvFilter syntax [default: info,sqlx=warn]
+    /// Log filter, in tracing's EnvFilter syntax [default: info]
     #[arg(long, env = "SWITCHBOARD_LOG")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) log: Option<String>,

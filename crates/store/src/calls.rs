@@ -183,6 +183,8 @@ pub struct CallChange {
     pub fired: Option<TimerRecord>,
     /// Timers to arm or move, for this call or another.
     pub timers: Vec<TimerRecord>,
+    /// Keys of this call's timers to disarm.
+    pub cancelled_timers: Vec<String>,
     pub notifications: Vec<NewNotification>,
 }
 

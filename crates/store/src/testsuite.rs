@@ -233,7 +233,14 @@ fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
 }
 
 fn change(call: CallRecord, expected_version: Option<i64>) -> CallChange {
-    CallChange { call, expected_version, fired: None, timers: Vec::new(), notifications: Vec::new() }
+    CallChange {
+        call,
+        expected_version,
+        fired: None,
+        timers: Vec::new(),
+        cancelled_timers: Vec::new(),
+        notifications: Vec::new(),
+    }
 }
 
 async fn calls_commit_with_their_timers_and_notifications(store: impl Store) {
@@ -290,6 +297,11 @@ async fn timers_come_due_in_order(store: impl Store) {
     store.delete_timer(&timer("c1", "early", 10)).await.unwrap();
     assert_eq!(store.next_timer_due().await.unwrap(), Some(epoch() + seconds(30)));
     assert_eq!(store.due_timers(epoch() + seconds(30), 10).await.unwrap().len(), 2);
+    // A change can disarm its call's timers, whatever they are due.
+    let mut next = change(call_record("c1", 10, 2, false), Some(1));
+    next.cancelled_timers = vec!["a".into(), "never-armed".into()];
+    store.commit_call(next).await.unwrap();
+    assert_eq!(store.due_timers(epoch() + seconds(30), 10).await.unwrap(), [timer("c1", "b", 30)]);
     store.close().await;
 }
 

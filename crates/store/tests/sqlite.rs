@@ -105,6 +105,7 @@ async fn notifications_of_an_older_schema_survive_the_upgrade() {
         expected_version: Some(3),
         fired: None,
         timers: Vec::new(),
+        cancelled_timers: Vec::new(),
         notifications: vec![next],
     };
     store.commit_call(change).await.unwrap();

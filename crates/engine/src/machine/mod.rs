@@ -65,6 +65,7 @@ pub fn handle(call: &mut Call, command: Command, now: DateTime<Utc>) -> Result<V
         *machine.call = before;
         return Err(rejection);
     }
+    machine.cancel_moot_timers();
     let Machine { call, effects, .. } = machine;
     if *call != before && call.version == before.version {
         call.version += 1;
@@ -123,6 +124,16 @@ impl Machine<'_> {
         self.call.version += 1;
         self.call.updated_at = self.now;
         self.effects.push(Effect::Notify(Notification { kind, call: Box::new(self.call.clone()) }));
+    }
+
+    /// Disarms the ringing timeout once nobody rings (every call that is answered would otherwise have it fire, to
+    /// no effect, a minute later).
+    fn cancel_moot_timers(&mut self) {
+        let ringing = self.call.peers.iter().any(|p| p.role == PeerRole::Party && p.status == PeerStatus::Ringing);
+        if self.call.ringing_timer_armed && !ringing && !self.call.is_terminated() {
+            self.call.ringing_timer_armed = false;
+            self.effects.push(Effect::Cancel { timer: Timer::RingingTimeout });
+        }
     }
 
     fn schedule(&mut self, timer: Timer, after: Duration) {
@@ -232,6 +243,7 @@ impl Machine<'_> {
             return;
         }
         self.schedule(Timer::RingingTimeout, self.call.ringing_timeout);
+        self.call.ringing_timer_armed = true;
         for participant_id in ringing {
             self.offer(&participant_id);
         }
@@ -499,6 +511,7 @@ impl Machine<'_> {
     }
 
     fn ringing_timed_out(&mut self) {
+        self.call.ringing_timer_armed = false;
         if self.stop_ringing(PeerRole::Party) == 0 {
             return;
         }

@@ -115,6 +115,9 @@ impl Harness {
                 }
                 Effect::Schedule { call_id, timer, .. } => self.elsewhere.push((call_id, timer)),
                 Effect::Broadcast(event) => self.broadcasts.push(event),
+                Effect::Cancel { timer } => {
+                    self.timers.remove(&timer.key());
+                }
             }
         }
         Ok(())

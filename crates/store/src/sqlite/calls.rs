@@ -8,7 +8,7 @@ use super::{Query, all, classify, execute, first, get, optional_timestamp, requi
 use crate::{CallChange, CallFilter, CallRecord, StoreError, TimerRecord, WorldEntityRecord};
 
 pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Result<(), StoreError> {
-    let CallChange { call, expected_version, fired, timers, notifications } = change;
+    let CallChange { call, expected_version, fired, timers, cancelled_timers, notifications } = change;
     let transaction = connection.transaction().map_err(classify)?;
     let written = match expected_version {
         None => execute(
@@ -55,6 +55,9 @@ pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Re
              ON CONFLICT (call_id, timer_key) DO UPDATE SET due_at = excluded.due_at",
             (&timer.call_id, &timer.key, timestamp(timer.due_at)),
         )?;
+    }
+    for key in &cancelled_timers {
+        execute(&transaction, "DELETE FROM call_timer WHERE call_id = ? AND timer_key = ?", (&call.call_id, key))?;
     }
     if call.ended_at.is_some() {
         execute(&transaction, "DELETE FROM call_timer WHERE call_id = ?", [&call.call_id])?;
