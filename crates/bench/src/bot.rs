@@ -3,6 +3,8 @@
 
 use std::{
     collections::{HashMap, VecDeque},
+    future::Future,
+    pin::Pin,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -180,13 +182,18 @@ impl Fleet {
 
     /// Creates a call to `targets` users; returns its id once the server acknowledged it.
     pub(crate) async fn create_call(&self, targets: &[&str]) -> Result<String, String> {
+        self.create_call_to(targets, &self.callback).await
+    }
+
+    /// Creates a call whose notifications go to `callback`.
+    pub(crate) async fn create_call_to(&self, targets: &[&str], callback: &str) -> Result<String, String> {
         let targets: Vec<Value> = targets
             .iter()
             .map(|id| json!({"@odata.type": "#microsoft.graph.invitationParticipantInfo", "identity": {"user": {"id": id}}}))
             .collect();
         let body = json!({
             "@odata.type": "#microsoft.graph.call",
-            "callbackUri": self.callback,
+            "callbackUri": callback,
             "targets": targets,
             "requestedModalities": ["audio"],
             "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
@@ -268,16 +275,27 @@ pub(crate) async fn run(base: &str, scenario: Scenario, calls: usize, pace: &Pac
         Scenario::Ops | Scenario::Notify => {
             let notified = matches!(scenario, Scenario::Notify);
             let calls = prepare_group_calls(&fleet, calls.max(1)).await?;
-            drive(if notified { "notify" } else { "ops" }, pace, move |worker, n| {
-                let fleet = fleet.clone();
-                // Closed loop: each worker keeps to its call; open loop: round robin.
-                let call = calls[worker.unwrap_or(n as usize) % calls.len()].clone();
-                async move { fleet.toggle_mute(&call, n % 2 == 0, notified).await }
-            })
-            .await?
+            drive(if notified { "notify" } else { "ops" }, pace, toggling(fleet, calls, notified)).await?
         }
     };
     report.publish(pace)
+}
+
+/// One iteration of a load: the latency it measured, or what went wrong.
+pub(crate) type Iteration = Pin<Box<dyn Future<Output = Result<Duration, String>> + Send>>;
+
+/// An iteration that mutes or unmutes the bot in one of `calls` (closed loop: each worker keeps to its call; open
+/// loop: round robin); with `notified`, its latency runs until the roster notification arrives.
+pub(crate) fn toggling(
+    fleet: Fleet,
+    calls: Vec<String>,
+    notified: bool,
+) -> impl Fn(Option<usize>, u64) -> Iteration + Send + Sync + 'static {
+    move |worker, n| {
+        let fleet = fleet.clone();
+        let call = calls[worker.unwrap_or(n as usize) % calls.len()].clone();
+        Box::pin(async move { fleet.toggle_mute(&call, n.is_multiple_of(2), notified).await })
+    }
 }
 
 /// Established group calls (the bot and two users), their setup notifications delivered before the run starts.

@@ -47,14 +47,18 @@ where
             samples.lock().expect("invariant: nothing panics holding the samples").push(sample);
         }
     };
+    let count = pace.count.unwrap_or(u64::MAX);
+    let begun = Arc::new(std::sync::atomic::AtomicU64::new(0));
     match pace.rate {
         None => {
             for worker in 0..pace.concurrency.max(1) {
                 let iteration = iteration.clone();
                 let record = record.clone();
+                let begun = begun.clone();
                 tasks.spawn(async move {
                     let mut n = 0;
-                    while Instant::now() < deadline {
+                    while Instant::now() < deadline && begun.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count
+                    {
                         let start = Instant::now();
                         record(start, iteration(Some(worker), n).await, Duration::ZERO);
                         n += 1;
@@ -71,7 +75,7 @@ where
                 let mut n = 0u64;
                 loop {
                     let due = started + interval.mul_f64(n as f64);
-                    if due >= deadline {
+                    if due >= deadline || n >= count {
                         break;
                     }
                     tokio::time::sleep_until(due.into()).await;

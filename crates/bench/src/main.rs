@@ -5,6 +5,7 @@
 mod baseline;
 mod bot;
 mod crash;
+mod faults;
 mod load;
 mod process;
 mod report;
@@ -33,6 +34,8 @@ enum Command {
     },
     /// kill -9 a server under load, round after round, and check nothing acknowledged was lost
     Crash(crash::CrashArgs),
+    /// Other bots' notification latency and the server's memory while webhooks hang, reset, dawdle or fail
+    Faults(faults::FaultArgs),
     /// A server's CPU and memory while nothing happens (after filling it with calls)
     Idle {
         #[arg(long)]
@@ -54,6 +57,9 @@ pub(crate) struct Pace {
     /// How long to apply it, e.g. 10s
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub(crate) duration: Duration,
+    /// Stop after this many iterations, if that comes before the duration ends
+    #[arg(long)]
+    pub(crate) count: Option<u64>,
     /// The server's process id, to report its CPU and memory
     #[arg(long)]
     pub(crate) server_pid: Option<u32>,
@@ -119,6 +125,7 @@ async fn main() -> ExitCode {
         Command::Baseline { listen } => baseline::serve(listen).await,
         Command::Crash(args) => crash::run(args).await,
         Command::Idle { server_pid, duration } => idle(server_pid, duration).await,
+        Command::Faults(args) => faults::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -227,7 +227,7 @@ impl Calls {
                 ));
             }
         };
-        Ok(self.media.say(&call.id, &participant_id, Utterance::Audio(clip), self.clock.now())?)
+        Ok(self.media.say(&call, &participant_id, Utterance::Audio(clip), self.clock.now())?)
     }
 
     /// A simulated person presses keys: as RFC 4733 events (the default, as phones send them) or as DTMF audio.
@@ -243,7 +243,7 @@ impl Calls {
         }
         let utterance =
             Utterance::Keys { keys, in_band: presses.in_band, tone_ms: presses.tone_ms, gap_ms: presses.gap_ms };
-        Ok(self.media.say(&call.id, &participant_id, utterance, self.clock.now())?)
+        Ok(self.media.say(&call, &participant_id, utterance, self.clock.now())?)
     }
 
     /// What a participant (or `bot`, the bot's leg) heard, from `from_ms` to `to_ms` of its capture.

@@ -205,6 +205,10 @@ pub trait Store: Send + Sync + 'static {
     /// Calls, newest first.
     async fn calls(&self, filter: CallFilter) -> Result<Vec<CallRecord>, StoreError>;
 
+    /// Calls that have not ended, by id, after `after` (a page of at most `limit`): to walk all of them in bounded
+    /// memory.
+    async fn active_calls_after(&self, after: Option<String>, limit: u32) -> Result<Vec<CallRecord>, StoreError>;
+
     /// Timers due at or before `until`, earliest first, at most `limit`.
     async fn due_timers(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<TimerRecord>, StoreError>;
 

@@ -297,6 +297,13 @@ async fn timers_come_due_in_order(store: impl Store) {
     store.delete_timer(&timer("c1", "early", 10)).await.unwrap();
     assert_eq!(store.next_timer_due().await.unwrap(), Some(epoch() + seconds(30)));
     assert_eq!(store.due_timers(epoch() + seconds(30), 10).await.unwrap().len(), 2);
+    // Active calls can be walked by id, a page at a time; ended ones are left out.
+    store.commit_call(change(call_record("c0", 10, 1, true), None)).await.unwrap();
+    store.commit_call(change(call_record("c2", 10, 1, false), None)).await.unwrap();
+    let ids = |page: Vec<CallRecord>| page.into_iter().map(|c| c.call_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.active_calls_after(None, 1).await.unwrap()), ["c1"]);
+    assert_eq!(ids(store.active_calls_after(Some("c1".into()), 5).await.unwrap()), ["c2"]);
+    assert!(store.active_calls_after(Some("c2".into()), 5).await.unwrap().is_empty());
     // A change can disarm its call's timers, whatever they are due.
     let mut next = change(call_record("c1", 10, 2, false), Some(1));
     next.cancelled_timers = vec!["a".into(), "never-armed".into()];

@@ -286,11 +286,14 @@ impl Media {
     /// Queues what a simulated person says.
     pub(crate) fn say(
         &self,
-        call_id: &str,
+        call: &Call,
         leg: &str,
         utterance: Utterance,
         now: DateTime<Utc>,
     ) -> Result<(), MediaError> {
+        // A restart rebuilds conferences in the background; one asked for first is built now.
+        self.sync(call, now);
+        let call_id = call.id.as_str();
         let mut conferences = self.conferences.lock().expect(POISON);
         let conference = conferences.live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
         self.catch_up(conference, now);

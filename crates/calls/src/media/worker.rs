@@ -6,7 +6,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use aws_lc_rs::digest;
 use switchboard_engine::{Command, JobResult, MediaReport, RecordCompletion};
 use switchboard_media::{Event, JobOutcome, RecordEnd, codec};
-use switchboard_store::{CallFilter, RecordingRecord};
+use switchboard_store::RecordingRecord;
 use uuid::Uuid;
 
 use super::Happening;
@@ -152,15 +152,21 @@ impl Calls {
     /// At start-up, rebuilds the conferences of the calls that have media. Their jobs start again from the
     /// beginning; what was heard before the restart is not kept.
     pub async fn restore_media(&self) -> Result<(), CallsError> {
-        let active =
-            self.store.calls(CallFilter { active_only: true, limit: u32::MAX, ..CallFilter::default() }).await?;
-        let now = self.clock.now();
-        for record in active {
-            match serde_json::from_str(&record.document) {
-                Ok(call) => self.media.sync(&call, now),
-                Err(error) => tracing::warn!(call_id = %record.call_id, %error, "a call this build cannot read"),
+        const PAGE: u32 = 1000;
+        let mut after = None;
+        loop {
+            let page = self.store.active_calls_after(after.take(), PAGE).await?;
+            let now = self.clock.now();
+            for record in &page {
+                match serde_json::from_str(&record.document) {
+                    Ok(call) => self.media.sync(&call, now),
+                    Err(error) => tracing::warn!(call_id = %record.call_id, %error, "a call this build cannot read"),
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE as usize => after = Some(last.call_id.clone()),
+                _ => return Ok(()),
             }
         }
-        Ok(())
     }
 }

@@ -110,6 +110,19 @@ pub(super) fn calls(connection: &Connection, filter: CallFilter) -> Result<Vec<C
     all(connection, &query.sql, query.params(), call_from_row)
 }
 
+pub(super) fn active_calls_after(
+    connection: &Connection,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<CallRecord>, StoreError> {
+    all(
+        connection,
+        "SELECT * FROM call WHERE ended_at IS NULL AND call_id > ? ORDER BY call_id LIMIT ?",
+        (after.unwrap_or_default(), limit),
+        call_from_row,
+    )
+}
+
 fn timer_from_row(row: &Row<'_>) -> Result<TimerRecord, StoreError> {
     Ok(TimerRecord {
         call_id: text(row, "call_id")?,

@@ -630,6 +630,10 @@ impl Store for SqliteStore {
         self.run(move |c| calls::calls(c, filter)).await
     }
 
+    async fn active_calls_after(&self, after: Option<String>, limit: u32) -> Result<Vec<CallRecord>, StoreError> {
+        self.run(move |c| calls::active_calls_after(c, after.as_deref(), limit)).await
+    }
+
     async fn due_timers(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<TimerRecord>, StoreError> {
         self.run(move |c| calls::due_timers(c, until, limit)).await
     }
