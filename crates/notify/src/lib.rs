@@ -26,7 +26,7 @@ use post::Envelope;
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store, StoreError};
 use tokio::{
-    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    sync::{Notify, Semaphore},
     task::JoinSet,
 };
 use uuid::Uuid;
@@ -79,6 +79,8 @@ impl Default for DispatcherConfig {
 const POLL: Duration = Duration::from_secs(30);
 /// How many of a call's due notifications one delivery task takes (sent in order, in batches of `batch_size`).
 const PREFETCH: u32 = 32;
+/// How many calls with something due are read per free delivery slot, so busy receivers can be passed over.
+const CANDIDATES_PER_SLOT: usize = 4;
 /// How often the journal is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How long a notification token is reused; far inside its lifetime, so a bot never sees one close to expiry.
@@ -201,10 +203,13 @@ impl Dispatcher {
         busy: &mut HashSet<String>,
     ) -> Result<Duration, StoreError> {
         let free = self.config.concurrency.saturating_sub(deliveries.len());
+        let mut held_back = false;
         if free > 0 {
             let disorder = self.controls.disorder();
             let per_call = PREFETCH.max(disorder.reorder_window);
-            let wanted = u32::try_from(free + busy.len()).unwrap_or(u32::MAX);
+            // More candidates than free slots: calls whose receiver has all its connections in use are passed over
+            // (a webhook that hangs must not take every slot from the bots whose webhooks answer).
+            let wanted = u32::try_from(free * CANDIDATES_PER_SLOT + busy.len()).unwrap_or(u32::MAX);
             let due = self.store.deliverable_notifications(Utc::now(), per_call, wanted).await?;
             let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
             for record in due {
@@ -216,16 +221,37 @@ impl Dispatcher {
                     _ => by_call.push(vec![record]),
                 }
             }
-            for records in by_call.into_iter().take(free) {
+            let mut started = 0;
+            for records in by_call {
+                if started == free {
+                    break;
+                }
+                // The call's connection to its receiver, held for all of this call's POSTs in this round.
+                let connection = match records[0].notification.url.as_deref().and_then(|url| self.host(url)) {
+                    Some(host) => match host.try_acquire_owned() {
+                        Ok(permit) => Some(permit),
+                        Err(_) => {
+                            held_back = true;
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
                 let call_id = records[0].notification.call_id.clone();
                 busy.insert(call_id.clone());
                 let dispatcher = self.clone();
                 let disorder = disorder.clone();
                 deliveries.spawn(async move {
                     dispatcher.deliver_call(records, &disorder).await;
+                    drop(connection);
                     call_id
                 });
+                started += 1;
             }
+        }
+        if held_back {
+            // Due, but their receivers are busy: the next delivery to finish frees a connection and wakes the loop.
+            return Ok(POLL);
         }
         let busy: Vec<String> = busy.iter().cloned().collect();
         let next = self.store.next_delivery_due(&busy).await?;
@@ -293,11 +319,10 @@ impl Dispatcher {
         delivered
     }
 
-    /// POSTs `envelope`, holding one of its host's connection slots; the attempt as the journal keeps it (its outcome
-    /// still to be decided) and the receiver's `Retry-After`.
+    /// POSTs `envelope` (its call's task holds a connection slot of the receiver's host); the attempt as the journal
+    /// keeps it (its outcome still to be decided) and the receiver's `Retry-After`.
     async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope) -> (DeliveryAttempt, Option<Duration>) {
         let notification = &batch[0].notification;
-        let _slot = self.host_slot(&envelope.url).await;
         let token = self.token(notification.tenant_id, notification.app_id);
         let started_at = Utc::now();
         let clock = Instant::now();
@@ -369,19 +394,15 @@ impl Dispatcher {
         }
     }
 
-    /// A connection slot for the URL's host: at most `connections_per_host` POSTs to one host at a time.
-    async fn host_slot(&self, url: &str) -> Option<OwnedSemaphorePermit> {
+    /// The connection slots of the URL's host: at most `connections_per_host` calls deliver to one host at a time.
+    fn host(&self, url: &str) -> Option<Arc<Semaphore>> {
         let host = reqwest::Url::parse(url).ok().map(|u| {
             format!("{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default())
         })?;
-        let semaphore = {
-            let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
-            hosts
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.config.connections_per_host.max(1))))
-                .clone()
-        };
-        semaphore.acquire_owned().await.ok()
+        let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
+        let semaphore =
+            hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.config.connections_per_host.max(1))));
+        Some(semaphore.clone())
     }
 
     async fn prune(&self) {

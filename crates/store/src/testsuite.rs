@@ -375,6 +375,13 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert_eq!(store.deliverable_notifications(now + seconds(4), 3, 10).await.unwrap(), []);
     assert_eq!(store.next_delivery_due(&[]).await.unwrap(), Some(now + seconds(5)));
     assert_eq!(store.next_delivery_due(&["c1".into()]).await.unwrap(), None, "calls being delivered to are left out");
+    // A fresh notification goes before a retry that is due, however much older the retry is.
+    let mut c3 = change(call_record("c3", 10, 1, false), None);
+    c3.notifications = vec![notification("c3", 10, 6)];
+    store.commit_call(c3).await.unwrap();
+    let fresh_first = store.deliverable_notifications(now + seconds(5), 1, 10).await.unwrap();
+    assert_eq!(bodies(&fresh_first), [r#"{"n":6}"#, r#"{"n":1}"#]);
+    store.record_attempt(&[fresh_first[0].seq], attempt(5, AttemptOutcome::Delivered)).await.unwrap();
     let retried = store.deliverable_notifications(now + seconds(5), 1, 10).await.unwrap();
     assert_eq!((retried.len(), retried[0].attempts, retried[0].last_status), (1, 1, Some(503)));
     store.record_attempt(&[retried[0].seq], attempt(5, AttemptOutcome::Delivered)).await.unwrap();

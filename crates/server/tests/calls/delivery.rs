@@ -219,6 +219,41 @@ async fn a_slow_receiver_times_out_without_holding_up_other_calls() {
     assert!(attempts[0]["latencyMs"].as_u64().unwrap() >= 1000);
 }
 
+/// A webhook that accepts connections and never answers.
+async fn hanging_receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callback", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_hanging_webhook_takes_no_delivery_slot_from_other_bots() {
+    // Two delivery slots and one connection per host: before, the second call to the hanging webhook took the
+    // other slot to wait for that connection, and the healthy bot waited out the timeout.
+    let h =
+        Harness::start_with_config("[notifications]\ntimeout = \"30s\"\nconcurrency = 2\nconnections_per_host = 1\n")
+            .await;
+    let hanging = hanging_receiver().await;
+    let mut stuck = Vec::new();
+    for name in ["A", "B", "C"] {
+        let user = h.user(name, answers_after(60_000)).await;
+        stuck.push(call_with_callback(&h, &user, &hanging).await);
+    }
+    let bob = h.user("Bob", answers_after(60_000)).await;
+    let healthy = h.call(user_identity(&bob)).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(call_of(&h.receiver.next().await), healthy);
+    for call in &stuck {
+        let journal = h.journal(call).await;
+        assert_eq!(journal[0]["attempts"], 0, "the hanging webhook has not timed out yet: {journal:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_gone_receiver_makes_a_dead_letter_that_can_be_replayed() {
     let h = Harness::start().await;
