@@ -37,9 +37,10 @@ pub(crate) struct FaultArgs {
     /// How long each phase runs
     #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
     duration: Duration,
-    /// Bots creating calls for the misbehaving receivers, per receiver
-    #[arg(long, default_value_t = 2)]
-    bad_bots: usize,
+    /// Calls per second created for each misbehaving receiver (a steady trickle, so the server is not simply
+    /// overloaded: the question is whether broken webhooks hurt the others)
+    #[arg(long, default_value_t = 20)]
+    bad_calls_per_second: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -116,19 +117,24 @@ pub(crate) async fn run(args: FaultArgs) -> Result<(), String> {
     let mut bad = tokio::task::JoinSet::new();
     for behaviour in [Misbehaviour::Hang, Misbehaviour::Reset, Misbehaviour::Slow, Misbehaviour::Error] {
         let callback = misbehaving(behaviour, stop.clone()).await?;
-        for lane in 0..args.bad_bots {
-            let (fleet, stop, created, callback) = (fleet.clone(), stop.clone(), created.clone(), callback.clone());
-            bad.spawn(async move {
-                let users = fleet.users().to_vec();
-                let mut n = lane;
-                while !stop.load(Ordering::Relaxed) {
-                    if fleet.create_call_to(&[&users[n % users.len()]], &callback).await.is_ok() {
+        let (fleet, stop, created) = (fleet.clone(), stop.clone(), created.clone());
+        let every = Duration::from_secs_f64(1.0 / f64::from(args.bad_calls_per_second.max(1)));
+        bad.spawn(async move {
+            let users = fleet.users().to_vec();
+            let mut tick = tokio::time::interval(every);
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let (fleet, created, callback, user) =
+                    (fleet.clone(), created.clone(), callback.clone(), users[n % users.len()].clone());
+                tokio::spawn(async move {
+                    if fleet.create_call_to(&[&user], &callback).await.is_ok() {
                         created.fetch_add(1, Ordering::Relaxed);
                     }
-                    n += 1;
-                }
-            });
-        }
+                });
+                n += 1;
+            }
+        });
     }
     let troubled = drive(
         "notify",

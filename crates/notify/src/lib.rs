@@ -26,7 +26,7 @@ use post::Envelope;
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store, StoreError};
 use tokio::{
-    sync::{Notify, Semaphore},
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
 };
 use uuid::Uuid;
@@ -226,7 +226,7 @@ impl Dispatcher {
                 if started == free {
                     break;
                 }
-                // The call's connection to its receiver, held for all of this call's POSTs in this round.
+                // A connection to the call's receiver for its first POST; a call is not started without one.
                 let connection = match records[0].notification.url.as_deref().and_then(|url| self.host(url)) {
                     Some(host) => match host.try_acquire_owned() {
                         Ok(permit) => Some(permit),
@@ -242,8 +242,7 @@ impl Dispatcher {
                 let dispatcher = self.clone();
                 let disorder = disorder.clone();
                 deliveries.spawn(async move {
-                    dispatcher.deliver_call(records, &disorder).await;
-                    drop(connection);
+                    dispatcher.deliver_call(records, &disorder, connection).await;
                     call_id
                 });
                 started += 1;
@@ -260,7 +259,12 @@ impl Dispatcher {
 
     /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
     /// rest wait behind it); or, when the disorder knobs say so, shuffled.
-    async fn deliver_call(&self, records: Vec<NotificationRecord>, disorder: &Disorder) {
+    async fn deliver_call(
+        &self,
+        records: Vec<NotificationRecord>,
+        disorder: &Disorder,
+        mut connection: Option<OwnedSemaphorePermit>,
+    ) {
         let mut rng = match disorder.seed {
             Some(seed) => fastrand::Rng::with_seed(seed ^ u64::try_from(records[0].seq).unwrap_or_default()),
             None => fastrand::Rng::new(),
@@ -269,25 +273,40 @@ impl Dispatcher {
             let mut window: Vec<_> = records.into_iter().take(disorder.reorder_window as usize).collect();
             rng.shuffle(&mut window);
             for record in window {
-                self.deliver(&[record], disorder, &mut rng).await;
+                self.deliver(&[record], disorder, &mut rng, &mut connection).await;
             }
             return;
         }
         for batch in batches(&records, self.config.batch_size) {
-            if !self.deliver(batch, disorder, &mut rng).await {
+            if !self.deliver(batch, disorder, &mut rng, &mut connection).await {
                 break;
             }
         }
     }
 
     /// One attempt at `batch`, journaled; true if it was delivered.
-    async fn deliver(&self, batch: &[NotificationRecord], disorder: &Disorder, rng: &mut fastrand::Rng) -> bool {
+    async fn deliver(
+        &self,
+        batch: &[NotificationRecord],
+        disorder: &Disorder,
+        rng: &mut fastrand::Rng,
+        connection: &mut Option<OwnedSemaphorePermit>,
+    ) -> bool {
         let envelope = Envelope::new(batch);
+        if connection.is_none()
+            && let Some(host) = self.host(&envelope.url)
+        {
+            match host.try_acquire_owned() {
+                Ok(slot) => *connection = Some(slot),
+                // Its receiver is busy: the call waits for a later round, holding no delivery slot meanwhile.
+                Err(_) => return false,
+            }
+        }
         let wait = disorder.delay(rng);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let (attempt, retry_after) = self.post(batch, &envelope).await;
+        let (attempt, retry_after) = self.post(batch, &envelope, connection).await;
         let now = Utc::now();
         let head = &batch[0];
         let answer = Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok()));
@@ -312,17 +331,24 @@ impl Dispatcher {
         }
         self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
         if delivered && disorder.duplicates(rng) {
-            let (again, _) = self.post(batch, &envelope).await;
+            let (again, _) = self.post(batch, &envelope, connection).await;
             metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
             self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
         }
         delivered
     }
 
-    /// POSTs `envelope` (its call's task holds a connection slot of the receiver's host); the attempt as the journal
-    /// keeps it (its outcome still to be decided) and the receiver's `Retry-After`.
-    async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope) -> (DeliveryAttempt, Option<Duration>) {
+    /// POSTs `envelope` holding `connection`, a connection slot of its receiver's host, and gives the slot back as
+    /// soon as the answer is in (journaling needs none); the attempt as the journal keeps it (its outcome still to be
+    /// decided) and the receiver's `Retry-After`.
+    async fn post(
+        &self,
+        batch: &[NotificationRecord],
+        envelope: &Envelope,
+        connection: &mut Option<OwnedSemaphorePermit>,
+    ) -> (DeliveryAttempt, Option<Duration>) {
         let notification = &batch[0].notification;
+        let _slot = connection.take();
         let token = self.token(notification.tenant_id, notification.app_id);
         let started_at = Utc::now();
         let clock = Instant::now();
