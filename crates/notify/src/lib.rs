@@ -26,7 +26,7 @@ use post::Envelope;
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store, StoreError};
 use tokio::{
-    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    sync::{Notify, Semaphore},
     task::JoinSet,
 };
 use uuid::Uuid;
@@ -94,12 +94,18 @@ pub struct Dispatcher {
     config: DispatcherConfig,
     policy: RetryPolicy,
     controls: DeliveryControls,
-    /// One semaphore per receiving host, bounding the connections to it.
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Per receiving host: the connections and delivery tasks it may have.
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
     /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
     tokens: Mutex<HashMap<(Uuid, Uuid), (String, Instant)>>,
     /// Told of every attempt once it is journaled (the console's live view).
     observer: Option<AttemptObserver>,
+}
+
+/// A receiving host's limits.
+struct Host {
+    connections: Arc<Semaphore>,
+    tasks: Arc<Semaphore>,
 }
 
 /// Watches delivery attempts: the notifications a POST carried and how it went.
@@ -226,10 +232,10 @@ impl Dispatcher {
                 if started == free {
                     break;
                 }
-                // A connection to the call's receiver for its first POST; a call is not started without one.
-                let connection = match records[0].notification.url.as_deref().and_then(|url| self.host(url)) {
-                    Some(host) => match host.try_acquire_owned() {
-                        Ok(permit) => Some(permit),
+                // One of the receiver's task slots: one receiver's calls never take all the delivery slots.
+                let task_slot = match records[0].notification.url.as_deref().and_then(|url| self.host(url)) {
+                    Some(host) => match host.tasks.clone().try_acquire_owned() {
+                        Ok(slot) => Some(slot),
                         Err(_) => {
                             held_back = true;
                             continue;
@@ -242,7 +248,8 @@ impl Dispatcher {
                 let dispatcher = self.clone();
                 let disorder = disorder.clone();
                 deliveries.spawn(async move {
-                    dispatcher.deliver_call(records, &disorder, connection).await;
+                    dispatcher.deliver_call(records, &disorder).await;
+                    drop(task_slot);
                     call_id
                 });
                 started += 1;
@@ -259,12 +266,7 @@ impl Dispatcher {
 
     /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
     /// rest wait behind it); or, when the disorder knobs say so, shuffled.
-    async fn deliver_call(
-        &self,
-        records: Vec<NotificationRecord>,
-        disorder: &Disorder,
-        mut connection: Option<OwnedSemaphorePermit>,
-    ) {
+    async fn deliver_call(&self, records: Vec<NotificationRecord>, disorder: &Disorder) {
         let mut rng = match disorder.seed {
             Some(seed) => fastrand::Rng::with_seed(seed ^ u64::try_from(records[0].seq).unwrap_or_default()),
             None => fastrand::Rng::new(),
@@ -273,40 +275,25 @@ impl Dispatcher {
             let mut window: Vec<_> = records.into_iter().take(disorder.reorder_window as usize).collect();
             rng.shuffle(&mut window);
             for record in window {
-                self.deliver(&[record], disorder, &mut rng, &mut connection).await;
+                self.deliver(&[record], disorder, &mut rng).await;
             }
             return;
         }
         for batch in batches(&records, self.config.batch_size) {
-            if !self.deliver(batch, disorder, &mut rng, &mut connection).await {
+            if !self.deliver(batch, disorder, &mut rng).await {
                 break;
             }
         }
     }
 
     /// One attempt at `batch`, journaled; true if it was delivered.
-    async fn deliver(
-        &self,
-        batch: &[NotificationRecord],
-        disorder: &Disorder,
-        rng: &mut fastrand::Rng,
-        connection: &mut Option<OwnedSemaphorePermit>,
-    ) -> bool {
+    async fn deliver(&self, batch: &[NotificationRecord], disorder: &Disorder, rng: &mut fastrand::Rng) -> bool {
         let envelope = Envelope::new(batch);
-        if connection.is_none()
-            && let Some(host) = self.host(&envelope.url)
-        {
-            match host.try_acquire_owned() {
-                Ok(slot) => *connection = Some(slot),
-                // Its receiver is busy: the call waits for a later round, holding no delivery slot meanwhile.
-                Err(_) => return false,
-            }
-        }
         let wait = disorder.delay(rng);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let (attempt, retry_after) = self.post(batch, &envelope, connection).await;
+        let (attempt, retry_after) = self.post(batch, &envelope).await;
         let now = Utc::now();
         let head = &batch[0];
         let answer = Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok()));
@@ -331,24 +318,22 @@ impl Dispatcher {
         }
         self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
         if delivered && disorder.duplicates(rng) {
-            let (again, _) = self.post(batch, &envelope, connection).await;
+            let (again, _) = self.post(batch, &envelope).await;
             metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
             self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
         }
         delivered
     }
 
-    /// POSTs `envelope` holding `connection`, a connection slot of its receiver's host, and gives the slot back as
-    /// soon as the answer is in (journaling needs none); the attempt as the journal keeps it (its outcome still to be
-    /// decided) and the receiver's `Retry-After`.
-    async fn post(
-        &self,
-        batch: &[NotificationRecord],
-        envelope: &Envelope,
-        connection: &mut Option<OwnedSemaphorePermit>,
-    ) -> (DeliveryAttempt, Option<Duration>) {
+    /// POSTs `envelope` holding one of its receiver's connection slots, given back as soon as the answer is in
+    /// (journaling needs none); the attempt as the journal keeps it (its outcome still to be decided) and the
+    /// receiver's `Retry-After`.
+    async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope) -> (DeliveryAttempt, Option<Duration>) {
         let notification = &batch[0].notification;
-        let _slot = connection.take();
+        let _slot = match self.host(&envelope.url) {
+            Some(host) => host.connections.clone().acquire_owned().await.ok(),
+            None => None,
+        };
         let token = self.token(notification.tenant_id, notification.app_id);
         let started_at = Utc::now();
         let clock = Instant::now();
@@ -420,15 +405,25 @@ impl Dispatcher {
         }
     }
 
-    /// The connection slots of the URL's host: at most `connections_per_host` calls deliver to one host at a time.
-    fn host(&self, url: &str) -> Option<Arc<Semaphore>> {
+    /// The URL's host: its connection slots (`connections_per_host` POSTs at a time) and its task slots (how many
+    /// calls may be delivering to it, POSTing or waiting for a connection: all the delivery slots but a reserve, so
+    /// a webhook that hangs cannot take every slot from the bots whose webhooks answer).
+    fn host(&self, url: &str) -> Option<Arc<Host>> {
         let host = reqwest::Url::parse(url).ok().map(|u| {
             format!("{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default())
         })?;
         let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
-        let semaphore =
-            hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.config.connections_per_host.max(1))));
-        Some(semaphore.clone())
+        let connections = self.config.connections_per_host.max(1);
+        // Every delivery slot but a reserve for other receivers (as many as one receiver's connections).
+        let reserve = connections.min(self.config.concurrency / 2).max(1);
+        let tasks = self.config.concurrency.saturating_sub(reserve).max(1);
+        let host = hosts.entry(host).or_insert_with(|| {
+            Arc::new(Host {
+                connections: Arc::new(Semaphore::new(connections)),
+                tasks: Arc::new(Semaphore::new(tasks)),
+            })
+        });
+        Some(host.clone())
     }
 
     async fn prune(&self) {
