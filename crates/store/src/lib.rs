@@ -220,8 +220,9 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- notifications -------------------------------------------------------------------------------------------
 
-    /// The notifications to send now, for at most `calls` calls — those whose oldest has never been tried first (fresh
-    /// notifications do not queue behind retries), then the call with the oldest first: for each, its oldest
+    /// The notifications to send now, for at most `calls` calls — receivers (URLs) taking turns, and within one, calls
+    /// whose oldest has never been tried first (fresh notifications do not queue behind retries), then the call with
+    /// the oldest first: for each, its oldest
     /// pending notification if its next attempt is due by `now`, followed by up to `per_call - 1` more of the call's
     /// pending notifications that are due too (a call's notifications go out in order, so nothing behind one that is
     /// not due is taken).

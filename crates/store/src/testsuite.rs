@@ -29,6 +29,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     timers_come_due_in_order(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
     a_calls_due_notifications_are_handed_out_together(open_empty().await).await;
+    receivers_take_turns(open_empty().await).await;
     every_attempt_is_journaled(open_empty().await).await;
     dead_letters_are_replayed(open_empty().await).await;
     the_journal_is_filtered_counted_and_pruned(open_empty().await).await;
@@ -406,6 +407,20 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert_eq!(store.notifications(of_app).await.unwrap().len(), 2);
     let paged = store.notifications(NotificationFilter { after: of_c1[1].seq, limit: 1, ..journal() }).await.unwrap();
     assert_eq!(bodies(&paged), [r#"{"n":3}"#]);
+    store.close().await;
+}
+
+async fn receivers_take_turns(store: impl Store) {
+    // c1 and c2 notify app 10's webhook, c3 app 11's; raised in that order.
+    for (call, app, n) in [("c1", 10, 1), ("c2", 10, 2), ("c3", 11, 3)] {
+        let mut new = change(call_record(call, app, 1, false), None);
+        new.notifications = vec![notification(call, app, n)];
+        store.commit_call(new).await.unwrap();
+    }
+    let due = store.deliverable_notifications(epoch(), 1, 10).await.unwrap();
+    let calls: Vec<&str> = due.iter().map(|n| n.notification.call_id.as_str()).collect();
+    assert_eq!(calls, ["c1", "c3", "c2"], "each receiver's first call, then each one's second");
+    assert_eq!(store.deliverable_notifications(epoch(), 1, 2).await.unwrap().len(), 2);
     store.close().await;
 }
 

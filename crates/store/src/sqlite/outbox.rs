@@ -109,14 +109,18 @@ pub(super) fn deliverable(
     per_call: u32,
     calls: u32,
 ) -> Result<Vec<NotificationRecord>, StoreError> {
-    // The calls whose oldest pending notification is due (read from the pending index alone): those never tried
-    // first, so fresh notifications do not queue behind retries to receivers that are down; then oldest first …
+    // The calls whose oldest pending notification is due (read from the pending index alone), receivers taking
+    // turns — each receiver's first call, then each one's second … — so thousands waiting for one receiver do not
+    // hold up another's; within a receiver, those never tried first (fresh notifications do not queue behind
+    // retries), then oldest first …
     let heads: Vec<String> = all(
         connection,
-        "SELECT n.call_id FROM notification n JOIN (SELECT MIN(seq) AS head FROM notification \
+        "SELECT call_id FROM (SELECT n.call_id, n.seq, n.next_attempt_at IS NOT NULL AS retry, \
+         ROW_NUMBER() OVER (PARTITION BY n.url ORDER BY n.next_attempt_at IS NOT NULL, n.seq) AS turn \
+         FROM notification n JOIN (SELECT MIN(seq) AS head FROM notification \
          WHERE status = 'pending' GROUP BY call_id) h ON n.seq = h.head \
-         WHERE n.next_attempt_at IS NULL OR n.next_attempt_at <= ? \
-         ORDER BY n.next_attempt_at IS NOT NULL, n.seq LIMIT ?",
+         WHERE n.next_attempt_at IS NULL OR n.next_attempt_at <= ?) \
+         ORDER BY turn, retry, seq LIMIT ?",
         (timestamp(now), calls),
         |row| get(row, "call_id"),
     )?;
