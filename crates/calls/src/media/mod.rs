@@ -7,7 +7,7 @@ pub mod library;
 mod worker;
 
 use std::{
-    collections::{BTreeMap, VecDeque},
+    collections::{BTreeMap, BTreeSet, VecDeque},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -70,6 +70,8 @@ pub(crate) struct Happening {
 
 struct Conferences {
     live: BTreeMap<String, Conference>,
+    /// The live conferences that are not idle: the only ones the scheduler steps, so it costs nothing per idle call.
+    busy: BTreeSet<String>,
     /// Calls that ended, newest last, so their captures can still be listened to.
     ended: VecDeque<(String, Conference)>,
 }
@@ -185,7 +187,11 @@ pub struct Heard {
 impl Media {
     pub fn new(config: MediaConfig) -> Media {
         Media {
-            conferences: Mutex::new(Conferences { live: BTreeMap::new(), ended: VecDeque::new() }),
+            conferences: Mutex::new(Conferences {
+                live: BTreeMap::new(),
+                busy: BTreeSet::new(),
+                ended: VecDeque::new(),
+            }),
             woken: tokio::sync::Notify::new(),
             library: ClipLibrary::new(config.library.clone()),
             config,
@@ -210,15 +216,15 @@ impl Media {
                     self.library.request(&key);
                 }
                 let limit = u64::try_from(self.config.capture_limit.as_millis()).unwrap_or(u64::MAX);
-                let conference = conferences
-                    .live
-                    .entry(call.id.clone())
-                    .or_insert_with(|| Conference::new(frame_at(now) + 1, limit));
+                let Conferences { live, busy, .. } = &mut *conferences;
+                let conference =
+                    live.entry(call.id.clone()).or_insert_with(|| Conference::new(frame_at(now) + 1, limit));
                 self.catch_up(conference, now);
                 conference.set_plan(plan);
-                self.wake_if_busy(conference);
+                self.track(busy, &call.id, conference);
             }
             None => {
+                conferences.busy.remove(&call.id);
                 if let Some(mut conference) = conferences.live.remove(&call.id) {
                     self.catch_up(&mut conference, now);
                     conferences.ended.push_back((call.id.clone(), conference));
@@ -235,25 +241,27 @@ impl Media {
     pub(crate) fn run_until(&self, until: DateTime<Utc>) -> Vec<Happening> {
         let target = frame_at(until);
         let mut conferences = self.conferences.lock().expect(POISON);
+        let Conferences { live, busy, .. } = &mut *conferences;
         let mut happenings = Vec::new();
-        for (call_id, conference) in &mut conferences.live {
+        busy.retain(|call_id| {
+            let Some(conference) = live.get_mut(call_id) else { return false };
             for key in keys_of(conference.plan()) {
                 self.library.request(&key);
             }
-            if conference.frame() >= target || conference.idle() {
-                continue;
+            if conference.frame() < target {
+                let events = conference.run(target, self.library.as_ref());
+                let at = frame_end(conference.frame().saturating_sub(1));
+                happenings.extend(events.into_iter().map(|event| Happening { at, call_id: call_id.clone(), event }));
             }
-            let events = conference.run(target, self.library.as_ref());
-            let at = frame_end(conference.frame().saturating_sub(1));
-            happenings.extend(events.into_iter().map(|event| Happening { at, call_id: call_id.clone(), event }));
-        }
+            !conference.idle()
+        });
         happenings.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.call_id.cmp(&b.call_id)));
         happenings
     }
 
     /// Whether any call's media has something to play, record or hear now (the others wait, see [`Media::catch_up`]).
     pub(crate) fn busy(&self) -> bool {
-        self.conferences.lock().expect(POISON).live.values().any(|c| !c.idle())
+        !self.conferences.lock().expect(POISON).busy.is_empty()
     }
 
     /// Waits until a call's media has something to do.
@@ -261,8 +269,10 @@ impl Media {
         self.woken.notified().await;
     }
 
-    fn wake_if_busy(&self, conference: &Conference) {
+    /// Puts a conference that has something to do among the busy ones, and wakes the scheduler for it.
+    fn track(&self, busy: &mut BTreeSet<String>, call_id: &str, conference: &Conference) {
         if !conference.idle() {
+            busy.insert(call_id.to_owned());
             // A permit is kept if the scheduler is not waiting yet, so this wake-up cannot be missed.
             self.woken.notify_one();
         }
@@ -295,10 +305,11 @@ impl Media {
         self.sync(call, now);
         let call_id = call.id.as_str();
         let mut conferences = self.conferences.lock().expect(POISON);
-        let conference = conferences.live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
+        let Conferences { live, busy, .. } = &mut *conferences;
+        let conference = live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
         self.catch_up(conference, now);
         if conference.say(leg, utterance) {
-            self.wake_if_busy(conference);
+            self.track(busy, call_id, conference);
             Ok(())
         } else {
             Err(MediaError::UnknownLeg { call_id: call_id.to_owned(), leg: leg.to_owned() })
@@ -336,6 +347,7 @@ impl Media {
     pub(crate) fn reset(&self) {
         let mut conferences = self.conferences.lock().expect(POISON);
         conferences.live.clear();
+        conferences.busy.clear();
         conferences.ended.clear();
     }
 }
