@@ -7,7 +7,7 @@ use std::{collections::VecDeque, sync::Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use switchboard_store::{DeliveryAttempt, NotificationRecord};
 use tokio::sync::broadcast;
 
@@ -35,8 +35,9 @@ pub enum Happened {
         status: u16,
         request_id: String,
         elapsed_ms: f64,
-        request_body: Option<Value>,
-        response_body: Option<Value>,
+        /// The bodies as sent, kept as JSON text (a Graph request pays no parse for being watched).
+        request_body: Option<Box<RawValue>>,
+        response_body: Option<Box<RawValue>>,
     },
     /// A committed change of a call.
     Change {

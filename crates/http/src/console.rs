@@ -19,11 +19,11 @@ use axum::{
 };
 use futures_util::{Stream, StreamExt, stream};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Value, json, value::RawValue};
 use switchboard_calls::activity::{ActivityEntry, Happened};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use crate::{AppState, request::RequestIds};
+use crate::{AppState, graph::AddressedCall, request::RequestIds};
 
 /// Bodies larger than this are recorded as a note, not in full.
 const RECORDED_BODY_BYTES: usize = 256 * 1024;
@@ -135,6 +135,7 @@ pub(crate) async fn record_graph_requests(State(state): State<AppState>, request
     };
     let response = next.run(request).await;
     let status = response.status().as_u16();
+    let addressed = response.extensions().get::<AddressedCall>().map(|call| call.0.clone());
     let (parts, body) = response.into_parts();
     let (response, response_body) = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => {
@@ -143,9 +144,9 @@ pub(crate) async fn record_graph_requests(State(state): State<AppState>, request
         }
         Err(_) => (Response::from_parts(parts, Body::empty()), None),
     };
-    let call_id = call_of(&path).or_else(|| {
+    let call_id = addressed.or_else(|| {
         // A new call: its id is in the answer.
-        (status == 201).then(|| response_body.as_ref()?.get("id")?.as_str().map(str::to_owned)).flatten()
+        (status == 201).then(|| created_id(response_body.as_deref()?)).flatten()
     });
     state.calls.activity().record_at(
         arrived,
@@ -163,45 +164,20 @@ pub(crate) async fn record_graph_requests(State(state): State<AppState>, request
     response
 }
 
-/// A body as JSON, or as text when it is not JSON; nothing when empty.
-fn recorded(bytes: &Bytes) -> Option<Value> {
+/// A body as the JSON it is, or as a JSON string when it is not JSON; nothing when empty. Checked, not parsed.
+fn recorded(bytes: &Bytes) -> Option<Box<RawValue>> {
     if bytes.is_empty() {
         return None;
     }
-    Some(serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())))
+    let text = || String::from_utf8_lossy(bytes).into_owned();
+    RawValue::from_string(text()).or_else(|_| RawValue::from_string(Value::String(text()).to_string())).ok()
 }
 
-/// The call a Graph path is about: the segment after `calls` (`…/calls/{id}/…` or `…/calls('{id}')/…`).
-fn call_of(path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    segments.iter().enumerate().find_map(|(i, segment)| {
-        let lower = segment.to_ascii_lowercase();
-        if let Some(key) = lower.strip_prefix("calls(") {
-            let start = "calls(".len();
-            let inner = &segment[start..start + key.len()];
-            return Some(inner.trim_end_matches(')').trim_matches('\'').to_owned());
-        }
-        if lower != "calls" {
-            return None;
-        }
-        let next = segments.get(i + 1)?;
-        // `calls/logTeleconferenceDeviceQuality` is about no call; ids are GUIDs.
-        (!next.contains('.') && next.len() >= 32).then(|| (*next).to_owned())
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::call_of;
-
-    #[test]
-    fn the_call_of_a_graph_path() {
-        let id = "421f0b00-5c1b-4ae7-8b3f-0d0b1e3e2a99";
-        assert_eq!(call_of(&format!("/v1.0/communications/calls/{id}/playPrompt")).as_deref(), Some(id));
-        assert_eq!(call_of(&format!("/beta/app/calls('{id}')/participants")).as_deref(), Some(id));
-        assert_eq!(call_of(&format!("/v1.0/communications/Calls/{id}")).as_deref(), Some(id));
-        assert_eq!(call_of("/v1.0/communications/calls"), None);
-        assert_eq!(call_of("/v1.0/communications/calls/logTeleconferenceDeviceQuality"), None);
-        assert_eq!(call_of("/v1.0/communications/calls/microsoft.graph.logTeleconferenceDeviceQuality"), None);
+/// The `id` of a created entity.
+fn created_id(body: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Created {
+        id: String,
     }
+    serde_json::from_str::<Created>(body.get()).ok().map(|created| created.id)
 }

@@ -243,11 +243,20 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match dispatch(state, method, uri, headers, body).await {
+    let mut addressed = None;
+    let mut response = match dispatch(state, method, uri, headers, body, &mut addressed).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_graph_response(&ids),
+    };
+    if let Some(call_id) = addressed {
+        response.extensions_mut().insert(AddressedCall(call_id));
     }
+    response
 }
+
+/// The call a Graph request's URL names, as the catalogue resolved it (for the activity feed).
+#[derive(Debug, Clone)]
+pub(crate) struct AddressedCall(pub(crate) String);
 
 /// The caller of a Graph request, from its bearer token. Like Graph's gateway, this comes before anything else
 /// about the request is looked at.
@@ -284,6 +293,7 @@ async fn dispatch(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
+    addressed: &mut Option<String>,
 ) -> Result<GraphResponse, ApiError> {
     let path = uri.path();
     let (first, rest) = path.trim_start_matches('/').split_once('/').unwrap_or((path.trim_start_matches('/'), ""));
@@ -297,6 +307,7 @@ async fn dispatch(
         Resolution::UnknownSegment { segment, hint } => return Err(ApiError::UnknownSegment { segment, hint }),
         Resolution::NotServed => return Err(ApiError::NotServed { version: version.as_str() }),
     };
+    addressed.clone_from(&params.call);
     authorize(&app, endpoint)?;
     let limit = state.config.max_body_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());

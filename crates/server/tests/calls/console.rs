@@ -35,6 +35,8 @@ async fn the_activity_feed_has_the_requests_changes_and_deliveries_of_a_call_and
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(1.0).await;
     h.receiver.take(3).await;
+    // A request is the call's as the catalogue reads its URL, key syntax included.
+    h.graph("GET", &format!("/beta/communications/calls('{id}')"), None).await.expect(200);
 
     let entries = h.sim("GET", &format!("/activity?callId={id}"), None).await.expect(200).body["value"].clone();
     let entries = entries.as_array().unwrap();
@@ -43,6 +45,9 @@ async fn the_activity_feed_has_the_requests_changes_and_deliveries_of_a_call_and
     assert_eq!(create["path"], "/v1.0/communications/calls");
     assert_eq!(create["requestBody"]["targets"][0]["identity"]["user"]["id"], alice.as_str());
     assert_eq!(create["responseBody"]["id"], id.as_str());
+    assert!(
+        entries.iter().any(|e| e["kind"] == "request" && e["path"] == format!("/beta/communications/calls('{id}')"))
+    );
     let states: Vec<&str> =
         entries.iter().filter(|e| e["kind"] == "change").filter_map(|e| e["state"].as_str()).collect();
     assert_eq!(states.first(), Some(&"establishing"));
