@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Harness, Received, answers_after, user_identity};
+use crate::support::{Harness, Received, answers_after, join_meeting_id, user_identity};
 
 fn roster_ids(notification: &Received) -> Vec<String> {
     assert!(notification.resource_url().ends_with("/participants"), "{:?}", notification.notification);
@@ -67,21 +67,6 @@ async fn group_calls_take_at_most_five_targets() {
     assert!(reply.error_message().contains("'targets' has 6 entries"), "{}", reply.error_message());
 }
 
-fn join_body(h: &Harness, meeting_info: Value, chat_info: Option<Value>) -> Value {
-    let mut body = json!({
-        "@odata.type": "#microsoft.graph.call",
-        "callbackUri": h.callback(),
-        "requestedModalities": ["audio"],
-        "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
-        "meetingInfo": meeting_info,
-        "tenantId": crate::support::DEV_TENANT,
-    });
-    if let Some(chat_info) = chat_info {
-        body["chatInfo"] = chat_info;
-    }
-    body
-}
-
 #[tokio::test]
 async fn joining_a_meeting_by_join_id_and_passcode() {
     let h = Harness::start().await;
@@ -96,8 +81,7 @@ async fn joining_a_meeting_by_join_id_and_passcode() {
     let meeting = h.sim("POST", "/meetings", Some(&meeting)).await.expect(201).body;
 
     let info = json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": "1234567", "passcode": "psw123"});
-    let created =
-        h.graph("POST", "/v1.0/communications/calls", Some(&join_body(&h, info, None))).await.expect(201).body;
+    let created = h.graph("POST", "/v1.0/communications/calls", Some(&h.join_body(info, None))).await.expect(201).body;
     assert_eq!(created["state"], "establishing");
     assert_eq!(created["chatInfo"]["threadId"], meeting["threadId"], "the meeting's chat");
     let notifications = h.receiver.take(4).await;
@@ -109,7 +93,7 @@ async fn joining_a_meeting_by_join_id_and_passcode() {
     assert_eq!(roster_ids(&h.receiver.next().await), [crate::support::DEV_APP, organizer.as_str()], "Carol left");
 
     let wrong = json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": "1234567", "passcode": "nope"});
-    h.graph("POST", "/v1.0/communications/calls", Some(&join_body(&h, wrong, None))).await.expect(201);
+    h.graph("POST", "/v1.0/communications/calls", Some(&h.join_body(wrong, None))).await.expect(201);
     let refused = h.receiver.take(2).await;
     assert_eq!(refused[1].result(), Some((480, 10037)), "a wrong passcode finds no meeting to join");
 }
@@ -125,7 +109,7 @@ async fn joining_by_organizer_and_chat_creates_the_meeting_in_dev_mode_and_the_m
     });
     let chat = json!({"@odata.type": "#microsoft.graph.chatInfo", "threadId": "19:meeting_Win6Ydo4wsMijFjZS00ZGVjLTk5MGUtOTRjNWY2NmNkYTFm@thread.v2", "messageId": "0"});
     let id = h
-        .graph("POST", "/v1.0/communications/calls", Some(&join_body(&h, info.clone(), Some(chat))))
+        .graph("POST", "/v1.0/communications/calls", Some(&h.join_body(info.clone(), Some(chat))))
         .await
         .expect(201)
         .body["id"]
@@ -138,7 +122,7 @@ async fn joining_by_organizer_and_chat_creates_the_meeting_in_dev_mode_and_the_m
     let meetings = h.sim("GET", "/meetings", None).await.expect(200).body;
     let meeting_id = meetings["value"][0]["id"].as_str().unwrap().to_owned();
 
-    let reply = h.graph("POST", "/v1.0/communications/calls", Some(&join_body(&h, info, None))).await.expect(400);
+    let reply = h.graph("POST", "/v1.0/communications/calls", Some(&h.join_body(info, None))).await.expect(400);
     assert!(reply.error_message().contains("chatInfo.threadId"), "{}", reply.error_message());
 
     let ended = h.sim("POST", &format!("/meetings/{meeting_id}/end"), None).await.expect(200).body;
@@ -151,18 +135,16 @@ async fn people_join_and_leave_a_meeting_the_bot_is_in() {
     let h = Harness::start().await;
     let organizer = h.user("Bob", answers_after(0)).await;
     let late = h.user("Late", answers_after(0)).await;
-    let meeting = h
-        .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))
-        .await;
-    let meeting = meeting.expect(201).body;
+    let meeting = h.meeting(&organizer).await;
     let key = meeting["id"].as_str().unwrap();
-    let info =
-        json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]});
-    let id =
-        h.graph("POST", "/v1.0/communications/calls", Some(&join_body(&h, info, None))).await.expect(201).body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let id = h
+        .graph("POST", "/v1.0/communications/calls", Some(&h.join_body(join_meeting_id(&meeting), None)))
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     h.receiver.take(4).await;
 
     let joined =

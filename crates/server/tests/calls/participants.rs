@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use switchboard_wire::model::Participant;
 
-use crate::support::{DEV_APP, DEV_TENANT, Harness, Received, answers_after, user_identity};
+use crate::support::{DEV_APP, DEV_TENANT, Harness, Received, answers_after, join_meeting_id, user_identity};
 
 /// An established group call with the given users (each answering at once); returns the call id, its
 /// notifications taken.
@@ -245,15 +245,7 @@ async fn meeting(h: &Harness, policy: &str) -> (String, String, Value) {
     let organizer = h.user("Organizer", answers_after(0)).await;
     let body = json!({"organizerId": organizer, "attendees": [{"userId": organizer}], "lobbyBypass": policy, "lobbyTimeoutMs": 600000});
     let meeting = h.sim("POST", "/meetings", Some(&body)).await.expect(201).body;
-    let info =
-        json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]});
-    let join = json!({
-        "@odata.type": "#microsoft.graph.call",
-        "callbackUri": h.callback(),
-        "requestedModalities": ["audio"],
-        "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
-        "meetingInfo": info,
-    });
+    let join = h.join_body(join_meeting_id(&meeting), None);
     let call = h.graph("POST", "/beta/communications/calls", Some(&join)).await.expect(201).body["id"]
         .as_str()
         .unwrap()
@@ -350,17 +342,8 @@ async fn a_bot_joining_as_a_guest_waits_in_the_lobby() {
     let h = Harness::start().await;
     let token = h.another_app(DEV_TENANT, "Guest bot", &["Calls.JoinGroupCallAsGuest.All"]).await;
     let organizer = h.user("Organizer", answers_after(0)).await;
-    let meeting = h
-        .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))
-        .await
-        .expect(201)
-        .body;
-    let join = json!({
-        "callbackUri": h.callback(),
-        "requestedModalities": ["audio"],
-        "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
-        "meetingInfo": {"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]},
-    });
+    let meeting = h.meeting(&organizer).await;
+    let join = h.join_body(join_meeting_id(&meeting), None);
     let call = h.send("POST", "/v1.0/communications/calls", Some(&join), Some(&token)).await.expect(201).body["id"]
         .as_str()
         .unwrap()
@@ -552,18 +535,11 @@ async fn bots_in_the_same_meeting_see_each_other_and_each_others_changes() {
     let h = Harness::start().await;
     let second = h.another_app(DEV_TENANT, "Second bot", &["Calls.JoinGroupCall.All"]).await;
     let organizer = h.user("Organizer", answers_after(0)).await;
-    let meeting = h
-        .sim("POST", "/meetings", Some(&json!({"organizerId": organizer, "attendees": [{"userId": organizer}]})))
-        .await
-        .expect(201)
-        .body;
+    let meeting = h.meeting(&organizer).await;
     let join = |callback: String| {
-        json!({
-            "callbackUri": callback,
-            "requestedModalities": ["audio"],
-            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
-            "meetingInfo": {"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]},
-        })
+        let mut body = h.join_body(join_meeting_id(&meeting), None);
+        body["callbackUri"] = callback.into();
+        body
     };
     let first_call = h.graph("POST", "/v1.0/communications/calls", Some(&join(h.callback()))).await.expect(201).body;
     h.receiver.take(4).await;

@@ -28,6 +28,11 @@ pub(crate) const DEV_SECRET: &str = "switchboard-dev-secret-do-not-use-in-produc
 /// How long a test waits for a notification before it fails: generous, since nothing is timed against it.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The `joinMeetingIdMeetingInfo` of a simulated meeting.
+pub(crate) fn join_meeting_id(meeting: &Value) -> Value {
+    json!({"@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", "joinMeetingId": meeting["joinMeetingId"]})
+}
+
 /// A POST as the receiver got it.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
@@ -450,6 +455,28 @@ impl Harness {
     pub(crate) async fn call(&self, target: Value) -> Value {
         let reply = self.graph("POST", "/v1.0/communications/calls", Some(&self.call_body(vec![target]))).await;
         reply.expect(201).body
+    }
+
+    /// A simulated meeting organized by `organizer` (its only attendee).
+    pub(crate) async fn meeting(&self, organizer: &str) -> Value {
+        let body = json!({"organizerId": organizer, "attendees": [{"userId": organizer}]});
+        self.sim("POST", "/meetings", Some(&body)).await.expect(201).body
+    }
+
+    /// A request to join a meeting, answered at the receiver's `/callback`.
+    pub(crate) fn join_body(&self, meeting_info: Value, chat_info: Option<Value>) -> Value {
+        let mut body = json!({
+            "@odata.type": "#microsoft.graph.call",
+            "callbackUri": self.callback(),
+            "requestedModalities": ["audio"],
+            "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+            "meetingInfo": meeting_info,
+            "tenantId": DEV_TENANT,
+        });
+        if let Some(chat_info) = chat_info {
+            body["chatInfo"] = chat_info;
+        }
+        body
     }
 
     pub(crate) fn call_body(&self, targets: Vec<Value>) -> Value {
