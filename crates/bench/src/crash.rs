@@ -91,7 +91,7 @@ pub(crate) async fn run(args: CrashArgs) -> Result<(), String> {
         ledger.lock().expect("ledger").mutes.insert(call.clone(), MuteState::default());
     }
     for round in 1..=args.rounds {
-        let kill_after = args.load.mul_f64(0.25 + 0.75 * fastrand_fraction());
+        let kill_after = args.load.mul_f64(0.25 + 0.75 * fastrand::f64());
         let mut bots = tokio::task::JoinSet::new();
         for (lane, call) in groups.iter().enumerate() {
             let (fleet, ledger, call) = (fleet.clone(), ledger.clone(), call.clone());
@@ -120,11 +120,6 @@ pub(crate) async fn run(args: CrashArgs) -> Result<(), String> {
         groups.len()
     );
     Ok(())
-}
-
-fn fastrand_fraction() -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-    f64::from(nanos % 1000) / 1000.0
 }
 
 /// One bot: creates a call, then mutes or unmutes itself in its group call, over and over.
