@@ -161,7 +161,7 @@ impl ApiError {
 
     /// Failures whose details belong in the server log rather than in the answer.
     fn is_internal(&self) -> bool {
-        matches!(self.store_error(), Some(StoreError::Backend(_) | StoreError::TooNew { .. }))
+        matches!(self.store_error(), Some(StoreError::Backend(_) | StoreError::Damaged(_) | StoreError::TooNew { .. }))
             || matches!(
                 self,
                 ApiError::Calls(CallsError::Corrupt { .. } | CallsError::World(WorldError::Corrupt { .. }))
@@ -218,7 +218,7 @@ fn store_status(error: &StoreError) -> (StatusCode, &'static str) {
         StoreError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "InsufficientStorage"),
         StoreError::ReadOnly(_) | StoreError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         StoreError::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
-        StoreError::Backend(_) | StoreError::TooNew { .. } => {
+        StoreError::Backend(_) | StoreError::Damaged(_) | StoreError::TooNew { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
         }
     }

@@ -85,6 +85,11 @@ const CANDIDATES_PER_SLOT: usize = 4;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How long a notification token is reused; far inside its lifetime, so a bot never sees one close to expiry.
 const TOKEN_REUSE: Duration = Duration::from_secs(300);
+/// How long a delivery task keeps trying to journal an attempt the store refused (a full disk, say) before it lets
+/// the notification go out again; the first retry waits `JOURNAL_RETRY`, doubling up to `JOURNAL_RETRY_MAX`.
+const JOURNAL_PATIENCE: Duration = Duration::from_secs(10);
+const JOURNAL_RETRY: Duration = Duration::from_millis(100);
+const JOURNAL_RETRY_MAX: Duration = Duration::from_secs(2);
 
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -316,13 +321,15 @@ impl Dispatcher {
                 "notification not delivered"
             );
         }
-        self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
-        if delivered && disorder.duplicates(rng) {
+        let journaled = self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
+        if delivered && journaled && disorder.duplicates(rng) {
             let (again, _) = self.post(batch, &envelope).await;
             metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
             self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
         }
-        delivered
+        // Unjournaled, the batch is still pending: what follows it in the call waits, so that the bot sees the call's
+        // notifications in order when the batch goes out again.
+        delivered && journaled
     }
 
     /// POSTs `envelope` holding one of its receiver's connection slots, given back as soon as the answer is in
@@ -365,8 +372,8 @@ impl Dispatcher {
         (attempt, retry_after)
     }
 
-    /// Journals an attempt and counts it.
-    async fn record(&self, batch: &[NotificationRecord], attempt: DeliveryAttempt) {
+    /// Journals an attempt and counts it; false if the store would not take it.
+    async fn record(&self, batch: &[NotificationRecord], attempt: DeliveryAttempt) -> bool {
         let count = batch.len() as u64;
         match attempt.outcome {
             AttemptOutcome::Delivered => {
@@ -385,9 +392,24 @@ impl Dispatcher {
         if let Some(observer) = &self.observer {
             observer(batch, &attempt);
         }
-        if let Err(error) = self.store.record_attempt(&seqs, attempt).await {
-            // The notifications stay pending and go out again: at least once.
-            tracing::error!(%error, ?seqs, "journaling a delivery attempt failed");
+        // While the journal refuses the attempt the notifications stay pending; retrying here for a while keeps a
+        // store that cannot write (a full disk) from turning into the same notification posted again and again.
+        let give_up = Instant::now() + JOURNAL_PATIENCE;
+        let mut wait = JOURNAL_RETRY;
+        loop {
+            match self.store.record_attempt(&seqs, attempt.clone()).await {
+                Ok(()) => return true,
+                Err(error) if Instant::now() + wait < give_up => {
+                    tracing::error!(%error, ?seqs, "journaling a delivery attempt failed; trying again in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(JOURNAL_RETRY_MAX);
+                }
+                Err(error) => {
+                    // Pending still, they go out again later: at least once.
+                    tracing::error!(%error, ?seqs, "journaling a delivery attempt failed; the notifications will be sent again");
+                    return false;
+                }
+            }
         }
     }
 

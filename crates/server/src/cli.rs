@@ -1,5 +1,5 @@
-//! `switchboard tenant …`, `switchboard app …` and `switchboard keys …`: the directory and the signing keys of a
-//! data directory, through the same `Directory` operations as `/_admin` and the config file. They work before the
+//! `switchboard tenant …`, `switchboard app …`, `switchboard keys …` and `switchboard check`: the directory, the
+//! signing keys and the soundness of a data directory, through the same `Directory` operations as `/_admin` and the config file. They work before the
 //! first start and while a server runs on the same data directory (SQLite allows it); output is JSON, and a new
 //! secret's value is printed once, here.
 
@@ -113,6 +113,8 @@ pub(crate) enum Job {
     Tenant(TenantCommand),
     App(AppCommand),
     Keys(KeysCommand),
+    /// SQLite's integrity check of the database.
+    Check,
 }
 
 pub(crate) fn run(config_file: Option<&std::path::Path>, store: StoreArgs, job: Job) -> ExitCode {
@@ -170,6 +172,13 @@ async fn execute(settings: &Settings, store: Arc<SqliteStore>, job: Job) -> Resu
             json!({ "removed": tenant })
         }
         Job::App(command) => app(&directory, command, now).await.map_err(text)?,
+        Job::Check => {
+            let problems = store.integrity_problems().await.map_err(|e| e.to_string())?;
+            if !problems.is_empty() {
+                return Err(format!("the database is damaged; restore it from a backup:\n{}", problems.join("\n")));
+            }
+            json!({ "database": settings.data_dir.join(crate::serve::DATABASE_FILE), "problems": problems })
+        }
         Job::Keys(command) => {
             let config = IdentityConfig {
                 public_url: settings

@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: sim_cli::SimCommand,
     },
+    /// Check a data directory's database for damage (after a crash, a full disk, a restore); exits 1 if any
+    Check {
+        #[command(flatten)]
+        store: cli::StoreArgs,
+    },
     /// Inspect and rotate the keys that sign tokens and notifications
     Keys {
         #[command(flatten)]
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Tenant { store, command } => cli::run(config, store, cli::Job::Tenant(command)),
         Command::App { store, command } => cli::run(config, store, cli::Job::App(command)),
         Command::Keys { store, command } => cli::run(config, store, cli::Job::Keys(command)),
+        Command::Check { store } => cli::run(config, store, cli::Job::Check),
         Command::Sim { server, command } => sim_cli::run(server, command),
     }
 }

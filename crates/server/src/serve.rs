@@ -31,7 +31,9 @@ pub(crate) const DATABASE_FILE: &str = "switchboard.sqlite";
 enum StartError {
     #[error("cannot create the data directory {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
-    #[error("cannot open the store: {0}")]
+    #[error("cannot open the database {database}: {source}")]
+    OpenStore { database: String, source: StoreError },
+    #[error("the store failed: {0}")]
     Store(#[from] StoreError),
     #[error("cannot start the identity service: {0}")]
     Identity(#[from] IdentityError),
@@ -108,7 +110,11 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|source| StartError::DataDir { path: settings.data_dir.display().to_string(), source })?;
         let database = settings.data_dir.join(DATABASE_FILE);
-        (Arc::new(SqliteStore::open(&database, now).await?), database.display().to_string())
+        let location = database.display().to_string();
+        let store = SqliteStore::open(&database, now)
+            .await
+            .map_err(|source| StartError::OpenStore { database: location.clone(), source })?;
+        (Arc::new(store), location)
     };
     let instance = store.instance().await?;
     let listener = TcpListener::bind(settings.listen)

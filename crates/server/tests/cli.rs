@@ -234,3 +234,24 @@ async fn the_dev_banner_prints_working_credentials() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn check_finds_a_sound_database_sound_and_a_damaged_one_damaged() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    switchboard(&["tenant", "add", "Contoso", "--data-dir", data_arg]);
+    let sound = switchboard(&["check", "--data-dir", data_arg]);
+    assert_eq!(sound["problems"], serde_json::json!([]), "{sound}");
+
+    // Garbage over a page in the middle of the file (the header stays intact, so SQLite opens it).
+    let database = data.join("switchboard.sqlite");
+    let mut bytes = std::fs::read(&database).unwrap();
+    assert!(bytes.len() >= 8 * 4096, "the schema spans pages: {}", bytes.len());
+    bytes[4 * 4096..5 * 4096].fill(0x5a);
+    std::fs::write(&database, bytes).unwrap();
+    let output = Command::new(BINARY).args(["check", "--data-dir", data_arg]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("damaged") && stderr.contains("restore"), "says what is wrong and what to do: {stderr}");
+}

@@ -113,14 +113,17 @@ pub struct SigningKeyRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The disk holding the data directory is full; nothing was written.
-    #[error("the disk holding the data directory is full; the change was not stored ({0})")]
+    #[error("the disk holding the data directory is full; nothing was written ({0})")]
     Full(String),
     /// The data directory or database file cannot be written.
-    #[error("the data directory is read-only; the change was not stored ({0})")]
+    #[error("the data directory is read-only; nothing was written ({0})")]
     ReadOnly(String),
     /// The database is in use by another process (another `switchboard serve` on the same data directory).
     #[error("the database is locked by another process ({0})")]
     Busy(String),
+    /// The database file is damaged (a disk that lost writes, a file changed behind the server's back).
+    #[error("the database file is damaged; restore the data directory from a backup ({0})")]
+    Damaged(String),
     /// Anything else the backend reported.
     #[error("storage failed: {0}")]
     Backend(String),

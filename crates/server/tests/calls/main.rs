@@ -17,4 +17,6 @@ mod outgoing;
 mod participants;
 mod persistence;
 mod sim_cli;
+mod small_disk;
+mod storage;
 mod transfer;

@@ -19,7 +19,10 @@ use axum::{
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::process::{Running, serve};
+use crate::{
+    process::{Running, launch},
+    small_disk::SmallDisk,
+};
 
 pub(crate) const DEV_TENANT: &str = "5b1ed0c5-0000-4000-8000-000000000001";
 pub(crate) const DEV_APP: &str = "5b1ed0c5-0000-4000-8000-0000000000a1";
@@ -332,6 +335,8 @@ pub(crate) struct Harness {
     pub(crate) token: String,
     pub(crate) http: reqwest::Client,
     data_dir: PathBuf,
+    /// The data directory's own small disk, when the test has given it one; the server runs in its namespace.
+    disk: Option<SmallDisk>,
     _directory: tempfile::TempDir,
 }
 
@@ -343,10 +348,23 @@ impl Harness {
 
     /// With these lines in the configuration file.
     pub(crate) async fn start_with_config(config: &str) -> Harness {
+        Harness::start_in(tempfile::tempdir().unwrap(), config, None).await
+    }
+
+    /// With the data directory on a disk of its own of `size` (`1m`, `64m` …), which the test can fill up, give
+    /// space back to and make read-only through [`Harness::disk`].
+    pub(crate) async fn start_on_small_disk(size: &str) -> Harness {
         let directory = tempfile::tempdir().unwrap();
+        let disk = SmallDisk::mount(&directory.path().join("data"), size);
+        Harness::start_in(directory, "", Some(disk)).await
+    }
+
+    async fn start_in(directory: tempfile::TempDir, config: &str, disk: Option<SmallDisk>) -> Harness {
         let data_dir = directory.path().join("data");
         std::fs::write(directory.path().join("switchboard.toml"), config).unwrap();
-        let server = start_server(&data_dir, directory.path());
+        let server = start_server(disk.as_ref(), &data_dir, directory.path()).unwrap_or_else(|(status, stderr)| {
+            panic!("the server ended ({status}): {stderr}");
+        });
         let base = server.base.clone();
         let http = reqwest::Client::new();
         let receiver = Receiver::start().await;
@@ -357,6 +375,7 @@ impl Harness {
             token: String::new(),
             http,
             data_dir,
+            disk,
             _directory: directory,
         };
         harness.token = harness.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
@@ -379,12 +398,36 @@ impl Harness {
     }
 
     async fn start_again(&mut self) {
+        self.try_start_again().await.unwrap_or_else(|(status, stderr)| panic!("the server ended ({status}): {stderr}"));
+    }
+
+    /// Stops the server (SIGTERM) and leaves it stopped.
+    pub(crate) fn stop(&mut self) {
+        let (status, stderr) = self.server.take().unwrap().terminate();
+        assert!(status.success(), "{stderr}");
+    }
+
+    /// Starts the stopped server again on the same data directory; its exit status and stderr if it ended instead.
+    pub(crate) async fn try_start_again(&mut self) -> Result<(), (std::process::ExitStatus, String)> {
         let cwd = self._directory.path().to_owned();
-        let server = start_server(&self.data_dir, &cwd);
+        let server = start_server(self.disk.as_ref(), &self.data_dir, &cwd)?;
         self.base = server.base.clone();
         self.server = Some(server);
         // The new port is a new issuer: tokens of the old one are refused, as they should be.
         self.token = self.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
+        Ok(())
+    }
+
+    /// The data directory's disk (for a harness started with [`Harness::start_on_small_disk`]).
+    pub(crate) fn disk(&self) -> &SmallDisk {
+        self.disk.as_ref().expect("the harness was started on a small disk")
+    }
+
+    /// `switchboard check` on the data directory on its small disk; (success, stdout + stderr).
+    pub(crate) fn check_data_dir(&self) -> (bool, String) {
+        let args = ["check", "--data-dir", self.data_dir.to_str().unwrap()];
+        let (status, stdout, stderr) = self.disk().run(crate::process::BINARY, &args);
+        (status.success(), format!("{stdout}{stderr}"))
     }
 
     pub(crate) fn callback(&self) -> String {
@@ -566,10 +609,16 @@ impl Harness {
     }
 }
 
-/// The server, with `switchboard.toml` of `cwd` as its configuration file.
-fn start_server(data_dir: &Path, cwd: &Path) -> Running {
-    let args = ["--config", "switchboard.toml", "--data-dir", data_dir.to_str().unwrap(), "--clock", "virtual"];
-    serve(&args, &[], cwd)
+/// The server, with `switchboard.toml` of `cwd` as its configuration file, in `disk`'s namespace if there is one.
+fn start_server(
+    disk: Option<&SmallDisk>,
+    data_dir: &Path,
+    cwd: &Path,
+) -> Result<Running, (std::process::ExitStatus, String)> {
+    // Absolute: `nsenter` starts the server in its target's working directory.
+    let config = cwd.join("switchboard.toml");
+    let args = ["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--clock", "virtual"];
+    launch(&disk.map(SmallDisk::launcher).unwrap_or_default(), &args, &[], cwd)
 }
 
 pub(crate) fn user_identity(id: &str) -> Value {

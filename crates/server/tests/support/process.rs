@@ -17,8 +17,28 @@ pub(crate) struct Running {
 }
 
 /// Starts `switchboard serve` with `args` on a free port and waits for the banner's last line.
+#[allow(dead_code, reason = "this file is shared by the test binaries; the call scenarios start servers with `launch`")]
 pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running {
-    let mut child = Command::new(BINARY)
+    launch(&[], args, envs, cwd).unwrap_or_else(|(status, stderr)| panic!("the server ended ({status}): {stderr}"))
+}
+
+/// `switchboard serve` run through `launcher` (a command that ends by running its arguments, as `nsenter` does);
+/// the server, or its exit status and stderr if it ended before it listened.
+pub(crate) fn launch(
+    launcher: &[String],
+    args: &[&str],
+    envs: &[(&str, &str)],
+    cwd: &Path,
+) -> Result<Running, (std::process::ExitStatus, String)> {
+    let mut command = match launcher.split_first() {
+        Some((program, launcher_args)) => {
+            let mut command = Command::new(program);
+            command.args(launcher_args).arg(BINARY);
+            command
+        }
+        None => Command::new(BINARY),
+    };
+    let mut child = command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
@@ -43,7 +63,7 @@ pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running
     let stderr = Arc::new(Mutex::new(String::new()));
     let mut pipe = child.stderr.take().unwrap();
     let sink = stderr.clone();
-    std::thread::spawn(move || {
+    let drained = std::thread::spawn(move || {
         let mut buffer = [0u8; 8192];
         while let Ok(n) = pipe.read(&mut buffer) {
             if n == 0 {
@@ -53,8 +73,15 @@ pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running
         }
     });
     match receiver.recv_timeout(Duration::from_secs(30)) {
-        Ok(base) => Running { child, base, stderr },
-        Err(_) => {
+        Ok(base) => Ok(Running { child, base, stderr }),
+        // stdout closed without a banner: the process ended.
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let status = child.wait().unwrap();
+            drained.join().unwrap();
+            let stderr = stderr.lock().unwrap().clone();
+            Err((status, stderr))
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
             let _ = child.kill();
             let _ = child.wait();
             panic!("no banner; stderr: {}", stderr.lock().unwrap());

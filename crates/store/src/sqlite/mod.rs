@@ -89,6 +89,15 @@ impl SqliteStore {
         Ok(SqliteStore { worker })
     }
 
+    /// SQLite's `PRAGMA integrity_check` over the whole file: the problems it reports, none when the file is sound.
+    pub async fn integrity_problems(&self) -> Result<Vec<String>, StoreError> {
+        self.run(|connection| {
+            let lines = all(connection, "PRAGMA integrity_check", [], |row| row.get::<_, String>(0).map_err(classify))?;
+            Ok(lines.into_iter().filter(|line| line != "ok").collect())
+        })
+        .await
+    }
+
     /// Runs `work` on the connection's thread.
     async fn run<T: Send + 'static>(
         &self,
@@ -173,6 +182,7 @@ fn classify(error: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DiskFull) => StoreError::Full(text),
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen) => StoreError::ReadOnly(text),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(text),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Damaged(text),
         _ => StoreError::Backend(text),
     }
 }
