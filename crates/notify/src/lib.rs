@@ -15,7 +15,10 @@ pub mod telemetry;
 use std::{
     collections::{HashMap, HashSet},
     future::Future,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -26,7 +29,7 @@ use post::Envelope;
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store, StoreError};
 use tokio::{
-    sync::{Notify, Semaphore},
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
 };
 use uuid::Uuid;
@@ -85,6 +88,8 @@ const CANDIDATES_PER_SLOT: usize = 4;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How long a notification token is reused; far inside its lifetime, so a bot never sees one close to expiry.
 const TOKEN_REUSE: Duration = Duration::from_secs(300);
+/// An answer slower than this marks its receiver as struggling (as errors and timeouts do).
+const SLOW_ANSWER: Duration = Duration::from_secs(1);
 /// How long a delivery task keeps trying to journal an attempt the store refused (a full disk, say) before it lets
 /// the notification go out again; the first retry waits `JOURNAL_RETRY`, doubling up to `JOURNAL_RETRY_MAX`.
 const JOURNAL_PATIENCE: Duration = Duration::from_secs(10);
@@ -101,6 +106,10 @@ pub struct Dispatcher {
     controls: DeliveryControls,
     /// Per receiving host: the connections and delivery tasks it may have.
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    /// The delivery slots of receivers that answer (three quarters of `concurrency`) …
+    answering: Arc<Semaphore>,
+    /// … and those struggling receivers share: a quarter, however many receivers struggle.
+    struggling: Arc<Semaphore>,
     /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
     tokens: Mutex<HashMap<(Uuid, Uuid), (String, Instant)>>,
     /// Told of every attempt once it is journaled (the console's live view).
@@ -111,6 +120,30 @@ pub struct Dispatcher {
 struct Host {
     connections: Arc<Semaphore>,
     tasks: Arc<Semaphore>,
+    /// Its last answer was an error, a timeout or slower than `SLOW_ANSWER` (or a POST has waited that long for
+    /// one): its deliveries take the dispatcher's `struggling` slots.
+    struggling: AtomicBool,
+}
+
+/// What a delivery task holds while it delivers one call's notifications.
+struct Slots {
+    host: Option<Arc<Host>>,
+    _task: Option<OwnedSemaphorePermit>,
+    /// An `answering` slot, given back as soon as the receiver is seen to struggle (so a wave of webhooks that hang
+    /// holds the answering slots for a second, not for the whole timeout), or a `struggling` slot.
+    pool: Mutex<Option<OwnedSemaphorePermit>>,
+    answering: bool,
+}
+
+impl Slots {
+    /// Marks the receiver as struggling and gives back an answering slot; true if one was given back.
+    fn struggling(&self) -> bool {
+        if let Some(host) = &self.host {
+            host.struggling.store(true, Ordering::Relaxed);
+        }
+        self.answering
+            && self.pool.lock().expect("invariant: nothing panics while holding a slot lock").take().is_some()
+    }
 }
 
 /// Watches delivery attempts: the notifications a POST carried and how it went.
@@ -151,6 +184,8 @@ impl Dispatcher {
             max_attempts: config.max_attempts.max(1),
             horizon: config.retry_horizon,
         };
+        let struggling = Arc::new(Semaphore::new((config.concurrency / 4).max(1)));
+        let answering = Arc::new(Semaphore::new((config.concurrency - config.concurrency / 4).max(1)));
         Ok(Dispatcher {
             store,
             identity,
@@ -160,6 +195,8 @@ impl Dispatcher {
             policy,
             controls,
             hosts: Mutex::new(HashMap::new()),
+            answering,
+            struggling,
             tokens: Mutex::new(HashMap::new()),
             observer: None,
         })
@@ -213,7 +250,7 @@ impl Dispatcher {
         deliveries: &mut JoinSet<String>,
         busy: &mut HashSet<String>,
     ) -> Result<Duration, StoreError> {
-        let free = self.config.concurrency.saturating_sub(deliveries.len());
+        let free = self.answering.available_permits() + self.struggling.available_permits();
         let mut held_back = false;
         if free > 0 {
             let disorder = self.controls.disorder();
@@ -237,31 +274,24 @@ impl Dispatcher {
                 if started == free {
                     break;
                 }
-                // One of the receiver's task slots: one receiver's calls never take all the delivery slots.
-                let task_slot = match records[0].notification.url.as_deref().and_then(|url| self.host(url)) {
-                    Some(host) => match host.tasks.clone().try_acquire_owned() {
-                        Ok(slot) => Some(slot),
-                        Err(_) => {
-                            held_back = true;
-                            continue;
-                        }
-                    },
-                    None => None,
+                let Some(slots) = self.claim(records[0].notification.url.as_deref()) else {
+                    held_back = true;
+                    continue;
                 };
                 let call_id = records[0].notification.call_id.clone();
                 busy.insert(call_id.clone());
                 let dispatcher = self.clone();
                 let disorder = disorder.clone();
                 deliveries.spawn(async move {
-                    dispatcher.deliver_call(records, &disorder).await;
-                    drop(task_slot);
+                    dispatcher.deliver_call(records, &disorder, &slots).await;
                     call_id
                 });
                 started += 1;
             }
         }
         if held_back {
-            // Due, but their receivers are busy: the next delivery to finish frees a connection and wakes the loop.
+            // Due, but their receivers are busy: the next delivery to finish, or to give back an answering slot,
+            // wakes the loop.
             return Ok(POLL);
         }
         let busy: Vec<String> = busy.iter().cloned().collect();
@@ -271,7 +301,7 @@ impl Dispatcher {
 
     /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
     /// rest wait behind it); or, when the disorder knobs say so, shuffled.
-    async fn deliver_call(&self, records: Vec<NotificationRecord>, disorder: &Disorder) {
+    async fn deliver_call(&self, records: Vec<NotificationRecord>, disorder: &Disorder, slots: &Slots) {
         let mut rng = match disorder.seed {
             Some(seed) => fastrand::Rng::with_seed(seed ^ u64::try_from(records[0].seq).unwrap_or_default()),
             None => fastrand::Rng::new(),
@@ -280,25 +310,31 @@ impl Dispatcher {
             let mut window: Vec<_> = records.into_iter().take(disorder.reorder_window as usize).collect();
             rng.shuffle(&mut window);
             for record in window {
-                self.deliver(&[record], disorder, &mut rng).await;
+                self.deliver(&[record], disorder, &mut rng, slots).await;
             }
             return;
         }
         for batch in batches(&records, self.config.batch_size) {
-            if !self.deliver(batch, disorder, &mut rng).await {
+            if !self.deliver(batch, disorder, &mut rng, slots).await {
                 break;
             }
         }
     }
 
     /// One attempt at `batch`, journaled; true if it was delivered.
-    async fn deliver(&self, batch: &[NotificationRecord], disorder: &Disorder, rng: &mut fastrand::Rng) -> bool {
+    async fn deliver(
+        &self,
+        batch: &[NotificationRecord],
+        disorder: &Disorder,
+        rng: &mut fastrand::Rng,
+        slots: &Slots,
+    ) -> bool {
         let envelope = Envelope::new(batch);
         let wait = disorder.delay(rng);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let (attempt, retry_after) = self.post(batch, &envelope).await;
+        let (attempt, retry_after) = self.post(batch, &envelope, slots).await;
         let now = Utc::now();
         let head = &batch[0];
         let answer = Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok()));
@@ -323,7 +359,7 @@ impl Dispatcher {
         }
         let journaled = self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
         if delivered && journaled && disorder.duplicates(rng) {
-            let (again, _) = self.post(batch, &envelope).await;
+            let (again, _) = self.post(batch, &envelope, slots).await;
             metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
             self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
         }
@@ -335,9 +371,14 @@ impl Dispatcher {
     /// POSTs `envelope` holding one of its receiver's connection slots, given back as soon as the answer is in
     /// (journaling needs none); the attempt as the journal keeps it (its outcome still to be decided) and the
     /// receiver's `Retry-After`.
-    async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope) -> (DeliveryAttempt, Option<Duration>) {
+    async fn post(
+        &self,
+        batch: &[NotificationRecord],
+        envelope: &Envelope,
+        slots: &Slots,
+    ) -> (DeliveryAttempt, Option<Duration>) {
         let notification = &batch[0].notification;
-        let _slot = match self.host(&envelope.url) {
+        let _connection = match &slots.host {
             Some(host) => host.connections.clone().acquire_owned().await.ok(),
             None => None,
         };
@@ -345,9 +386,24 @@ impl Dispatcher {
         let started_at = Utc::now();
         let clock = Instant::now();
         metrics::gauge!(telemetry::IN_FLIGHT).increment(1);
-        let sent = post::send(&self.client, envelope, &token).await;
+        let send = post::send(&self.client, envelope, &token);
+        tokio::pin!(send);
+        let sent = tokio::select! {
+            sent = &mut send => sent,
+            // Still no answer: the receiver is struggling from now on, not only once the timeout ends this POST.
+            () = tokio::time::sleep(SLOW_ANSWER) => {
+                self.struggling(slots);
+                send.await
+            }
+        };
         metrics::gauge!(telemetry::IN_FLIGHT).decrement(1);
         let latency = clock.elapsed();
+        let failed = Answer::of(sent.result.as_ref().ok().map(|answered| answered.status)) == Answer::Transient;
+        if failed || latency > SLOW_ANSWER {
+            self.struggling(slots);
+        } else if let Some(host) = &slots.host {
+            host.struggling.store(false, Ordering::Relaxed);
+        }
         let (status, excerpt, error, retry_after) = match sent.result {
             Ok(answered) => {
                 let error =
@@ -427,22 +483,44 @@ impl Dispatcher {
         }
     }
 
+    /// The slots for delivering to `url`: one of its receiver's task slots (one receiver never takes every delivery
+    /// slot) and an answering or, if the receiver struggles, a struggling slot; none if any is all taken.
+    fn claim(&self, url: Option<&str>) -> Option<Slots> {
+        let host = url.and_then(|url| self.host(url));
+        let task = match &host {
+            Some(host) => Some(host.tasks.clone().try_acquire_owned().ok()?),
+            None => None,
+        };
+        let answering = !host.as_ref().is_some_and(|host| host.struggling.load(Ordering::Relaxed));
+        let pool = if answering { &self.answering } else { &self.struggling };
+        let permit = pool.clone().try_acquire_owned().ok()?;
+        Some(Slots { host, _task: task, pool: Mutex::new(Some(permit)), answering })
+    }
+
+    /// The receiver of a delivery under way struggles: the loop may use the answering slot it gives back.
+    fn struggling(&self, slots: &Slots) {
+        if slots.struggling() {
+            self.wake.notify_one();
+        }
+    }
+
     /// The URL's host: its connection slots (`connections_per_host` POSTs at a time) and its task slots (how many
-    /// calls may be delivering to it, POSTing or waiting for a connection: all the delivery slots but a reserve, so
-    /// a webhook that hangs cannot take every slot from the bots whose webhooks answer).
+    /// calls may be delivering to it at once). With the struggling slots, they keep webhooks that hang, fail or
+    /// answer slowly from taking the delivery slots of the bots whose webhooks answer.
     fn host(&self, url: &str) -> Option<Arc<Host>> {
         let host = reqwest::Url::parse(url).ok().map(|u| {
             format!("{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default())
         })?;
         let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
         let connections = self.config.connections_per_host.max(1);
-        // Every delivery slot but a reserve for other receivers (as many as one receiver's connections).
-        let reserve = connections.min(self.config.concurrency / 2).max(1);
-        let tasks = self.config.concurrency.saturating_sub(reserve).max(1);
+        // A task per connection: more would only wait for one, holding slots other receivers could use. However
+        // many connections it may open, a receiver leaves a quarter of the slots to the others.
+        let tasks = connections.min(self.config.concurrency - self.config.concurrency / 4).max(1);
         let host = hosts.entry(host).or_insert_with(|| {
             Arc::new(Host {
                 connections: Arc::new(Semaphore::new(connections)),
                 tasks: Arc::new(Semaphore::new(tasks)),
+                struggling: AtomicBool::new(false),
             })
         });
         Some(host.clone())

@@ -255,6 +255,28 @@ async fn a_hanging_webhook_takes_no_delivery_slot_from_other_bots() {
 }
 
 #[tokio::test]
+async fn a_wave_of_hanging_webhooks_holds_the_delivery_slots_for_a_second_not_for_the_timeout() {
+    // Four slots (three for receivers that answer, one for struggling ones), four webhooks that hang: each POST
+    // holds a slot until its receiver has kept it waiting a second, then gives it back.
+    let h =
+        Harness::start_with_config("[notifications]\ntimeout = \"30s\"\nconcurrency = 4\nconnections_per_host = 1\n")
+            .await;
+    let mut stuck = Vec::new();
+    for name in ["A", "B", "C", "D"] {
+        let hanging = hanging_receiver().await;
+        let user = h.user(name, answers_after(60_000)).await;
+        stuck.push(call_with_callback(&h, &user, &hanging).await);
+    }
+    let bob = h.user("Bob", answers_after(60_000)).await;
+    let healthy = h.call(user_identity(&bob)).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(call_of(&h.receiver.next().await), healthy);
+    for call in &stuck {
+        let journal = h.journal(call).await;
+        assert_eq!(journal[0]["attempts"], 0, "no hanging webhook has timed out yet: {journal:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_gone_receiver_makes_a_dead_letter_that_can_be_replayed() {
     let h = Harness::start().await;
     h.receiver.answer_next_with(&[410]);
