@@ -106,9 +106,10 @@ pub struct Dispatcher {
     controls: DeliveryControls,
     /// Per receiving host: the connections and delivery tasks it may have.
     hosts: Mutex<HashMap<String, Arc<Host>>>,
-    /// The delivery slots of receivers that answer (three quarters of `concurrency`) …
+    /// The delivery slots of receivers that answer (`concurrency`) …
     answering: Arc<Semaphore>,
-    /// … and those struggling receivers share: a quarter, however many receivers struggle.
+    /// … and those struggling receivers share, a quarter as many again, however many receivers struggle: they never
+    /// take an answering receiver's slot.
     struggling: Arc<Semaphore>,
     /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
     tokens: Mutex<HashMap<(Uuid, Uuid), (String, Instant)>>,
@@ -185,7 +186,7 @@ impl Dispatcher {
             horizon: config.retry_horizon,
         };
         let struggling = Arc::new(Semaphore::new((config.concurrency / 4).max(1)));
-        let answering = Arc::new(Semaphore::new((config.concurrency - config.concurrency / 4).max(1)));
+        let answering = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Ok(Dispatcher {
             store,
             identity,
@@ -513,9 +514,9 @@ impl Dispatcher {
         })?;
         let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
         let connections = self.config.connections_per_host.max(1);
-        // A task per connection: more would only wait for one, holding slots other receivers could use. However
-        // many connections it may open, a receiver leaves a quarter of the slots to the others.
-        let tasks = connections.min(self.config.concurrency - self.config.concurrency / 4).max(1);
+        // Every delivery slot but a reserve for other receivers (as many as one receiver's connections).
+        let reserve = connections.min(self.config.concurrency / 2).max(1);
+        let tasks = self.config.concurrency.saturating_sub(reserve).max(1);
         let host = hosts.entry(host).or_insert_with(|| {
             Arc::new(Host {
                 connections: Arc::new(Semaphore::new(connections)),
