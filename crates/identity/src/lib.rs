@@ -97,7 +97,13 @@ pub struct Identity {
     /// Apps as every Graph request's authentication last read them (see [`Identity::application`]).
     apps: Mutex<HashMap<Uuid, CachedApp>>,
     apps_changed: AtomicU64,
+    /// Access tokens whose signature was checked, with their claims: a bot sends the same token with every request
+    /// for an hour, and an RSA verification costs more than the rest of a request's authentication.
+    verified: Mutex<HashMap<String, Arc<AccessClaims>>>,
 }
+
+/// At most this many verified tokens are remembered (then the memory starts afresh).
+const VERIFIED_TOKENS: usize = 4096;
 
 /// How long an app read for authentication is trusted when this process did not change it: changes made by another
 /// process on the same data directory (`switchboard app …`) take effect within this.
@@ -137,7 +143,14 @@ impl Identity {
             tracing::info!("generated the first token signing key");
         }
         let keys = RwLock::new(KeySet::from_records(&records)?);
-        Ok(Identity { store, config, keys, apps: Mutex::new(HashMap::new()), apps_changed: AtomicU64::new(0) })
+        Ok(Identity {
+            store,
+            config,
+            keys,
+            apps: Mutex::new(HashMap::new()),
+            apps_changed: AtomicU64::new(0),
+            verified: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn config(&self) -> &IdentityConfig {
@@ -430,22 +443,29 @@ impl Identity {
         Ok(app)
     }
 
-    fn verify_access_token(&self, token: &str, kid: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenRejection> {
+    fn verify_access_token(
+        &self,
+        token: &str,
+        kid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<AccessClaims>, TokenRejection> {
         let keys = self.keys();
+        // The key must still be published, even for a token verified before.
         let key = keys.find(kid).ok_or(TokenRejection::InvalidSignature)?;
-        // Only the signature here; the claims are checked below, against the time passed in, with Graph's messages.
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature
-                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => TokenRejection::InvalidSignature,
-                _ => TokenRejection::Malformed,
-            })?
-            .claims;
+        let remembered =
+            self.verified.lock().expect("invariant: nothing panics holding the token memory").get(token).cloned();
+        let claims = match remembered {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(self.verify_signature(token, key)?);
+                let mut verified = self.verified.lock().expect("invariant: nothing panics holding the token memory");
+                if verified.len() >= VERIFIED_TOKENS {
+                    verified.clear();
+                }
+                verified.insert(token.to_owned(), claims.clone());
+                claims
+            }
+        };
         if claims.iss != self.issuer(&claims.tid) {
             return Err(TokenRejection::InvalidIssuer);
         }
@@ -459,6 +479,24 @@ impl Identity {
         if claims.nbf - CLOCK_SKEW_SECONDS > now {
             return Err(TokenRejection::NotYetValid);
         }
+        Ok(claims)
+    }
+
+    /// The claims of `token` if `key` signed it. Only the signature here; the caller checks the claims against the
+    /// time it passes in, with Graph's messages.
+    fn verify_signature(&self, token: &str, key: &SigningKey) -> Result<AccessClaims, TokenRejection> {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature
+                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => TokenRejection::InvalidSignature,
+                _ => TokenRejection::Malformed,
+            })?
+            .claims;
         Ok(claims)
     }
 

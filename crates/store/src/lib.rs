@@ -110,7 +110,7 @@ pub struct SigningKeyRecord {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The disk holding the data directory is full; nothing was written.
     #[error("the disk holding the data directory is full; nothing was written ({0})")]

@@ -26,6 +26,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     secrets_and_certificates_belong_to_their_app(open_empty().await).await;
     signing_keys_rotate_and_expire(open_empty().await).await;
     calls_commit_with_their_timers_and_notifications(open_empty().await).await;
+    concurrent_changes_stand_or_fall_alone(open_empty().await).await;
     timers_come_due_in_order(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
     a_calls_due_notifications_are_handed_out_together(open_empty().await).await;
@@ -281,6 +282,40 @@ async fn calls_commit_with_their_timers_and_notifications(store: impl Store) {
     let of_app = CallFilter { app_id: Some(Uuid::from_u128(10)), limit: 10, ..CallFilter::default() };
     assert_eq!(store.calls(of_app).await.unwrap()[0].call_id, "c1");
     assert_eq!(store.call("missing").await.unwrap(), None);
+    store.close().await;
+}
+
+async fn concurrent_changes_stand_or_fall_alone(store: impl Store) {
+    // Many changes at once (a backend may commit them together): each is answered for itself, and one that
+    // conflicts leaves no trace while the others stand. Forty creations of twenty ids: one of each pair must lose.
+    let store = std::sync::Arc::new(store);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40u32 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let id = format!("g{}", i / 2);
+            let mut created = change(call_record(&id, 10, 1, false), None);
+            created.notifications = vec![notification(&id, 10, i)];
+            (id, store.commit_call(created).await)
+        });
+    }
+    let mut outcomes: std::collections::BTreeMap<String, (u32, u32)> = std::collections::BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (id, outcome) = joined.expect("invariant: a commit task does not panic");
+        let counts = outcomes.entry(id).or_default();
+        match outcome {
+            Ok(_) => counts.0 += 1,
+            Err(StoreError::Conflict { .. }) => counts.1 += 1,
+            Err(error) => panic!("{error}"),
+        }
+    }
+    assert_eq!(outcomes.len(), 20);
+    assert!(outcomes.values().all(|counts| *counts == (1, 1)), "one stands, one conflicts: {outcomes:?}");
+    let journal = store.notifications(journal()).await.unwrap();
+    assert_eq!(journal.len(), 20, "the losers' notifications were not written");
+    for id in outcomes.keys() {
+        assert!(store.call(id).await.unwrap().is_some(), "{id}");
+    }
     store.close().await;
 }
 

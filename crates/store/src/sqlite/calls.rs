@@ -9,7 +9,7 @@ use crate::{CallChange, CallFilter, CallRecord, StoreError, TimerRecord, WorldEn
 
 pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Result<(), StoreError> {
     let CallChange { call, expected_version, fired, timers, cancelled_timers, notifications } = change;
-    let transaction = connection.transaction().map_err(classify)?;
+    let transaction = connection.savepoint().map_err(classify)?;
     let written = match expected_version {
         None => execute(
             &transaction,
@@ -215,7 +215,7 @@ pub(super) fn delete_world_entity(
 }
 
 pub(super) fn reset_simulation(connection: &mut Connection) -> Result<(), StoreError> {
-    let transaction = connection.transaction().map_err(classify)?;
+    let transaction = connection.savepoint().map_err(classify)?;
     transaction
         .execute_batch(
             "DELETE FROM world_entity; DELETE FROM call_timer; DELETE FROM notification; DELETE FROM recording; \

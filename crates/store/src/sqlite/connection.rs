@@ -2,6 +2,11 @@
 //! one message. Statements then cost what SQLite costs (microseconds), not a cross-thread round trip each (the
 //! async drivers' design, which capped a durable operation at ~12 hand-offs; BENCHMARKS.md, "Load"). SQLite has one
 //! writer at a time anyway, so one thread loses nothing for writes; reads are short.
+//!
+//! Group commit: the methods queued while one ran are run together in one SQLite transaction, each inside a
+//! savepoint of its own (a method that fails undoes only its own work), and answered only once that transaction has
+//! committed — so an answer still means "on disk", and a busy server writes and checkpoints the WAL once per group
+//! instead of once per change.
 
 use std::{
     sync::{Mutex, mpsc},
@@ -12,7 +17,13 @@ use rusqlite::Connection;
 
 use crate::StoreError;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// A store method, run; what it failed with (if it did), and how to answer its caller once the group's fate is known:
+/// with the commit's error when the group could not be committed.
+type Job = Box<dyn FnOnce(&mut Connection) -> (Option<StoreError>, Reply) + Send>;
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// At most this many methods share a transaction.
+const GROUP: usize = 64;
 
 pub(super) struct Worker {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
@@ -42,8 +53,10 @@ impl Worker {
                     }
                 };
                 // Ends when every sender is gone: the store was closed or dropped.
-                for job in queue {
-                    job(&mut connection);
+                while let Ok(first) = queue.recv() {
+                    let mut jobs = vec![first];
+                    jobs.extend(queue.try_iter().take(GROUP - 1));
+                    run_group(&mut connection, jobs);
                 }
             })
             .map_err(|e| StoreError::Backend(format!("cannot start the SQLite thread: {e}")))?;
@@ -58,8 +71,17 @@ impl Worker {
     ) -> Result<T, StoreError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |connection| {
-            // A caller that went away does not want the answer; the work is done all the same.
-            let _ = done.send(work(connection));
+            let outcome = work(connection);
+            let error = outcome.as_ref().err().cloned();
+            let reply: Reply = Box::new(move |group_failed| {
+                let outcome = match (outcome, group_failed) {
+                    (Ok(_), Some(error)) => Err(error.clone()),
+                    (outcome, _) => outcome,
+                };
+                // A caller that went away does not want the answer; the work is done all the same.
+                let _ = done.send(outcome);
+            });
+            (error, reply)
         });
         let sent = self.jobs.lock().expect(POISON).as_ref().map(|jobs| jobs.send(job).is_ok());
         if sent != Some(true) {
@@ -75,6 +97,43 @@ impl Worker {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+    }
+}
+
+/// Runs `jobs` in one transaction and answers them once it is committed (or has failed); a lone job runs on its own.
+fn run_group(connection: &mut Connection, jobs: Vec<Job>) {
+    if jobs.len() == 1 || connection.execute_batch("BEGIN").is_err() {
+        for job in jobs {
+            job(connection).1(None);
+        }
+        return;
+    }
+    let mut replies = Vec::with_capacity(jobs.len());
+    let mut last_error = None;
+    let mut jobs = jobs.into_iter();
+    for job in jobs.by_ref() {
+        let (error, reply) = job(connection);
+        replies.push(reply);
+        last_error = error.or(last_error);
+        if connection.is_autocommit() {
+            // SQLite rolled the whole group back itself (a full disk or an I/O error can do that).
+            break;
+        }
+    }
+    let failed = if connection.is_autocommit() {
+        Some(last_error.unwrap_or_else(|| StoreError::Backend("the transaction was rolled back".into())))
+    } else {
+        connection.execute_batch("COMMIT").err().map(|error| {
+            let _ = connection.execute_batch("ROLLBACK");
+            super::classify(error)
+        })
+    };
+    for reply in replies {
+        reply(failed.as_ref());
+    }
+    // What was left when the group was rolled back runs one job at a time.
+    for job in jobs {
+        job(connection).1(None);
     }
 }
 

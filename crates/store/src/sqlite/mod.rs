@@ -474,7 +474,7 @@ impl Store for SqliteStore {
     async fn put_application(&self, application: ApplicationRecord) -> Result<(), StoreError> {
         self.run(move |c| {
             let app_id = application.app_id.to_string();
-            let transaction = c.transaction().map_err(classify)?;
+            let transaction = c.savepoint().map_err(classify)?;
             execute(
                 &transaction,
                 "INSERT INTO application (app_id, tenant_id, display_name, calling_webhook, created_at) VALUES (?, ?, ?, ?, ?) \
@@ -604,7 +604,7 @@ impl Store for SqliteStore {
 
     async fn rotate_signing_key(&self, key: SigningKeyRecord) -> Result<(), StoreError> {
         self.run(move |c| {
-            let transaction = c.transaction().map_err(classify)?;
+            let transaction = c.savepoint().map_err(classify)?;
             execute(
                 &transaction,
                 "UPDATE signing_key SET retired_at = ? WHERE retired_at IS NULL",

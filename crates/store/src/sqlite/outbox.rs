@@ -174,7 +174,7 @@ pub(super) fn record_attempt(
         AttemptOutcome::DeadLettered => (DeliveryStatus::DeadLettered, None, finished),
     };
     let headers = serde_json::to_string(&attempt.request_headers).expect("header pairs always serialise");
-    let transaction = connection.transaction().map_err(classify)?;
+    let transaction = connection.savepoint().map_err(classify)?;
     for seq in seqs {
         execute(
             &transaction,
@@ -316,7 +316,7 @@ pub(super) fn prune(
     finished_before: DateTime<Utc>,
     keep_at_most: u64,
 ) -> Result<u64, StoreError> {
-    let transaction = connection.transaction().map_err(classify)?;
+    let transaction = connection.savepoint().map_err(classify)?;
     let old = execute(
         &transaction,
         "DELETE FROM notification WHERE finished_at IS NOT NULL AND finished_at < ?",
