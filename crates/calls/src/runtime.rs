@@ -3,6 +3,7 @@
 //! (real time) or from [`Calls::advance`] (virtual time), one at a time, each at its own due time.
 
 use std::{
+    collections::HashSet,
     future::Future,
     hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
@@ -12,7 +13,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use switchboard_catalogue::Permission;
 use switchboard_engine::{Call, Command, Effect, Rejection, Timer, handle, model::CallState};
-use switchboard_store::{CallChange, CallRecord, NewNotification, Store, StoreError, TimerRecord};
+use switchboard_store::{CallChange, CallRecord, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use uuid::Uuid;
 
@@ -75,7 +76,7 @@ pub struct Calls {
     pub(crate) config: CallsConfig,
     stripes: Vec<Mutex<()>>,
     /// Signalled after every commit that queued notifications; the dispatcher waits on it.
-    outbox: Arc<Notify>,
+    outbox: Arc<OutboxSignal>,
     /// Signalled after every commit that armed timers; the timer worker waits on it.
     timers: Notify,
     /// One sweep of due timers at a time (the worker's and [`Calls::advance`]'s), so no timer fires twice.
@@ -94,7 +95,7 @@ impl Calls {
             store,
             clock,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            outbox: Arc::new(Notify::new()),
+            outbox: Arc::new(OutboxSignal::default()),
             timers: Notify::new(),
             sweeping: Mutex::new(()),
             faults: Mutex::new(()),
@@ -131,7 +132,7 @@ impl Calls {
     }
 
     /// What the notification dispatcher waits on.
-    pub fn outbox_signal(&self) -> Arc<Notify> {
+    pub fn outbox_signal(&self) -> Arc<OutboxSignal> {
         self.outbox.clone()
     }
 
@@ -234,9 +235,9 @@ impl Calls {
         now: DateTime<Utc>,
     ) -> Result<(), CallsError> {
         let notifications = change.notifications.len();
+        let raised: HashSet<String> = change.notifications.iter().map(|n| n.call_id.clone()).collect();
         // The change happened when its notifications were queued, so a timeline shows it before them.
         let happened = change.notifications.iter().map(|n| n.queued_at).min().unwrap_or_else(Utc::now);
-        let notifies = notifications > 0;
         let arms = !change.timers.is_empty();
         self.store.commit_call(change).await?;
         self.media.sync(call, now);
@@ -252,8 +253,8 @@ impl Calls {
                 sim_time: now,
             },
         );
-        if notifies {
-            self.outbox.notify_one();
+        for call_id in &raised {
+            self.outbox.raised(call_id);
         }
         if arms {
             self.timers.notify_one();

@@ -209,7 +209,7 @@ pub(crate) struct ReplayMany {
 async fn replay_selected(state: &AppState, selection: ReplaySelection, ids: &RequestIds) -> Result<u64, GraphError> {
     let replayed = state.store.replay_notifications(selection, Utc::now()).await.or_graph(ids)?;
     if replayed > 0 {
-        state.calls.outbox_signal().notify_one();
+        state.calls.outbox_signal().everything();
     }
     Ok(replayed)
 }

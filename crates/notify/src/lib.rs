@@ -22,14 +22,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 pub use disorder::{DeliveryControls, Disorder, DisorderError};
 use policy::{Answer, RetryPolicy};
 use post::Envelope;
 use switchboard_identity::Identity;
-use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, Store, StoreError};
+use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, OutboxSignal, Store, StoreError};
 use tokio::{
-    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    sync::{OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
 };
 use uuid::Uuid;
@@ -100,7 +100,7 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     identity: Arc<Identity>,
     client: reqwest::Client,
-    wake: Arc<Notify>,
+    wake: Arc<OutboxSignal>,
     config: DispatcherConfig,
     policy: RetryPolicy,
     controls: DeliveryControls,
@@ -147,6 +147,37 @@ impl Slots {
     }
 }
 
+/// What the dispatcher's next look at the outbox covers.
+#[derive(Default)]
+struct NextLook {
+    /// The whole outbox.
+    everything: bool,
+    /// These calls (they got notifications).
+    calls: HashSet<String>,
+    /// Calls that got notifications while their delivery was under way: looked at once it ends.
+    after_delivery: HashSet<String>,
+    /// Due calls were passed over for want of a slot: the next delivery to end makes the look cover everything.
+    waiting_for_slots: bool,
+}
+
+/// How a call's delivery task ended.
+struct Ended {
+    call_id: String,
+    /// The call may have more notifications due now.
+    more: bool,
+    /// A notification of the call waits for a retry at this time.
+    retry_at: Option<DateTime<Utc>>,
+}
+
+/// How one attempt at a batch ended, for the rest of the call's delivery.
+enum Sent {
+    Delivered,
+    /// The call's next notifications may go on.
+    DeadLettered,
+    /// The call's next notifications wait behind this one.
+    RetryAt(DateTime<Utc>),
+}
+
 /// Watches delivery attempts: the notifications a POST carried and how it went.
 pub type AttemptObserver = Arc<dyn Fn(&[NotificationRecord], &DeliveryAttempt) + Send + Sync>;
 
@@ -163,7 +194,7 @@ impl Dispatcher {
     pub fn new(
         store: Arc<dyn Store>,
         identity: Arc<Identity>,
-        wake: Arc<Notify>,
+        wake: Arc<OutboxSignal>,
         config: DispatcherConfig,
         controls: DeliveryControls,
     ) -> Result<Dispatcher, ClientError> {
@@ -211,98 +242,148 @@ impl Dispatcher {
 
     /// Delivers until `shutdown` resolves, then lets the deliveries under way finish (each POST is bounded by the
     /// timeout; whoever runs this bounds the whole). What is left stays pending in the store for the next start.
+    ///
+    /// The loop looks at the whole outbox only when it must — at the start, when a retry comes due, after a replay,
+    /// when a delivery ends while due calls were waiting for a slot, and every `POLL` — and otherwise reads just the
+    /// calls the runtime said got notifications: a busy server commits thousands of changes a second, and a look at
+    /// the whole outbox costs as much as its backlog.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut deliveries: JoinSet<String> = JoinSet::new();
+        let mut deliveries: JoinSet<Ended> = JoinSet::new();
         let mut busy: HashSet<String> = HashSet::new();
+        let mut look = NextLook { everything: true, ..NextLook::default() };
+        let mut retry_due: Option<DateTime<Utc>> = None;
         let mut next_prune = Instant::now();
         loop {
-            let wait = match self.start_due(&mut deliveries, &mut busy).await {
-                Ok(wait) => wait,
+            let raised = self.wake.take();
+            look.everything |= raised.everything;
+            for call_id in raised.calls {
+                if busy.contains(&call_id) {
+                    look.after_delivery.insert(call_id);
+                } else {
+                    look.calls.insert(call_id);
+                }
+            }
+            if retry_due.is_some_and(|due| due <= Utc::now()) {
+                look.everything = true;
+            }
+            match self.start_due(&mut deliveries, &mut busy, &mut look).await {
+                Ok(Some(next_retry)) => retry_due = next_retry,
+                Ok(None) => {}
                 Err(error) => {
                     tracing::error!(%error, "reading the notification outbox failed; retrying shortly");
-                    Duration::from_secs(1)
+                    look.everything = true;
+                    retry_due = Some(Utc::now() + chrono::Duration::seconds(1));
                 }
-            };
+            }
             if Instant::now() >= next_prune {
                 self.prune().await;
                 next_prune = Instant::now() + PRUNE_EVERY;
             }
+            let wait = retry_due.map_or(POLL, |due| (due - Utc::now()).to_std().unwrap_or_default().min(POLL));
             tokio::select! {
                 () = &mut shutdown => break,
-                Some(finished) = deliveries.join_next(), if !deliveries.is_empty() => {
-                    busy.remove(&finished.expect("invariant: a delivery task does not panic"));
-                    // Whatever else finished meanwhile, so that one look at the outbox serves them all.
-                    while let Some(finished) = deliveries.try_join_next() {
-                        busy.remove(&finished.expect("invariant: a delivery task does not panic"));
+                Some(ended) = deliveries.join_next(), if !deliveries.is_empty() => {
+                    let mut ended = Some(ended);
+                    // Whatever else ended meanwhile, so that one look at the outbox serves them all.
+                    while let Some(finished) = ended.take().or_else(|| deliveries.try_join_next()) {
+                        let finished = finished.expect("invariant: a delivery task does not panic");
+                        busy.remove(&finished.call_id);
+                        if look.after_delivery.remove(&finished.call_id) {
+                            look.calls.insert(finished.call_id);
+                        }
+                        // What it left may be waiting for retries whose times only a look at everything finds.
+                        look.everything |= finished.more;
+                        if let Some(at) = finished.retry_at {
+                            retry_due = Some(retry_due.map_or(at, |due| due.min(at)));
+                        }
+                        // Slots are free again for the calls that were passed over.
+                        look.everything |= look.waiting_for_slots;
                     }
                 }
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+                () = self.wake.signalled() => {}
+                () = tokio::time::sleep(wait) => look.everything = true,
             }
         }
         while deliveries.join_next().await.is_some() {}
     }
 
-    /// Starts a delivery task for every call with something due that has none running; returns how long until the
-    /// next retry is due.
+    /// Starts a delivery task for every call with something due (of those `look` covers) that has none running.
+    /// After a look at the whole outbox, returns when the next retry is due (`Some(None)`: none is).
     async fn start_due(
         self: &Arc<Self>,
-        deliveries: &mut JoinSet<String>,
+        deliveries: &mut JoinSet<Ended>,
         busy: &mut HashSet<String>,
-    ) -> Result<Duration, StoreError> {
+        look: &mut NextLook,
+    ) -> Result<Option<Option<DateTime<Utc>>>, StoreError> {
+        let everything = std::mem::take(&mut look.everything);
+        let calls: Vec<String> = look.calls.drain().filter(|call_id| !busy.contains(call_id)).collect();
+        if !everything && calls.is_empty() {
+            return Ok(None);
+        }
         let free = self.answering.available_permits() + self.struggling.available_permits();
-        let mut held_back = false;
-        if free > 0 {
-            let disorder = self.controls.disorder();
-            let per_call = PREFETCH.max(disorder.reorder_window);
-            // More candidates than free slots: calls whose receiver has all its connections in use are passed over
-            // (a webhook that hangs must not take every slot from the bots whose webhooks answer).
-            let wanted = u32::try_from(free * CANDIDATES_PER_SLOT + busy.len()).unwrap_or(u32::MAX);
-            let due = self.store.deliverable_notifications(Utc::now(), per_call, wanted).await?;
-            let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
-            for record in due {
-                if busy.contains(&record.notification.call_id) {
-                    continue;
-                }
-                match by_call.last_mut() {
-                    Some(call) if call[0].notification.call_id == record.notification.call_id => call.push(record),
-                    _ => by_call.push(vec![record]),
-                }
+        if free == 0 {
+            // What is due stays in the outbox; the next delivery to end makes the loop look at all of it.
+            look.waiting_for_slots = true;
+            return Ok(None);
+        }
+        let disorder = self.controls.disorder();
+        let per_call = PREFETCH.max(disorder.reorder_window);
+        let due = match everything {
+            true => {
+                // More candidates than free slots: calls whose receiver has all its connections in use are passed
+                // over (a webhook that hangs must not take every slot from the bots whose webhooks answer).
+                let wanted = u32::try_from(free * CANDIDATES_PER_SLOT + busy.len()).unwrap_or(u32::MAX);
+                self.store.deliverable_notifications(Utc::now(), per_call, wanted).await?
             }
-            let mut started = 0;
-            for records in by_call {
-                if started == free {
-                    break;
-                }
-                let Some(slots) = self.claim(records[0].notification.url.as_deref()) else {
-                    held_back = true;
-                    continue;
-                };
-                let call_id = records[0].notification.call_id.clone();
-                busy.insert(call_id.clone());
-                let dispatcher = self.clone();
-                let disorder = disorder.clone();
-                deliveries.spawn(async move {
-                    dispatcher.deliver_call(records, &disorder, &slots).await;
-                    call_id
-                });
-                started += 1;
+            false => self.store.deliverable_notifications_of(&calls, Utc::now(), per_call).await?,
+        };
+        let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
+        for record in due {
+            if busy.contains(&record.notification.call_id) {
+                continue;
+            }
+            match by_call.last_mut() {
+                Some(call) if call[0].notification.call_id == record.notification.call_id => call.push(record),
+                _ => by_call.push(vec![record]),
             }
         }
-        if held_back {
-            // Due, but their receivers are busy: the next delivery to finish, or to give back an answering slot,
-            // wakes the loop.
-            return Ok(POLL);
+        // Due calls left waiting (their receiver's slots, or the pool's, all taken): the next delivery to end, or to
+        // give back an answering slot, makes the loop look at the whole outbox again.
+        if everything {
+            look.waiting_for_slots = false;
+        }
+        for records in by_call {
+            let Some(slots) = self.claim(records[0].notification.url.as_deref()) else {
+                look.waiting_for_slots = true;
+                continue;
+            };
+            let call_id = records[0].notification.call_id.clone();
+            busy.insert(call_id.clone());
+            let dispatcher = self.clone();
+            let disorder = disorder.clone();
+            deliveries.spawn(async move {
+                let (more, retry_at) = dispatcher.deliver_call(records, per_call, &disorder, &slots).await;
+                Ended { call_id, more, retry_at }
+            });
+        }
+        if !everything {
+            return Ok(None);
         }
         let busy: Vec<String> = busy.iter().cloned().collect();
-        let next = self.store.next_delivery_due(&busy).await?;
-        Ok(next.map_or(POLL, |due| (due - Utc::now()).to_std().unwrap_or_default().min(POLL)))
+        Ok(Some(self.store.next_delivery_due(&busy).await?))
     }
 
     /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
-    /// rest wait behind it); or, when the disorder knobs say so, shuffled.
-    async fn deliver_call(&self, records: Vec<NotificationRecord>, disorder: &Disorder, slots: &Slots) {
+    /// rest wait behind it); or, when the disorder knobs say so, shuffled. Returns whether the call may have more due
+    /// now (`per_call` were taken, or one became a dead letter) and when a retry was scheduled.
+    async fn deliver_call(
+        &self,
+        records: Vec<NotificationRecord>,
+        per_call: u32,
+        disorder: &Disorder,
+        slots: &Slots,
+    ) -> (bool, Option<DateTime<Utc>>) {
         let mut rng = match disorder.seed {
             Some(seed) => fastrand::Rng::with_seed(seed ^ u64::try_from(records[0].seq).unwrap_or_default()),
             None => fastrand::Rng::new(),
@@ -310,26 +391,33 @@ impl Dispatcher {
         if disorder.reorders() {
             let mut window: Vec<_> = records.into_iter().take(disorder.reorder_window as usize).collect();
             rng.shuffle(&mut window);
+            let mut retry_at = None;
             for record in window {
-                self.deliver(&[record], disorder, &mut rng, slots).await;
+                if let Sent::RetryAt(at) = self.deliver(&[record], disorder, &mut rng, slots).await {
+                    retry_at = Some(retry_at.map_or(at, |earlier: DateTime<Utc>| earlier.min(at)));
+                }
             }
-            return;
+            return (true, retry_at);
         }
+        let all_taken = records.len() >= per_call as usize;
         for batch in batches(&records, self.config.batch_size) {
-            if !self.deliver(batch, disorder, &mut rng, slots).await {
-                break;
+            match self.deliver(batch, disorder, &mut rng, slots).await {
+                Sent::Delivered => {}
+                Sent::DeadLettered => return (true, None),
+                Sent::RetryAt(at) => return (false, Some(at)),
             }
         }
+        (all_taken, None)
     }
 
-    /// One attempt at `batch`, journaled; true if it was delivered.
+    /// One attempt at `batch`, journaled.
     async fn deliver(
         &self,
         batch: &[NotificationRecord],
         disorder: &Disorder,
         rng: &mut fastrand::Rng,
         slots: &Slots,
-    ) -> bool {
+    ) -> Sent {
         let envelope = Envelope::new(batch);
         let wait = disorder.delay(rng);
         if !wait.is_zero() {
@@ -364,9 +452,14 @@ impl Dispatcher {
             metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
             self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
         }
-        // Unjournaled, the batch is still pending: what follows it in the call waits, so that the bot sees the call's
-        // notifications in order when the batch goes out again.
-        delivered && journaled
+        match (journaled, outcome) {
+            (true, AttemptOutcome::Delivered | AttemptOutcome::Duplicate) => Sent::Delivered,
+            (true, AttemptOutcome::DeadLettered) => Sent::DeadLettered,
+            (true, AttemptOutcome::RetryAt(at)) => Sent::RetryAt(at),
+            // Unjournaled, the batch is still pending and due: what follows it in the call waits, so that the bot
+            // sees the call's notifications in order when the batch goes out again.
+            (false, _) => Sent::RetryAt(now),
+        }
     }
 
     /// POSTs `envelope` holding one of its receiver's connection slots, given back as soon as the answer is in
@@ -501,7 +594,7 @@ impl Dispatcher {
     /// The receiver of a delivery under way struggles: the loop may use the answering slot it gives back.
     fn struggling(&self, slots: &Slots) {
         if slots.struggling() {
-            self.wake.notify_one();
+            self.wake.everything();
         }
     }
 
@@ -529,7 +622,7 @@ impl Dispatcher {
 
     async fn prune(&self) {
         let retention = chrono::Duration::from_std(self.config.journal_retention).unwrap_or(chrono::Duration::MAX);
-        let cutoff = Utc::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let cutoff = Utc::now().checked_sub_signed(retention).unwrap_or(DateTime::<Utc>::MIN_UTC);
         match self.store.prune_notifications(cutoff, self.config.journal_max_entries).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "pruned the notification journal"),

@@ -5,6 +5,7 @@
 //! implies commit together or not at all.
 
 mod calls;
+mod signal;
 mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -18,6 +19,7 @@ pub use calls::{
     NewNotification, NotificationCounts, NotificationFilter, NotificationRecord, RecordingRecord, ReplaySelection,
     TimerRecord, WorldEntityRecord,
 };
+pub use signal::{OutboxSignal, Raised};
 pub use sqlite::SqliteStore;
 
 /// The identity of a store, fixed when its data directory is first used.
@@ -234,6 +236,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         per_call: u32,
         calls: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// The same for the calls `call_ids` only (those the dispatcher was told got new notifications): in their order,
+    /// calls with nothing due left out.
+    async fn deliverable_notifications_of(
+        &self,
+        call_ids: &[String],
+        now: DateTime<Utc>,
+        per_call: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 
     /// When the next pending notification of a call not in `excluding` may be attempted (the dispatcher leaves out

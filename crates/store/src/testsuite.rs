@@ -468,9 +468,20 @@ async fn a_calls_due_notifications_are_handed_out_together(store: impl Store) {
         bodies(&store.deliverable_notifications(now, 2, 10).await.unwrap()),
         [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":5}"#]
     );
+    let of = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<String>>();
+    assert_eq!(
+        bodies(&store.deliverable_notifications_of(&of(&["c2", "c1", "c9"]), now, 2).await.unwrap()),
+        [r#"{"n":5}"#, r#"{"n":1}"#, r#"{"n":2}"#],
+        "the calls asked for, in the order asked"
+    );
     store.record_attempt(&[batch[0].seq, batch[1].seq], attempt(0, AttemptOutcome::Delivered)).await.unwrap();
     store.record_attempt(&[batch[2].seq], attempt(0, AttemptOutcome::RetryAt(now + seconds(3)))).await.unwrap();
     assert_eq!(bodies(&store.deliverable_notifications(now, 3, 10).await.unwrap()), [r#"{"n":5}"#]);
+    assert_eq!(
+        bodies(&store.deliverable_notifications_of(&of(&["c1", "c2"]), now, 3).await.unwrap()),
+        [r#"{"n":5}"#],
+        "nothing of a call waiting for a retry"
+    );
     store.close().await;
 }
 

@@ -666,6 +666,16 @@ impl Store for SqliteStore {
         self.run(move |c| outbox::deliverable(c, now, per_call, calls)).await
     }
 
+    async fn deliverable_notifications_of(
+        &self,
+        call_ids: &[String],
+        now: DateTime<Utc>,
+        per_call: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let call_ids = call_ids.to_vec();
+        self.run(move |c| outbox::first_due_of(c, &call_ids, now, per_call)).await
+    }
+
     async fn next_delivery_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
         let excluding = excluding.to_vec();
         self.run(move |c| outbox::next_due(c, &excluding)).await

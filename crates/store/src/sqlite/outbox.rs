@@ -112,7 +112,7 @@ pub(super) fn deliverable(
     // The calls whose oldest pending notification is due (read from the pending index alone), receivers taking
     // turns — each receiver's first call, then each one's second … — so thousands waiting for one receiver do not
     // hold up another's; within a receiver, those never tried first (fresh notifications do not queue behind
-    // retries), then oldest first …
+    // retries), then oldest first; then the first `per_call` pending notifications of each.
     let heads: Vec<String> = all(
         connection,
         "SELECT call_id FROM (SELECT n.call_id, n.seq, n.next_attempt_at IS NOT NULL AS retry, \
@@ -124,15 +124,25 @@ pub(super) fn deliverable(
         (timestamp(now), calls),
         |row| get(row, "call_id"),
     )?;
-    if heads.is_empty() {
+    first_due_of(connection, &heads, now, per_call)
+}
+
+/// The first `per_call` pending notifications of each of `call_ids` that are due, in that order of calls: nothing
+/// of a call behind a notification waiting for its retry.
+pub(super) fn first_due_of(
+    connection: &Connection,
+    call_ids: &[String],
+    now: DateTime<Utc>,
+    per_call: u32,
+) -> Result<Vec<NotificationRecord>, StoreError> {
+    if call_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // … then the first `per_call` pending notifications of each.
     let mut query = Query::new(
         "SELECT * FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY call_id ORDER BY seq) AS position \
          FROM notification n WHERE status = 'pending' AND call_id IN (",
     );
-    query.bind_list(heads.iter().cloned());
+    query.bind_list(call_ids.iter().cloned());
     query.push(")) WHERE position <= ").bind(i64::from(per_call.max(1))).push(" ORDER BY call_id, seq");
     let rows = all(connection, &query.sql, query.params(), |row| {
         Ok((get::<i64>(row, "position")?, notification_from_row(row)?))
@@ -145,7 +155,7 @@ pub(super) fn deliverable(
             call.push(record);
         }
     }
-    Ok(heads.iter().flat_map(|call_id| by_call.remove(call_id).unwrap_or_default()).collect())
+    Ok(call_ids.iter().flat_map(|call_id| by_call.remove(call_id).unwrap_or_default()).collect())
 }
 
 pub(super) fn next_due(connection: &Connection, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
