@@ -84,6 +84,8 @@ const POLL: Duration = Duration::from_secs(30);
 const PREFETCH: u32 = 32;
 /// How many calls with something due are read per free delivery slot, so busy receivers can be passed over.
 const CANDIDATES_PER_SLOT: usize = 4;
+/// How many calls passed over for want of a slot are remembered by name.
+const MISSED_LISTED: usize = 64;
 /// How often the journal is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How long a notification token is reused; far inside its lifetime, so a bot never sees one close to expiry.
@@ -111,6 +113,8 @@ pub struct Dispatcher {
     /// … and those struggling receivers share, a quarter as many again, however many receivers struggle: they never
     /// take an answering receiver's slot.
     struggling: Arc<Semaphore>,
+    /// A delivery under way gave its answering slot back (the loop learns of tasks that end by itself).
+    slots_freed: AtomicBool,
     /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
     tokens: Mutex<HashMap<(Uuid, Uuid), (String, Instant)>>,
     /// Told of every attempt once it is journaled (the console's live view).
@@ -152,12 +156,35 @@ impl Slots {
 struct NextLook {
     /// The whole outbox.
     everything: bool,
-    /// These calls (they got notifications).
+    /// The calls whose retries came due; and when the next one will, read after the look.
+    retries: bool,
+    /// These calls: they got notifications, or their delivery ended with more to send.
     calls: HashSet<String>,
     /// Calls that got notifications while their delivery was under way: looked at once it ends.
     after_delivery: HashSet<String>,
-    /// Due calls were passed over for want of a slot: the next delivery to end makes the look cover everything.
-    waiting_for_slots: bool,
+    /// What a look found due but could not start for want of a slot: looked at again when one frees up.
+    missed: Missed,
+}
+
+#[derive(Default)]
+struct Missed {
+    everything: bool,
+    retries: bool,
+    calls: HashSet<String>,
+}
+
+impl NextLook {
+    fn waiting_for_slots(&self) -> bool {
+        self.missed.everything || self.missed.retries || !self.missed.calls.is_empty()
+    }
+
+    /// A slot came free: what was missed is looked at again.
+    fn slots_freed(&mut self) {
+        let missed = std::mem::take(&mut self.missed);
+        self.everything |= missed.everything;
+        self.retries |= missed.retries;
+        self.calls.extend(missed.calls);
+    }
 }
 
 /// How a call's delivery task ended.
@@ -229,6 +256,7 @@ impl Dispatcher {
             hosts: Mutex::new(HashMap::new()),
             answering,
             struggling,
+            slots_freed: AtomicBool::new(false),
             tokens: Mutex::new(HashMap::new()),
             observer: None,
         })
@@ -243,10 +271,10 @@ impl Dispatcher {
     /// Delivers until `shutdown` resolves, then lets the deliveries under way finish (each POST is bounded by the
     /// timeout; whoever runs this bounds the whole). What is left stays pending in the store for the next start.
     ///
-    /// The loop looks at the whole outbox only when it must — at the start, when a retry comes due, after a replay,
-    /// when a delivery ends while due calls were waiting for a slot, and every `POLL` — and otherwise reads just the
-    /// calls the runtime said got notifications: a busy server commits thousands of changes a second, and a look at
-    /// the whole outbox costs as much as its backlog.
+    /// The loop reads just what can have changed: the calls the runtime says got notifications, the retries that came
+    /// due (through the retry index), the calls passed over for want of a slot once one frees up. It reads the whole
+    /// outbox only at the start, after a replay, and every `POLL`: a busy server commits thousands of changes a
+    /// second, and a look at the whole outbox costs as much as its backlog.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut deliveries: JoinSet<Ended> = JoinSet::new();
@@ -264,8 +292,12 @@ impl Dispatcher {
                     look.calls.insert(call_id);
                 }
             }
-            if retry_due.is_some_and(|due| due <= Utc::now()) {
-                look.everything = true;
+            if self.slots_freed.swap(false, Ordering::Relaxed) {
+                look.slots_freed();
+            }
+            let waiting = look.waiting_for_slots();
+            if !waiting && retry_due.is_some_and(|due| due <= Utc::now()) {
+                look.retries = true;
             }
             match self.start_due(&mut deliveries, &mut busy, &mut look).await {
                 Ok(Some(next_retry)) => retry_due = next_retry,
@@ -280,7 +312,11 @@ impl Dispatcher {
                 self.prune().await;
                 next_prune = Instant::now() + PRUNE_EVERY;
             }
-            let wait = retry_due.map_or(POLL, |due| (due - Utc::now()).to_std().unwrap_or_default().min(POLL));
+            // While due calls wait for a slot, only a slot coming free (or the poll) starts anything.
+            let retry_wait = retry_due
+                .filter(|_| !look.waiting_for_slots())
+                .map(|due| (due - Utc::now()).to_std().unwrap_or_default());
+            let wait = retry_wait.map_or(POLL, |wait| wait.min(POLL));
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(ended) = deliveries.join_next(), if !deliveries.is_empty() => {
@@ -289,27 +325,30 @@ impl Dispatcher {
                     while let Some(finished) = ended.take().or_else(|| deliveries.try_join_next()) {
                         let finished = finished.expect("invariant: a delivery task does not panic");
                         busy.remove(&finished.call_id);
-                        if look.after_delivery.remove(&finished.call_id) {
-                            look.calls.insert(finished.call_id);
-                        }
-                        // What it left may be waiting for retries whose times only a look at everything finds.
-                        look.everything |= finished.more;
                         if let Some(at) = finished.retry_at {
                             retry_due = Some(retry_due.map_or(at, |due| due.min(at)));
                         }
-                        // Slots are free again for the calls that were passed over.
-                        look.everything |= look.waiting_for_slots;
+                        if look.after_delivery.remove(&finished.call_id) || finished.more {
+                            // What it left may also wait for retries: the next retry is read again.
+                            look.retries |= finished.more;
+                            look.calls.insert(finished.call_id);
+                        }
                     }
+                    look.slots_freed();
                 }
                 () = self.wake.signalled() => {}
-                () = tokio::time::sleep(wait) => look.everything = true,
+                () = tokio::time::sleep(wait) => {
+                    if retry_wait.is_none_or(|wait| wait >= POLL) {
+                        look.everything = true;
+                    }
+                }
             }
         }
         while deliveries.join_next().await.is_some() {}
     }
 
     /// Starts a delivery task for every call with something due (of those `look` covers) that has none running.
-    /// After a look at the whole outbox, returns when the next retry is due (`Some(None)`: none is).
+    /// After a look at the retries, returns when the next one is due (`Some(None)`: none is).
     async fn start_due(
         self: &Arc<Self>,
         deliveries: &mut JoinSet<Ended>,
@@ -317,48 +356,68 @@ impl Dispatcher {
         look: &mut NextLook,
     ) -> Result<Option<Option<DateTime<Utc>>>, StoreError> {
         let everything = std::mem::take(&mut look.everything);
+        let retries = std::mem::take(&mut look.retries) || everything;
         let calls: Vec<String> = look.calls.drain().filter(|call_id| !busy.contains(call_id)).collect();
-        if !everything && calls.is_empty() {
+        if !retries && calls.is_empty() {
             return Ok(None);
         }
         let free = self.answering.available_permits() + self.struggling.available_permits();
         if free == 0 {
-            // What is due stays in the outbox; the next delivery to end makes the loop look at all of it.
-            look.waiting_for_slots = true;
+            // Nothing can start: this look waits for a slot.
+            look.missed.everything |= everything;
+            look.missed.retries |= retries;
+            look.missed.calls.extend(calls);
             return Ok(None);
         }
         let disorder = self.controls.disorder();
         let per_call = PREFETCH.max(disorder.reorder_window);
-        let due = match everything {
-            true => {
-                // More candidates than free slots: calls whose receiver has all its connections in use are passed
-                // over (a webhook that hangs must not take every slot from the bots whose webhooks answer).
-                let wanted = u32::try_from(free * CANDIDATES_PER_SLOT + busy.len()).unwrap_or(u32::MAX);
-                self.store.deliverable_notifications(Utc::now(), per_call, wanted).await?
+        // More candidates than free slots: calls whose receiver has all its connections in use are passed over (a
+        // webhook that hangs must not take every slot from the bots whose webhooks answer).
+        let wanted = u32::try_from(free * CANDIDATES_PER_SLOT + busy.len()).unwrap_or(u32::MAX);
+        let now = Utc::now();
+        let mut due = Vec::new();
+        if everything {
+            due = self.store.deliverable_notifications(now, per_call, wanted).await?;
+        } else {
+            if !calls.is_empty() {
+                due = self.store.deliverable_notifications_of(&calls, now, per_call).await?;
             }
-            false => self.store.deliverable_notifications_of(&calls, Utc::now(), per_call).await?,
-        };
-        let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
-        for record in due {
-            if busy.contains(&record.notification.call_id) {
-                continue;
-            }
-            match by_call.last_mut() {
-                Some(call) if call[0].notification.call_id == record.notification.call_id => call.push(record),
-                _ => by_call.push(vec![record]),
+            if retries {
+                due.extend(self.store.deliverable_retries(now, per_call, wanted).await?);
             }
         }
-        // Due calls left waiting (their receiver's slots, or the pool's, all taken): the next delivery to end, or to
-        // give back an answering slot, makes the loop look at the whole outbox again.
-        if everything {
-            look.waiting_for_slots = false;
+        let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
+        let mut grouped: HashSet<String> = HashSet::new();
+        for record in due {
+            let call_id = &record.notification.call_id;
+            if busy.contains(call_id) {
+                continue;
+            }
+            // A call read twice (raised, and its retry due) is taken once.
+            match by_call.last_mut() {
+                Some(call) if &call[0].notification.call_id == call_id => {
+                    if call.last().is_some_and(|last| record.seq > last.seq) {
+                        call.push(record);
+                    }
+                }
+                _ => {
+                    if grouped.insert(call_id.clone()) {
+                        by_call.push(vec![record]);
+                    }
+                }
+            }
         }
         for records in by_call {
+            let call_id = records[0].notification.call_id.clone();
             let Some(slots) = self.claim(records[0].notification.url.as_deref()) else {
-                look.waiting_for_slots = true;
+                // Past a few, a look at everything (bounded by the free slots) is cheaper than one at all of them.
+                if look.missed.calls.len() < MISSED_LISTED {
+                    look.missed.calls.insert(call_id);
+                } else {
+                    look.missed.everything = true;
+                }
                 continue;
             };
-            let call_id = records[0].notification.call_id.clone();
             busy.insert(call_id.clone());
             let dispatcher = self.clone();
             let disorder = disorder.clone();
@@ -367,11 +426,11 @@ impl Dispatcher {
                 Ended { call_id, more, retry_at }
             });
         }
-        if !everything {
+        if !retries {
             return Ok(None);
         }
         let busy: Vec<String> = busy.iter().cloned().collect();
-        Ok(Some(self.store.next_delivery_due(&busy).await?))
+        Ok(Some(self.store.next_retry_due(&busy).await?))
     }
 
     /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
@@ -594,7 +653,8 @@ impl Dispatcher {
     /// The receiver of a delivery under way struggles: the loop may use the answering slot it gives back.
     fn struggling(&self, slots: &Slots) {
         if slots.struggling() {
-            self.wake.everything();
+            self.slots_freed.store(true, Ordering::Relaxed);
+            self.wake.nudge();
         }
     }
 

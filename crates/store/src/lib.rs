@@ -247,9 +247,18 @@ pub trait Store: Send + Sync + 'static {
         per_call: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 
-    /// When the next pending notification of a call not in `excluding` may be attempted (the dispatcher leaves out
-    /// the calls it is delivering to right now).
-    async fn next_delivery_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// As [`Store::deliverable_notifications`], for the calls whose oldest pending notification waits for a retry that
+    /// is due by `now` (at most `calls` of them, the longest-waiting first): found without reading the whole outbox.
+    async fn deliverable_retries(
+        &self,
+        now: DateTime<Utc>,
+        per_call: u32,
+        calls: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// When the next retry is due: the earliest among the calls (not in `excluding`, those being delivered to right
+    /// now) whose oldest pending notification waits for one.
+    async fn next_retry_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Journals an attempt that carried the notifications `seqs` and applies its outcome to the pending ones among
     /// them (a notification that is no longer pending only gets the journal row).

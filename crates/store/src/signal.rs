@@ -45,6 +45,11 @@ impl OutboxSignal {
         self.notify.notify_one();
     }
 
+    /// Wakes the dispatcher with nothing new in the outbox (its own state changed).
+    pub fn nudge(&self) {
+        self.notify.notify_one();
+    }
+
     /// Resolves once something was signalled (at once if something was since the last wait).
     pub async fn signalled(&self) {
         self.notify.notified().await;

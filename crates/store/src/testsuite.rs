@@ -383,7 +383,7 @@ async fn two_calls(store: &impl Store) {
 }
 
 async fn notifications_go_out_in_order_per_call(store: impl Store) {
-    assert_eq!(store.next_delivery_due(&[]).await.unwrap(), None);
+    assert_eq!(store.next_retry_due(&[]).await.unwrap(), None);
     two_calls(&store).await;
 
     let journal_all = store.notifications(journal()).await.unwrap();
@@ -396,7 +396,7 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert!(undeliverable.last_error.as_deref().unwrap_or_default().contains("webhook"));
 
     let now = epoch();
-    assert!(store.next_delivery_due(&[]).await.unwrap().is_some_and(|due| due <= now), "new ones are due at once");
+    assert_eq!(store.next_retry_due(&[]).await.unwrap(), None, "new ones are due at once, not retries");
     let first = store.deliverable_notifications(now, 1, 10).await.unwrap();
     assert_eq!(bodies(&first), [r#"{"n":1}"#, r#"{"n":5}"#], "only the oldest pending one of each call");
     assert_eq!(
@@ -409,8 +409,14 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     store.record_attempt(&[first[0].seq], attempt(0, AttemptOutcome::RetryAt(now + seconds(5)))).await.unwrap();
     store.record_attempt(&[first[1].seq], attempt(0, AttemptOutcome::Delivered)).await.unwrap();
     assert_eq!(store.deliverable_notifications(now + seconds(4), 3, 10).await.unwrap(), []);
-    assert_eq!(store.next_delivery_due(&[]).await.unwrap(), Some(now + seconds(5)));
-    assert_eq!(store.next_delivery_due(&["c1".into()]).await.unwrap(), None, "calls being delivered to are left out");
+    assert_eq!(store.next_retry_due(&[]).await.unwrap(), Some(now + seconds(5)));
+    assert_eq!(store.next_retry_due(&["c1".into()]).await.unwrap(), None, "calls being delivered to are left out");
+    assert_eq!(store.deliverable_retries(now + seconds(4), 3, 10).await.unwrap(), [], "not due yet");
+    assert_eq!(
+        bodies(&store.deliverable_retries(now + seconds(5), 3, 10).await.unwrap()),
+        [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#],
+        "the retry that came due, and what waited behind it"
+    );
     // A fresh notification goes before a retry that is due, however much older the retry is.
     let mut c3 = change(call_record("c3", 10, 1, false), None);
     c3.notifications = vec![notification("c3", 10, 6)];
@@ -429,7 +435,8 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     let last = store.deliverable_notifications(now + seconds(6), 1, 10).await.unwrap();
     assert_eq!(bodies(&last), [r#"{"n":3}"#], "a dead letter does not hold the call's later notifications back");
     store.record_attempt(&[last[0].seq], attempt(7, AttemptOutcome::Delivered)).await.unwrap();
-    assert_eq!(store.next_delivery_due(&[]).await.unwrap(), None);
+    assert_eq!(store.next_retry_due(&[]).await.unwrap(), None);
+    assert_eq!(store.deliverable_retries(now + seconds(60), 3, 10).await.unwrap(), []);
 
     let of_c1 = store.notifications(NotificationFilter { call_id: Some("c1".into()), ..journal() }).await.unwrap();
     let outcome: Vec<_> = of_c1.iter().map(|n| (n.status, n.attempts)).collect();

@@ -25,12 +25,13 @@ use connection::Worker;
 
 /// The schema's migrations, in order: (version, description, SQL). Kept in sqlx's `_sqlx_migrations` table with
 /// sqlx's checksums, so data directories written by earlier builds (which migrated with sqlx) open unchanged.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "calls", include_str!("../../migrations/sqlite/0003_calls.sql")),
     (4, "delivery", include_str!("../../migrations/sqlite/0004_delivery.sql")),
     (5, "recordings", include_str!("../../migrations/sqlite/0005_recordings.sql")),
+    (6, "retry_index", include_str!("../../migrations/sqlite/0006_retry_index.sql")),
 ];
 
 pub struct SqliteStore {
@@ -676,9 +677,18 @@ impl Store for SqliteStore {
         self.run(move |c| outbox::first_due_of(c, &call_ids, now, per_call)).await
     }
 
-    async fn next_delivery_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn deliverable_retries(
+        &self,
+        now: DateTime<Utc>,
+        per_call: u32,
+        calls: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        self.run(move |c| outbox::due_retries(c, now, per_call, calls)).await
+    }
+
+    async fn next_retry_due(&self, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
         let excluding = excluding.to_vec();
-        self.run(move |c| outbox::next_due(c, &excluding)).await
+        self.run(move |c| outbox::next_retry(c, &excluding)).await
     }
 
     async fn record_attempt(&self, seqs: &[i64], attempt: DeliveryAttempt) -> Result<(), StoreError> {

@@ -158,18 +158,36 @@ pub(super) fn first_due_of(
     Ok(call_ids.iter().flat_map(|call_id| by_call.remove(call_id).unwrap_or_default()).collect())
 }
 
-pub(super) fn next_due(connection: &Connection, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
-    // Only the oldest pending notification of each call can go next; one never attempted is due at once.
-    let mut query = Query::new(
-        "SELECT n.next_attempt_at FROM notification n JOIN (SELECT MIN(seq) AS head FROM notification \
-         WHERE status = 'pending' GROUP BY call_id) h ON n.seq = h.head",
-    );
+/// A call's oldest pending notification (`n`), waiting for a retry: read through the retry index, one row per retry
+/// rather than the whole outbox.
+const RETRY_HEAD: &str = "n.status = 'pending' AND n.next_attempt_at IS NOT NULL \
+     AND n.seq = (SELECT MIN(h.seq) FROM notification h WHERE h.status = 'pending' AND h.call_id = n.call_id)";
+
+pub(super) fn due_retries(
+    connection: &Connection,
+    now: DateTime<Utc>,
+    per_call: u32,
+    calls: u32,
+) -> Result<Vec<NotificationRecord>, StoreError> {
+    let heads: Vec<String> = all(
+        connection,
+        &format!(
+            "SELECT n.call_id FROM notification n WHERE {RETRY_HEAD} AND n.next_attempt_at <= ? \
+             ORDER BY n.next_attempt_at LIMIT ?"
+        ),
+        (timestamp(now), calls),
+        |row| get(row, "call_id"),
+    )?;
+    first_due_of(connection, &heads, now, per_call)
+}
+
+pub(super) fn next_retry(connection: &Connection, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let mut query = Query::new(&format!("SELECT n.next_attempt_at FROM notification n WHERE {RETRY_HEAD}"));
     if !excluding.is_empty() {
-        query.push(" WHERE n.call_id NOT IN (").bind_list(excluding.iter().cloned()).push(")");
+        query.push(" AND n.call_id NOT IN (").bind_list(excluding.iter().cloned()).push(")");
     }
-    query.push(" ORDER BY n.next_attempt_at IS NOT NULL, n.next_attempt_at LIMIT 1");
-    let next = first(connection, &query.sql, query.params(), |row| optional_timestamp(row, "next_attempt_at"))?;
-    Ok(next.map(|at| at.unwrap_or(DateTime::<Utc>::MIN_UTC)))
+    query.push(" ORDER BY n.next_attempt_at LIMIT 1");
+    Ok(first(connection, &query.sql, query.params(), |row| optional_timestamp(row, "next_attempt_at"))?.flatten())
 }
 
 pub(super) fn record_attempt(
