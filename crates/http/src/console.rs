@@ -109,9 +109,7 @@ fn event(entry: &ActivityEntry) -> Event {
 /// Records every Graph request (`/v1.0/…`, `/beta/…`) in the activity feed: method, path, status, both bodies.
 pub(crate) async fn record_graph_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let graph =
-        ["/v1.0/", "/beta/"].iter().any(|root| path.get(..root.len()).is_some_and(|p| p.eq_ignore_ascii_case(root)));
-    if !graph {
+    if !crate::graph::is_graph_path(&path) {
         return next.run(request).await;
     }
     let started = Instant::now();

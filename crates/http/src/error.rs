@@ -62,6 +62,9 @@ pub(crate) enum ApiError {
     EmptyPayload,
     #[error("The request body is larger than the limit of {limit} bytes.")]
     PayloadTooLarge { limit: usize },
+    /// More Graph requests in progress than `max_requests_in_flight`: shed rather than queued without bound.
+    #[error("The server is at capacity ({limit} requests in progress); retry after the Retry-After interval.")]
+    AtCapacity { limit: usize },
     /// JSON that does not fit the operation's parameters (an unknown property, a wrong type, a bad enum value …).
     #[error("{0}")]
     InvalidBody(String),
@@ -135,6 +138,8 @@ impl ApiError {
             ) => (StatusCode::BAD_REQUEST, "BadRequest"),
             ApiError::Admin(AdminError::Store(error)) => store_status(error),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
+            // Graph's throttling answer (graph-calls.md: 429/503 with Retry-After, which the SDKs' retry handler honours).
+            ApiError::AtCapacity { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::NotServed { .. } => (StatusCode::NOT_IMPLEMENTED, "NotImplemented"),
             ApiError::Store(error) => store_status(error),
             ApiError::FaultNotLosable { .. } | ApiError::UnknownOperation(_) | ApiError::Disorder(_) => {
@@ -206,7 +211,7 @@ impl ApiError {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
             }
         }
-        if matches!(self.store_error(), Some(StoreError::Busy(_))) {
+        if matches!(self.store_error(), Some(StoreError::Busy(_))) || matches!(self, ApiError::AtCapacity { .. }) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response

@@ -234,6 +234,28 @@ impl Route {
     }
 }
 
+/// Whether `path` is under a Graph version root (`/v1.0/`, `/beta/`; any case).
+pub(crate) fn is_graph_path(path: &str) -> bool {
+    ["/v1.0/", "/beta/"].iter().any(|root| path.get(..root.len()).is_some_and(|p| p.eq_ignore_ascii_case(root)))
+}
+
+/// Sheds Graph requests past `max_requests_in_flight`, before anything reads their bodies or touches the store:
+/// an overloaded server answers 503 at once instead of queueing without bound (and growing with the queue).
+pub(crate) async fn shed_past_capacity(
+    State(state): State<AppState>,
+    ids: RequestIds,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !is_graph_path(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Some(_slot) = state.graph_request_slot() else {
+        return ApiError::AtCapacity { limit: state.config.max_requests_in_flight }.into_graph_response(&ids);
+    };
+    next.run(request).await
+}
+
 /// The fallback of the router: everything not served by a fixed route is a Graph request.
 pub(crate) async fn handle(
     State(state): State<AppState>,

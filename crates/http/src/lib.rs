@@ -45,13 +45,15 @@ pub struct HttpConfig {
     pub dev_mode: bool,
     /// Request bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// Graph requests served at once; more are answered 503 with `Retry-After` instead of queueing without bound.
+    pub max_requests_in_flight: usize,
     /// The key `/_admin` requires outside dev mode; without one, `/_admin` is closed outside dev mode.
     pub admin_key: Option<String>,
 }
 
 /// Shared by every request.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Arc<Shared>, Arc<tokio::sync::Semaphore>);
 
 pub struct Shared {
     pub store: Arc<dyn Store>,
@@ -68,7 +70,13 @@ pub struct Shared {
 
 impl AppState {
     pub fn new(shared: Shared) -> AppState {
-        AppState(Arc::new(shared))
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(shared.config.max_requests_in_flight.max(1)));
+        AppState(Arc::new(shared), in_flight)
+    }
+
+    /// One of the Graph request slots, or none when all `max_requests_in_flight` are taken.
+    pub(crate) fn graph_request_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.1.clone().try_acquire_owned().ok()
     }
 }
 
@@ -93,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(graph::handle)
         .method_not_allowed_fallback(fixed_route_method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), console::record_graph_requests))
+        .layer(middleware::from_fn_with_state(state.clone(), graph::shed_past_capacity))
         .layer(middleware::from_fn(request::stamp))
         .with_state(state)
 }

@@ -246,6 +246,7 @@ pub(crate) struct Settings {
     #[serde(with = "humantime_serde")]
     pub(crate) shutdown_grace: Duration,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_requests_in_flight: usize,
     /// The URL clients use to reach the server; derived from the listening address when unset.
     pub(crate) public_url: Option<Url>,
     pub(crate) admin_key: Option<String>,
@@ -351,6 +352,7 @@ impl Default for Settings {
             shutdown_grace: Duration::from_secs(10),
             // Graph refuses JSON bodies above 4 MB.
             max_body_bytes: 4 * 1024 * 1024,
+            max_requests_in_flight: 1024,
             public_url: None,
             admin_key: None,
             // Entra ID answers expires_in 3599 for a client-credentials token.
@@ -403,6 +405,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_MAX_BODY_BYTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) max_body_bytes: Option<usize>,
+    /// Graph requests served at once; more are answered 503 with Retry-After [default: 1024]
+    #[arg(long, env = "SWITCHBOARD_MAX_REQUESTS_IN_FLIGHT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_requests_in_flight: Option<usize>,
     /// The URL clients reach the server at, used in token issuers and endpoint URLs [default: from --listen]
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     #[serde(skip_serializing_if = "Option::is_none")]

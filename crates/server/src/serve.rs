@@ -159,6 +159,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let config = HttpConfig {
         dev_mode: settings.mode == Mode::Dev,
         max_body_bytes: settings.max_body_bytes,
+        max_requests_in_flight: settings.max_requests_in_flight,
         admin_key: settings.admin_key.clone(),
     };
     let clock_mode = match settings.clock {

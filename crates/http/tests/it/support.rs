@@ -35,12 +35,13 @@ pub(crate) struct TestServer {
 pub(crate) struct Options {
     pub(crate) dev_mode: bool,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_requests_in_flight: usize,
     pub(crate) admin_key: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { dev_mode: true, max_body_bytes: 4 * 1024 * 1024, admin_key: None }
+        Options { dev_mode: true, max_body_bytes: 4 * 1024 * 1024, max_requests_in_flight: 1024, admin_key: None }
     }
 }
 
@@ -69,6 +70,7 @@ impl TestServer {
         let config = HttpConfig {
             dev_mode: options.dev_mode,
             max_body_bytes: options.max_body_bytes,
+            max_requests_in_flight: options.max_requests_in_flight,
             admin_key: options.admin_key,
         };
         let instance = store.instance().await.expect("instance");

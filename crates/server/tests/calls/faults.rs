@@ -73,3 +73,37 @@ async fn a_call_ends_with_any_injected_code() {
         h.sim("POST", &format!("/calls/{id}/terminate"), Some(&body)).await.expect(404);
     }
 }
+
+#[tokio::test]
+async fn graph_requests_past_the_limit_are_shed_with_503_and_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let h = Harness::start_with_config("max_requests_in_flight = 1\n").await;
+    // The only slot is held by a request whose body is still on its way.
+    let address = h.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1.0/communications/calls HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{",
+        h.token
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let shed = loop {
+        // The server takes the slow request's slot once it has read its head; until then this one may get it.
+        assert!(tokio::time::Instant::now() < deadline, "the slow request never held the slot");
+        let reply = h.graph("GET", "/v1.0/communications/calls/unknown", None).await;
+        if reply.status == 503 {
+            break reply;
+        }
+        assert_eq!(reply.status, 404, "{}", reply.body);
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(shed.error_code(), "ServiceUnavailable");
+    assert!(shed.error_message().contains("at capacity (1 requests in progress)"), "{}", shed.body);
+    assert_eq!(shed.headers["retry-after"], "1");
+    drop(slow);
+    while h.graph("GET", "/v1.0/communications/calls/unknown", None).await.status != 404 {
+        assert!(tokio::time::Instant::now() < deadline, "the slot never came back");
+        tokio::task::yield_now().await;
+    }
+}
