@@ -6,7 +6,8 @@
 //! Group commit: the methods queued while one ran are run together in one SQLite transaction, each inside a
 //! savepoint of its own (a method that fails undoes only its own work), and answered only once that transaction has
 //! committed — so an answer still means "on disk", and a busy server writes and checkpoints the WAL once per group
-//! instead of once per change.
+//! instead of once per change. If the group cannot be committed (a full disk), the methods that wrote get the error;
+//! those that only read keep their answers.
 
 use std::{
     sync::{Mutex, mpsc},
@@ -108,12 +109,14 @@ fn run_group(connection: &mut Connection, jobs: Vec<Job>) {
         }
         return;
     }
+    // Each with whether it wrote anything: one that only read keeps its answer whatever becomes of the group.
     let mut replies = Vec::with_capacity(jobs.len());
     let mut last_error = None;
     let mut jobs = jobs.into_iter();
     for job in jobs.by_ref() {
+        let changes = connection.total_changes();
         let (error, reply) = job(connection);
-        replies.push(reply);
+        replies.push((reply, connection.total_changes() != changes));
         last_error = error.or(last_error);
         if connection.is_autocommit() {
             // SQLite rolled the whole group back itself (a full disk or an I/O error can do that).
@@ -128,8 +131,8 @@ fn run_group(connection: &mut Connection, jobs: Vec<Job>) {
             super::classify(error)
         })
     };
-    for reply in replies {
-        reply(failed.as_ref());
+    for (reply, wrote) in replies {
+        reply(failed.as_ref().filter(|_| wrote));
     }
     // What was left when the group was rolled back runs one job at a time.
     for job in jobs {
