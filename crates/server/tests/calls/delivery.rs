@@ -236,36 +236,30 @@ async fn hanging_receiver() -> String {
 async fn a_hanging_webhook_takes_no_delivery_slot_from_other_bots() {
     // Two delivery slots and one connection per host: before, the second call to the hanging webhook took the
     // other slot to wait for that connection, and the healthy bot waited out the timeout.
-    let h =
-        Harness::start_with_config("[notifications]\ntimeout = \"30s\"\nconcurrency = 2\nconnections_per_host = 1\n")
-            .await;
     let hanging = hanging_receiver().await;
-    let mut stuck = Vec::new();
-    for name in ["A", "B", "C"] {
-        let user = h.user(name, answers_after(60_000)).await;
-        stuck.push(call_with_callback(&h, &user, &hanging).await);
-    }
-    let bob = h.user("Bob", answers_after(60_000)).await;
-    let healthy = h.call(user_identity(&bob)).await["id"].as_str().unwrap().to_owned();
-    assert_eq!(call_of(&h.receiver.next().await), healthy);
-    for call in &stuck {
-        let journal = h.journal(call).await;
-        assert_eq!(journal[0]["attempts"], 0, "the hanging webhook has not timed out yet: {journal:?}");
-    }
+    the_healthy_bot_is_served_while_webhooks_hang(2, vec![hanging.clone(), hanging.clone(), hanging]).await;
 }
 
 #[tokio::test]
 async fn a_wave_of_hanging_webhooks_holds_the_delivery_slots_for_a_second_not_for_the_timeout() {
-    // Four slots (three for receivers that answer, one for struggling ones), four webhooks that hang: each POST
-    // holds a slot until its receiver has kept it waiting a second, then gives it back.
-    let h =
-        Harness::start_with_config("[notifications]\ntimeout = \"30s\"\nconcurrency = 4\nconnections_per_host = 1\n")
-            .await;
+    // Four slots for receivers that answer, four webhooks that hang at once: each POST holds its slot until its
+    // receiver has kept it waiting a second, then gives it back.
+    let mut hanging = Vec::new();
+    for _ in 0..4 {
+        hanging.push(hanging_receiver().await);
+    }
+    the_healthy_bot_is_served_while_webhooks_hang(4, hanging).await;
+}
+
+/// A call for each of `webhooks` (which hang), then one of the healthy bot: its notification arrives while every
+/// hanging POST still waits for its 30 s timeout.
+async fn the_healthy_bot_is_served_while_webhooks_hang(concurrency: usize, webhooks: Vec<String>) {
+    let config = format!("[notifications]\ntimeout = \"30s\"\nconcurrency = {concurrency}\nconnections_per_host = 1\n");
+    let h = Harness::start_with_config(&config).await;
     let mut stuck = Vec::new();
-    for name in ["A", "B", "C", "D"] {
-        let hanging = hanging_receiver().await;
-        let user = h.user(name, answers_after(60_000)).await;
-        stuck.push(call_with_callback(&h, &user, &hanging).await);
+    for (n, webhook) in webhooks.iter().enumerate() {
+        let user = h.user(&format!("User {n}"), answers_after(60_000)).await;
+        stuck.push(call_with_callback(&h, &user, webhook).await);
     }
     let bob = h.user("Bob", answers_after(60_000)).await;
     let healthy = h.call(user_identity(&bob)).await["id"].as_str().unwrap().to_owned();

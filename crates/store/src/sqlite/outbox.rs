@@ -113,7 +113,7 @@ pub(super) fn deliverable(
     // turns — each receiver's first call, then each one's second … — so thousands waiting for one receiver do not
     // hold up another's; within a receiver, those never tried first (fresh notifications do not queue behind
     // retries), then oldest first; then the first `per_call` pending notifications of each.
-    let heads: Vec<String> = all(
+    due_from_heads(
         connection,
         "SELECT call_id FROM (SELECT n.call_id, n.seq, n.next_attempt_at IS NOT NULL AS retry, \
          ROW_NUMBER() OVER (PARTITION BY n.url ORDER BY n.next_attempt_at IS NOT NULL, n.seq) AS turn \
@@ -121,9 +121,21 @@ pub(super) fn deliverable(
          WHERE status = 'pending' GROUP BY call_id) h ON n.seq = h.head \
          WHERE n.next_attempt_at IS NULL OR n.next_attempt_at <= ?) \
          ORDER BY turn, retry, seq LIMIT ?",
-        (timestamp(now), calls),
-        |row| get(row, "call_id"),
-    )?;
+        now,
+        per_call,
+        calls,
+    )
+}
+
+/// The calls `heads_sql` names (its parameters: `now`, then at most how many), each with its first due notifications.
+fn due_from_heads(
+    connection: &Connection,
+    heads_sql: &str,
+    now: DateTime<Utc>,
+    per_call: u32,
+    calls: u32,
+) -> Result<Vec<NotificationRecord>, StoreError> {
+    let heads: Vec<String> = all(connection, heads_sql, (timestamp(now), calls), |row| get(row, "call_id"))?;
     first_due_of(connection, &heads, now, per_call)
 }
 
@@ -169,16 +181,11 @@ pub(super) fn due_retries(
     per_call: u32,
     calls: u32,
 ) -> Result<Vec<NotificationRecord>, StoreError> {
-    let heads: Vec<String> = all(
-        connection,
-        &format!(
-            "SELECT n.call_id FROM notification n WHERE {RETRY_HEAD} AND n.next_attempt_at <= ? \
-             ORDER BY n.next_attempt_at LIMIT ?"
-        ),
-        (timestamp(now), calls),
-        |row| get(row, "call_id"),
-    )?;
-    first_due_of(connection, &heads, now, per_call)
+    let heads_sql = format!(
+        "SELECT n.call_id FROM notification n WHERE {RETRY_HEAD} AND n.next_attempt_at <= ? \
+         ORDER BY n.next_attempt_at LIMIT ?"
+    );
+    due_from_heads(connection, &heads_sql, now, per_call, calls)
 }
 
 pub(super) fn next_retry(connection: &Connection, excluding: &[String]) -> Result<Option<DateTime<Utc>>, StoreError> {
