@@ -99,7 +99,8 @@ pub struct Identity {
     apps_changed: AtomicU64,
     /// Access tokens whose signature was checked, with their claims: a bot sends the same token with every request
     /// for an hour, and an RSA verification costs more than the rest of a request's authentication.
-    verified: Mutex<HashMap<String, Arc<AccessClaims>>>,
+    /// (By token: the key id that signed it and its claims.)
+    verified: Mutex<HashMap<String, (String, Arc<AccessClaims>)>>,
 }
 
 /// At most this many verified tokens are remembered (then the memory starts afresh).
@@ -398,15 +399,21 @@ impl Identity {
         now: DateTime<Utc>,
     ) -> Result<AuthenticatedApp, AuthenticationError> {
         let token = bearer_token(authorization)?;
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
-        let kid = header.kid.ok_or(TokenRejection::InvalidSignature)?;
-        if self.keys().find(&kid).is_none() {
-            self.reload_keys().await.map_err(|error| match error {
-                IdentityError::Store(store) => AuthenticationError::Store(store),
-                _ => AuthenticationError::Rejected(TokenRejection::InvalidSignature),
-            })?;
-        }
-        let claims = self.verify_access_token(token, &kid, now)?;
+        let claims = match self.remembered(token) {
+            Some(claims) => claims,
+            None => {
+                let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
+                let kid = header.kid.ok_or(TokenRejection::InvalidSignature)?;
+                if self.keys().find(&kid).is_none() {
+                    self.reload_keys().await.map_err(|error| match error {
+                        IdentityError::Store(store) => AuthenticationError::Store(store),
+                        _ => AuthenticationError::Rejected(TokenRejection::InvalidSignature),
+                    })?;
+                }
+                self.verify_signature(token, kid)?
+            }
+        };
+        self.check_claims(&claims, now)?;
         let tenant_id: Uuid = claims.tid.parse().map_err(|_| TokenRejection::Malformed)?;
         let app_id: Uuid = claims.appid.parse().map_err(|_| TokenRejection::Malformed)?;
         let application = self.application(app_id).await?.ok_or(TokenRejection::UnknownApplication)?;
@@ -443,29 +450,15 @@ impl Identity {
         Ok(app)
     }
 
-    fn verify_access_token(
-        &self,
-        token: &str,
-        kid: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Arc<AccessClaims>, TokenRejection> {
-        let keys = self.keys();
-        // The key must still be published, even for a token verified before.
-        let key = keys.find(kid).ok_or(TokenRejection::InvalidSignature)?;
-        let remembered =
-            self.verified.lock().expect("invariant: nothing panics holding the token memory").get(token).cloned();
-        let claims = match remembered {
-            Some(claims) => claims,
-            None => {
-                let claims = Arc::new(self.verify_signature(token, key)?);
-                let mut verified = self.verified.lock().expect("invariant: nothing panics holding the token memory");
-                if verified.len() >= VERIFIED_TOKENS {
-                    verified.clear();
-                }
-                verified.insert(token.to_owned(), claims.clone());
-                claims
-            }
-        };
+    /// The claims of a token whose signature was verified before, if the key that signed it is still published.
+    fn remembered(&self, token: &str) -> Option<Arc<AccessClaims>> {
+        let (kid, claims) =
+            self.verified.lock().expect("invariant: nothing panics holding the token memory").get(token).cloned()?;
+        self.keys().find(&kid).is_some().then_some(claims)
+    }
+
+    /// The claims against `now`, with Graph's messages (the signature was checked already).
+    fn check_claims(&self, claims: &AccessClaims, now: DateTime<Utc>) -> Result<(), TokenRejection> {
         if claims.iss != self.issuer(&claims.tid) {
             return Err(TokenRejection::InvalidIssuer);
         }
@@ -479,24 +472,36 @@ impl Identity {
         if claims.nbf - CLOCK_SKEW_SECONDS > now {
             return Err(TokenRejection::NotYetValid);
         }
-        Ok(claims)
+        Ok(())
     }
 
-    /// The claims of `token` if `key` signed it. Only the signature here; the caller checks the claims against the
-    /// time it passes in, with Graph's messages.
-    fn verify_signature(&self, token: &str, key: &SigningKey) -> Result<AccessClaims, TokenRejection> {
+    /// The claims of `token` if the published key `kid` signed it, remembered for the token's next requests. Only
+    /// the signature here; [`Identity::check_claims`] checks the claims against the time, with Graph's messages.
+    fn verify_signature(&self, token: &str, kid: String) -> Result<Arc<AccessClaims>, TokenRejection> {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature
-                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => TokenRejection::InvalidSignature,
-                _ => TokenRejection::Malformed,
-            })?
-            .claims;
+        let decoded = {
+            let keys = self.keys();
+            let key = keys.find(&kid).ok_or(TokenRejection::InvalidSignature)?;
+            jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+        };
+        let claims = Arc::new(
+            decoded
+                .map_err(|error| match error.kind() {
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature
+                    | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => TokenRejection::InvalidSignature,
+                    _ => TokenRejection::Malformed,
+                })?
+                .claims,
+        );
+        let mut verified = self.verified.lock().expect("invariant: nothing panics holding the token memory");
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), (kid, claims.clone()));
         Ok(claims)
     }
 

@@ -486,6 +486,11 @@ impl Dispatcher {
         let now = Utc::now();
         let head = &batch[0];
         let answer = Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok()));
+        if answer == Answer::Transient || Duration::from_millis(attempt.latency_ms.into()) > SLOW_ANSWER {
+            self.struggling(slots);
+        } else if let Some(host) = &slots.host {
+            host.struggling.store(false, Ordering::Relaxed);
+        }
         let outcome = match answer {
             Answer::Accepted => AttemptOutcome::Delivered,
             Answer::Transient => match self.policy.retry_at(head, now, retry_after, rng) {
@@ -551,12 +556,6 @@ impl Dispatcher {
         };
         metrics::gauge!(telemetry::IN_FLIGHT).decrement(1);
         let latency = clock.elapsed();
-        let failed = Answer::of(sent.result.as_ref().ok().map(|answered| answered.status)) == Answer::Transient;
-        if failed || latency > SLOW_ANSWER {
-            self.struggling(slots);
-        } else if let Some(host) = &slots.host {
-            host.struggling.store(false, Ordering::Relaxed);
-        }
         let (status, excerpt, error, retry_after) = match sent.result {
             Ok(answered) => {
                 let error =
