@@ -12,10 +12,7 @@ async fn group_call(h: &Harness, media: Value) -> (String, String) {
     let b = h.user("B", json!({"response": {"kind": "ring"}})).await;
     let mut body = h.call_body(vec![user_identity(&a), user_identity(&b)]);
     body["mediaConfig"] = media;
-    let id = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     h.receiver.take(5).await;
     (id, a)

@@ -126,7 +126,7 @@ fn call_of(received: &Received) -> String {
 async fn call_with_callback(h: &Harness, user: &str, callback: &str) -> String {
     let mut body = h.call_body(vec![user_identity(user)]);
     body["callbackUri"] = callback.into();
-    h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"].as_str().unwrap().to_owned()
+    h.place("v1.0", &body).await
 }
 
 /// Each call's notifications arrived in the order they were raised, each once: per call, the sequence numbers are
@@ -496,10 +496,7 @@ async fn the_disorder_knob_reorders_a_calls_notifications() {
     }
     let mut body = h.call_body(users.iter().map(|u| user_identity(u)).collect());
     body["callbackUri"] = json!(format!("http://{address}/callback"));
-    let group = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let group = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     let queued = h.journal(&group).await.len();
     assert!(queued >= 8, "{queued} notifications");

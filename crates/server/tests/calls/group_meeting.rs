@@ -108,14 +108,7 @@ async fn joining_by_organizer_and_chat_creates_the_meeting_in_dev_mode_and_the_m
         "allowConversationWithoutHost": true,
     });
     let chat = json!({"@odata.type": "#microsoft.graph.chatInfo", "threadId": "19:meeting_Win6Ydo4wsMijFjZS00ZGVjLTk5MGUtOTRjNWY2NmNkYTFm@thread.v2", "messageId": "0"});
-    let id = h
-        .graph("POST", "/v1.0/communications/calls", Some(&h.join_body(info.clone(), Some(chat))))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &h.join_body(info.clone(), Some(chat))).await;
     let notifications = h.receiver.take(4).await;
     assert_eq!(notifications[1].data()["meetingInfo"]["organizer"]["user"]["id"], organizer);
     assert_eq!(roster_ids(&notifications[3]), [crate::support::DEV_APP, organizer], "the organizer is in it");
@@ -137,14 +130,7 @@ async fn people_join_and_leave_a_meeting_the_bot_is_in() {
     let late = h.user("Late", answers_after(0)).await;
     let meeting = h.meeting(&organizer).await;
     let key = meeting["id"].as_str().unwrap();
-    let id = h
-        .graph("POST", "/v1.0/communications/calls", Some(&h.join_body(join_meeting_id(&meeting), None)))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &h.join_body(join_meeting_id(&meeting), None)).await;
     h.receiver.take(4).await;
 
     let joined =

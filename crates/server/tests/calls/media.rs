@@ -21,10 +21,7 @@ async fn group_call(h: &Harness, names: &[&str]) -> (String, Vec<String>) {
         users.push(h.user(name, answers_after(0)).await);
     }
     let body = h.call_body(users.iter().map(|u| user_identity(u)).collect());
-    let id = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     h.receiver.take(4 + names.len()).await;
     (id, users)
@@ -76,10 +73,7 @@ async fn prompts_queue_in_order_and_cancel_media_processing_cuts_them() {
     // A bot working in beta: its notifications carry beta's completion reasons.
     let alice = h.user("Alice", answers_after(0)).await;
     let body = h.call_body(vec![user_identity(&alice)]);
-    let id = h.graph("POST", "/beta/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("beta", &body).await;
     h.advance(0.0).await;
     h.receiver.take(4).await;
     let long = h.upload_tone("long.wav", 500.0, 5000).await;
@@ -304,10 +298,7 @@ async fn media_operations_are_refused_for_app_hosted_media() {
     let alice = h.user("Alice", answers_after(0)).await;
     let mut body = h.call_body(vec![user_identity(&alice)]);
     body["mediaConfig"] = json!({"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "<media config>"});
-    let id = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     let uri = h.upload_tone("p.wav", 440.0, 100).await;
     let refused = h

@@ -14,10 +14,7 @@ async fn group_call(h: &Harness, users: &[&str], call_options: Option<Value>) ->
     if let Some(options) = call_options {
         body["callOptions"] = options;
     }
-    let id = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     // establishing, established, audio, the bot's roster, one roster per user joining
     h.receiver.take(4 + users.len()).await;
@@ -246,10 +243,7 @@ async fn meeting(h: &Harness, policy: &str) -> (String, String, Value) {
     let body = json!({"organizerId": organizer, "attendees": [{"userId": organizer}], "lobbyBypass": policy, "lobbyTimeoutMs": 600000});
     let meeting = h.sim("POST", "/meetings", Some(&body)).await.expect(201).body;
     let join = h.join_body(join_meeting_id(&meeting), None);
-    let call = h.graph("POST", "/beta/communications/calls", Some(&join)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let call = h.place("beta", &join).await;
     (call, organizer, meeting)
 }
 
@@ -486,10 +480,7 @@ async fn escalating_a_peer_to_peer_call_can_hide_the_bot() {
     let mut body = h.call_body(vec![user_identity(&alice)]);
     body["callOptions"] =
         json!({"@odata.type": "#microsoft.graph.outgoingCallOptions", "hideBotAfterEscalation": true});
-    let call = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let call = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     h.receiver.take(3).await;
     let bob = h.user("Bob", answers_after(0)).await;
@@ -511,10 +502,7 @@ async fn a_synthetic_media_report_shows_on_the_beta_participant() {
     let a = h.user("A", answers_after(0)).await;
     let b = h.user("B", answers_after(0)).await;
     let body = h.call_body(vec![user_identity(&a), user_identity(&b)]);
-    let call = h.graph("POST", "/beta/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let call = h.place("beta", &body).await;
     h.advance(0.0).await;
     let a_id = participant_of(&h, &call, &a).await;
     let report = json!({"isMalicious": true});

@@ -494,6 +494,12 @@ impl Harness {
         self.sim("POST", "/users", Some(&user)).await.expect(201).body["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a call with `body` through the Graph API `version` (`v1.0`, `beta`); returns its id.
+    pub(crate) async fn place(&self, version: &str, body: &Value) -> String {
+        let reply = self.graph("POST", &format!("/{version}/communications/calls"), Some(body)).await;
+        reply.expect(201).body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Places a peer-to-peer call from the dev app to `target` (an identity set); returns the 201's body.
     pub(crate) async fn call(&self, target: Value) -> Value {
         let reply = self.graph("POST", "/v1.0/communications/calls", Some(&self.call_body(vec![target]))).await;

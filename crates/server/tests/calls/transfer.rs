@@ -122,10 +122,7 @@ async fn a_group_call_transfers_one_participant_and_continues() {
     let b = h.user("B", answers_after(0)).await;
     let heidi = h.user("Heidi", answers_after(1000)).await;
     let body = h.call_body(vec![user_identity(&a), user_identity(&b)]);
-    let id = h.graph("POST", "/v1.0/communications/calls", Some(&body)).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = h.place("v1.0", &body).await;
     h.advance(0.0).await;
     // establishing, established, audio, roster (bot), roster (+a), roster (+b)
     h.receiver.take(6).await;
