@@ -79,11 +79,15 @@ fn fits(template: &str, segment: &str, action_position: bool) -> bool {
     if segment.eq_ignore_ascii_case(template) {
         return true;
     }
+    // `get`, not slicing: the prefix's length may fall inside a multi-byte character of the segment.
     action_position
-        && segment.len() > "microsoft.graph.".len()
-        && segment[.."microsoft.graph.".len()].eq_ignore_ascii_case("microsoft.graph.")
-        && segment["microsoft.graph.".len()..].eq_ignore_ascii_case(template)
+        && segment.get(..NAMESPACE.len()).zip(segment.get(NAMESPACE.len()..)).is_some_and(|(namespace, name)| {
+            namespace.eq_ignore_ascii_case(NAMESPACE) && name.eq_ignore_ascii_case(template)
+        })
 }
+
+/// The namespace a bound action may be qualified with.
+const NAMESPACE: &str = "microsoft.graph.";
 
 /// How many leading segments of `rest` the endpoint's template accepts.
 fn matched_prefix(endpoint: &Endpoint, rest: &[String]) -> usize {
@@ -234,5 +238,35 @@ mod tests {
         assert_eq!(segment, "muteAll", "not read as a participant id under v1.0");
         assert!(hint.is_some());
         assert!(matches!(resolve(ApiVersion::V1, "GET", "/communications"), Resolution::NotServed));
+    }
+
+    #[test]
+    fn multi_byte_characters_where_the_namespace_ends_are_unknown_segments() {
+        // 15 ASCII bytes, then a character whose bytes straddle the 16-byte namespace prefix.
+        let path = "/communications/calls/c1/microsoft.graph\u{e9}answer";
+        assert!(matches!(resolve(ApiVersion::V1, "POST", path), Resolution::UnknownSegment { .. }));
+        assert!(matches!(
+            resolve(ApiVersion::V1, "POST", "/communications/calls/c1/abcdefghijklmno\u{1F600}"),
+            Resolution::UnknownSegment { .. }
+        ));
+    }
+
+    proptest::proptest! {
+        /// Whatever the path, the resolver answers (a request URL is the attacker's to choose).
+        #[test]
+        fn any_path_resolves_without_panicking(
+            version in proptest::prop_oneof![proptest::strategy::Just(ApiVersion::V1), proptest::strategy::Just(ApiVersion::Beta)],
+            method in "GET|POST|PATCH|DELETE|PUT",
+            segments in proptest::collection::vec("(communications|calls|app|participants|operations|microsoft\\.graph\\.|[a-zA-Z]{0,4}|\\PC{0,20}|%[0-9a-fA-F]{2}|\\(|\\)|')+", 0..8),
+        ) {
+            let path = format!("/{}", segments.join("/"));
+            let _ = resolve(version, &method, &path);
+        }
+
+        #[test]
+        fn arbitrary_strings_resolve_without_panicking(path in "\\PC*") {
+            let _ = resolve(ApiVersion::V1, "POST", &path);
+            let _ = resolve(ApiVersion::Beta, "GET", &format!("/communications/calls/{path}"));
+        }
     }
 }
