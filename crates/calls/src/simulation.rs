@@ -275,7 +275,7 @@ impl Calls {
     }
 
     pub async fn media_file(&self, name: &str) -> Result<Vec<u8>, CallsError> {
-        self.media.library.file_bytes(name).await.map(|b| b.to_vec()).map_err(CallsError::MediaFileNotFound)
+        self.media.library.file(name).await.map(|b| b.to_vec()).map_err(CallsError::MediaFileNotFound)
     }
 
     pub async fn delete_media_file(&self, name: &str) -> bool {

@@ -158,22 +158,29 @@ impl ClipLibrary {
 
     // ---- the simulated people's files --------------------------------------------------------------------------
 
-    async fn file(&self, name: &str) -> Result<Arc<Vec<u8>>, String> {
+    /// A file of the media library by its name — never a path: `/_sim` speech and `sim:` prompt URIs name files
+    /// of the library only, and the answer for a name that is not one is the answer for a file that does not exist,
+    /// so it tells nothing about the disk.
+    pub(crate) async fn file(&self, name: &str) -> Result<Arc<Vec<u8>>, String> {
+        let missing = || {
+            format!(
+                "there is no media file '{name}' (a name of GET /_sim/media: letters, digits, '.', '-', '_'); upload it \
+                 with PUT /_sim/media/<name>"
+            )
+        };
+        if !valid_name(name) {
+            return Err(missing());
+        }
         if let Some(bytes) = self.uploads.lock().expect(POISON).get(name) {
             return Ok(bytes.clone());
         }
-        let Some(directory) = &self.config.files else {
-            return Err(format!("there is no media file '{name}'; upload it with PUT /_sim/media/{name}"));
-        };
+        let Some(directory) = &self.config.files else { return Err(missing()) };
         let path = directory.join(name);
-        tokio::fs::read(&path).await.map(Arc::new).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!(
-                    "there is no media file '{name}' in {}; upload it with PUT /_sim/media/{name}",
-                    directory.display()
-                )
+        tokio::fs::read(&path).await.map(Arc::new).map_err(|error| {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), %error, "a media file cannot be read");
             }
-            _ => format!("cannot read {}: {e}", path.display()),
+            missing()
         })
     }
 
@@ -224,14 +231,6 @@ impl ClipLibrary {
         files.sort();
         files.dedup_by(|a, b| a.0 == b.0);
         files
-    }
-
-    /// The bytes of a file, as uploaded.
-    pub(crate) async fn file_bytes(&self, name: &str) -> Result<Arc<Vec<u8>>, String> {
-        if !valid_name(name) {
-            return Err(format!("'{name}' is not a media name"));
-        }
-        self.file(name).await
     }
 
     pub(crate) async fn delete_file(&self, name: &str) -> bool {

@@ -16,6 +16,7 @@ mod media;
 mod outgoing;
 mod participants;
 mod persistence;
+mod security;
 mod sim_cli;
 mod small_disk;
 mod storage;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::support::{Harness, answers_after, user_identity};
 
 /// An established peer-to-peer call with Alice; returns the call id and Alice's participant id.
-async fn call_with_alice(h: &Harness) -> (String, String) {
+pub(crate) async fn call_with_alice(h: &Harness) -> (String, String) {
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;

@@ -418,6 +418,11 @@ impl Harness {
         Ok(())
     }
 
+    /// The server's data directory.
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The data directory's disk (for a harness started with [`Harness::start_on_small_disk`]).
     pub(crate) fn disk(&self) -> &SmallDisk {
         self.disk.as_ref().expect("the harness was started on a small disk")
