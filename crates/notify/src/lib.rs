@@ -25,7 +25,8 @@ use std::{
 use chrono::{DateTime, Utc};
 pub use disorder::{DeliveryControls, Disorder, DisorderError};
 use policy::{Answer, RetryPolicy};
-use post::Envelope;
+pub use post::Destinations;
+use post::{Envelope, NotSent};
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, OutboxSignal, Store, StoreError};
 use tokio::{
@@ -58,6 +59,8 @@ pub struct DispatcherConfig {
     pub journal_max_entries: u64,
     /// Certificates (PEM) to trust for HTTPS receivers, besides the system's.
     pub extra_roots: Vec<Vec<u8>>,
+    /// Where notifications may be posted.
+    pub destinations: Destinations,
 }
 
 impl Default for DispatcherConfig {
@@ -74,6 +77,10 @@ impl Default for DispatcherConfig {
             journal_retention: Duration::from_secs(7 * 24 * 3600),
             journal_max_entries: 100_000,
             extra_roots: Vec::new(),
+            destinations: Destinations {
+                addresses: switchboard_egress::AddressPolicy::public_and(Vec::new()),
+                loopback_http: false,
+            },
         }
     }
 }
@@ -187,6 +194,14 @@ impl NextLook {
     }
 }
 
+/// One POST's attempt as the journal keeps it (its outcome still to be decided), the receiver's `Retry-After`, and
+/// whether the destination was one notifications may not go to (no use trying again).
+struct Posted {
+    attempt: DeliveryAttempt,
+    retry_after: Option<Duration>,
+    forbidden: bool,
+}
+
 /// How a call's delivery task ended.
 struct Ended {
     call_id: String,
@@ -234,6 +249,7 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(post::USER_AGENT)
             .pool_max_idle_per_host(config.connections_per_host)
+            .dns_resolver(config.destinations.addresses.resolver())
             .tls_certs_merge(roots)
             .build()
             .map_err(ClientError::Build)?;
@@ -482,10 +498,13 @@ impl Dispatcher {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let (attempt, retry_after) = self.post(batch, &envelope, slots).await;
+        let Posted { attempt, retry_after, forbidden } = self.post(batch, &envelope, slots).await;
         let now = Utc::now();
         let head = &batch[0];
-        let answer = Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok()));
+        let answer = match forbidden {
+            true => Answer::Refused,
+            false => Answer::of(attempt.status.and_then(|s| reqwest::StatusCode::from_u16(s).ok())),
+        };
         if answer == Answer::Transient || Duration::from_millis(attempt.latency_ms.into()) > SLOW_ANSWER {
             self.struggling(slots);
         } else if let Some(host) = &slots.host {
@@ -512,7 +531,7 @@ impl Dispatcher {
         }
         let journaled = self.record(batch, DeliveryAttempt { outcome, ..attempt }).await;
         if delivered && journaled && disorder.duplicates(rng) {
-            let (again, _) = self.post(batch, &envelope, slots).await;
+            let again = self.post(batch, &envelope, slots).await.attempt;
             metrics::counter!(telemetry::DUPLICATED).increment(batch.len() as u64);
             self.record(batch, DeliveryAttempt { outcome: AttemptOutcome::Duplicate, ..again }).await;
         }
@@ -527,14 +546,8 @@ impl Dispatcher {
     }
 
     /// POSTs `envelope` holding one of its receiver's connection slots, given back as soon as the answer is in
-    /// (journaling needs none); the attempt as the journal keeps it (its outcome still to be decided) and the
-    /// receiver's `Retry-After`.
-    async fn post(
-        &self,
-        batch: &[NotificationRecord],
-        envelope: &Envelope,
-        slots: &Slots,
-    ) -> (DeliveryAttempt, Option<Duration>) {
+    /// (journaling needs none).
+    async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope, slots: &Slots) -> Posted {
         let notification = &batch[0].notification;
         let _connection = match &slots.host {
             Some(host) => host.connections.clone().acquire_owned().await.ok(),
@@ -544,7 +557,7 @@ impl Dispatcher {
         let started_at = Utc::now();
         let clock = Instant::now();
         metrics::gauge!(telemetry::IN_FLIGHT).increment(1);
-        let send = post::send(&self.client, envelope, &token);
+        let send = post::send(&self.client, envelope, &token, &self.config.destinations);
         tokio::pin!(send);
         let sent = tokio::select! {
             sent = &mut send => sent,
@@ -556,6 +569,7 @@ impl Dispatcher {
         };
         metrics::gauge!(telemetry::IN_FLIGHT).decrement(1);
         let latency = clock.elapsed();
+        let forbidden = matches!(sent.result, Err(NotSent::Forbidden(_)));
         let (status, excerpt, error, retry_after) = match sent.result {
             Ok(answered) => {
                 let error =
@@ -563,7 +577,7 @@ impl Dispatcher {
                 let retry_after = answered.retry_after.as_deref().and_then(|v| policy::retry_after(v, Utc::now()));
                 (Some(answered.status.as_u16()), Some(answered.excerpt), error, retry_after)
             }
-            Err(error) => (None, None, Some(error), None),
+            Err(not_sent) => (None, None, Some(not_sent.message()), None),
         };
         telemetry::attempt(status, latency);
         let attempt = DeliveryAttempt {
@@ -577,7 +591,7 @@ impl Dispatcher {
             error,
             outcome: AttemptOutcome::Delivered,
         };
-        (attempt, retry_after)
+        Posted { attempt, retry_after, forbidden }
     }
 
     /// Journals an attempt and counts it; false if the store would not take it.

@@ -8,7 +8,9 @@ use reqwest::{
     header::{self, HeaderMap, HeaderName, HeaderValue},
 };
 use serde_json::Value;
+use switchboard_egress::{AddressPolicy, refusal};
 use switchboard_store::NotificationRecord;
+use url::Url;
 use uuid::Uuid;
 
 /// The `User-Agent` Graph's calling service sends with notifications (comms-samples issue #23).
@@ -87,13 +89,66 @@ impl Envelope {
     }
 }
 
+/// Where notifications may be posted: the callback URL and every redirect on the way.
+#[derive(Debug, Clone)]
+pub struct Destinations {
+    /// The addresses receivers may have (special-purpose ones only where allowed).
+    pub addresses: AddressPolicy,
+    /// Plain http to loopback receivers (dev mode, as `callbackUri` accepts there); otherwise https only, as Graph
+    /// requires of callbacks (res:call).
+    pub loopback_http: bool,
+}
+
+impl Destinations {
+    /// Why a notification may not be posted to `url`, if it may not.
+    fn check(&self, url: &str) -> Result<Url, String> {
+        let parsed = Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if self.loopback_http && switchboard_egress::is_loopback(&parsed) => {}
+            "http" if self.loopback_http => {
+                return Err(format!(
+                    "'{url}' is plain http; notifications go to https URLs, or plain http on loopback"
+                ));
+            }
+            "http" => return Err(format!("'{url}' is plain http; notifications go only to https URLs")),
+            other => return Err(format!("'{url}' is a {other} URL; notifications go only to https URLs")),
+        }
+        self.addresses.check_url(&parsed).map_err(|refused| forbidden(&refused))?;
+        Ok(parsed)
+    }
+}
+
+fn forbidden(refused: &switchboard_egress::Refused) -> String {
+    format!(
+        "{refused}: notifications are not posted there unless the network is allowed ([notifications] \
+         allowed_networks or allow_private_addresses)"
+    )
+}
+
 /// What came of a POST.
 pub(crate) struct Sent {
     /// The headers of the (last) request, the token left out.
     pub(crate) headers: Vec<(String, String)>,
     /// Where it went in the end.
     pub(crate) url: String,
-    pub(crate) result: Result<Answered, String>,
+    pub(crate) result: Result<Answered, NotSent>,
+}
+
+/// A POST that got no answer.
+pub(crate) enum NotSent {
+    /// The connection failed, or the answer did not come in time: worth trying again.
+    Transport(String),
+    /// The URL (or a redirect) leads where notifications may not go: trying again would not help.
+    Forbidden(String),
+}
+
+impl NotSent {
+    pub(crate) fn message(self) -> String {
+        match self {
+            NotSent::Transport(message) | NotSent::Forbidden(message) => message,
+        }
+    }
 }
 
 pub(crate) struct Answered {
@@ -102,37 +157,54 @@ pub(crate) struct Answered {
     pub(crate) retry_after: Option<String>,
 }
 
-/// POSTs `envelope` with `token`.
-pub(crate) async fn send(client: &reqwest::Client, envelope: &Envelope, token: &str) -> Sent {
+/// POSTs `envelope` with `token`, to where `destinations` allow.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    envelope: &Envelope,
+    token: &str,
+    destinations: &Destinations,
+) -> Sent {
     let mut url = envelope.url.clone();
     let mut headers = envelope.headers.clone();
     if let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {token}")) {
         headers.insert(header::AUTHORIZATION, bearer);
     }
     for _ in 0..=MAX_REDIRECTS {
+        // Checked before the request is built, so the token never leaves for a destination that is not allowed.
+        let target = match destinations.check(&url) {
+            Ok(target) => target,
+            Err(why) => return Sent { headers: journal_headers(&headers), url, result: Err(NotSent::Forbidden(why)) },
+        };
         // A fresh id per request, as every Graph request has one.
         let request_id = HeaderValue::from_str(&Uuid::new_v4().to_string()).expect("a UUID is a valid header value");
         headers.insert(HeaderName::from_static("client-request-id"), request_id);
-        let response = client.post(&url).headers(headers.clone()).body(envelope.body.clone()).send().await;
+        let response = client.post(target).headers(headers.clone()).body(envelope.body.clone()).send().await;
         let journaled = journal_headers(&headers);
         let response = match response {
             Ok(response) => response,
-            Err(error) => return Sent { headers: journaled, url, result: Err(describe(&error)) },
+            Err(error) => {
+                let result = match refusal(&error) {
+                    Some(refused) => NotSent::Forbidden(forbidden(refused)),
+                    None => NotSent::Transport(describe(&error)),
+                };
+                return Sent { headers: journaled, url, result: Err(result) };
+            }
         };
         let status = response.status();
         let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
         if let (StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT, Some(location)) =
             (status, location)
         {
-            // Region affinity: the bot asks for the notification to be re-posted elsewhere (graph-calls.md §c).
+            // Region affinity: the bot asks for the notification to be re-posted elsewhere (graph-calls.md §c). The
+            // next round checks where.
             match response.url().join(location) {
                 Ok(next) => {
                     url = next.to_string();
                     continue;
                 }
                 Err(error) => {
-                    let result = Err(format!("the receiver redirected to '{location}', which is not a URL: {error}"));
-                    return Sent { headers: journaled, url, result };
+                    let why = format!("the receiver redirected to '{location}', which is not a URL: {error}");
+                    return Sent { headers: journaled, url, result: Err(NotSent::Forbidden(why)) };
                 }
             }
         }
@@ -140,7 +212,8 @@ pub(crate) async fn send(client: &reqwest::Client, envelope: &Envelope, token: &
         let excerpt = excerpt(response).await;
         return Sent { headers: journaled, url, result: Ok(Answered { status, excerpt, retry_after }) };
     }
-    Sent { headers: journal_headers(&headers), url, result: Err(format!("more than {MAX_REDIRECTS} redirects")) }
+    let result = Err(NotSent::Transport(format!("more than {MAX_REDIRECTS} redirects")));
+    Sent { headers: journal_headers(&headers), url, result }
 }
 
 /// The start of a response body; the rest is not read.

@@ -17,9 +17,10 @@ use switchboard_calls::{
     media::{MediaConfig, fetch::FetchPolicy, library::LibraryConfig},
     world::WorldConfig,
 };
+use switchboard_egress::{AddressPolicy, IpNet};
 use switchboard_engine::model::{Behaviour, Response};
 use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
-use switchboard_notify::{Disorder, DispatcherConfig};
+use switchboard_notify::{Destinations, Disorder, DispatcherConfig};
 use url::Url;
 
 /// How strictly the server behaves.
@@ -126,6 +127,12 @@ pub(crate) struct NotificationSettings {
     pub(crate) journal_max_entries: u64,
     /// PEM files of certificates to trust for https receivers, besides the system's
     pub(crate) trust: Vec<PathBuf>,
+    /// Whether receivers may have any address, loopback and private ones included [default: true in dev mode,
+    /// false in production]
+    pub(crate) allow_private_addresses: Option<bool>,
+    /// Special-purpose networks receivers may be in all the same (`10.20.0.0/16`, `fd00::/8`), for bots on a
+    /// private network
+    pub(crate) allowed_networks: Vec<IpNet>,
     /// Deliberate out-of-order, duplicate and late deliveries, for testing bots [default: off]
     pub(crate) disorder: DisorderSettings,
 }
@@ -145,6 +152,8 @@ impl Default for NotificationSettings {
             journal_retention: dispatcher.journal_retention,
             journal_max_entries: dispatcher.journal_max_entries,
             trust: Vec::new(),
+            allow_private_addresses: None,
+            allowed_networks: Vec::new(),
             disorder: DisorderSettings::default(),
         }
     }
@@ -189,6 +198,8 @@ pub(crate) struct MediaSettings {
     pub(crate) allowed_hosts: Vec<String>,
     /// Whether prompt URLs may point at loopback or private addresses [default: true in dev mode, false in production]
     pub(crate) allow_private_addresses: Option<bool>,
+    /// Special-purpose networks prompt hosts may be in all the same (`10.20.0.0/16`)
+    pub(crate) allowed_networks: Vec<IpNet>,
     /// Largest prompt file fetched, in bytes [default: 20971520]
     pub(crate) max_prompt_bytes: u64,
     /// How long fetching one prompt may take [default: 10s]
@@ -215,6 +226,7 @@ impl Default for MediaSettings {
         MediaSettings {
             allowed_hosts: Vec::new(),
             allow_private_addresses: None,
+            allowed_networks: Vec::new(),
             max_prompt_bytes: media.library.fetch.max_bytes,
             fetch_timeout: media.library.fetch.timeout,
             max_clip: Duration::from_secs(media.library.max_seconds),
@@ -306,6 +318,10 @@ impl Settings {
             journal_retention: n.journal_retention,
             journal_max_entries: n.journal_max_entries,
             extra_roots,
+            destinations: Destinations {
+                addresses: self.address_policy(n.allow_private_addresses, &n.allowed_networks),
+                loopback_http: self.mode == Mode::Dev,
+            },
         })
     }
 
@@ -321,7 +337,7 @@ impl Settings {
                     max_bytes: m.max_prompt_bytes,
                     timeout: m.fetch_timeout,
                     allowed_hosts: if dev && m.allowed_hosts.is_empty() { None } else { Some(m.allowed_hosts.clone()) },
-                    allow_private_addresses: m.allow_private_addresses.unwrap_or(dev),
+                    addresses: self.address_policy(m.allow_private_addresses, &m.allowed_networks),
                     extra_roots: read_all(m.trust.iter().map(PathBuf::as_path).chain(local_ca))?,
                 },
                 files: (!self.ephemeral).then(|| self.data_dir.join("media")),
@@ -332,6 +348,15 @@ impl Settings {
             kept_calls: m.kept_calls,
             recording_retention: m.recording_retention,
         })
+    }
+
+    /// Where requests made for callers may connect: anywhere in dev mode (the developer's own machine) unless told
+    /// otherwise; public addresses and the allowed networks otherwise.
+    fn address_policy(&self, allow_private: Option<bool>, allowed_networks: &[IpNet]) -> AddressPolicy {
+        match allow_private.unwrap_or(self.mode == Mode::Dev) {
+            true => AddressPolicy::any(),
+            false => AddressPolicy::public_and(allowed_networks.to_vec()),
+        }
     }
 
     /// Where `--tls` keeps its local CA and certificates.

@@ -1,5 +1,6 @@
 //! What an attack on the server found, each fixed and kept fixed (issue 14): a test per finding against the binary
 //! on loopback, each failing without its fix. Load cases measure the server's memory or its answers, never time.
 
+mod callbacks;
 mod media_files;
 mod paths;

@@ -28,6 +28,9 @@ pub(crate) const DEV_TENANT: &str = "5b1ed0c5-0000-4000-8000-000000000001";
 pub(crate) const DEV_APP: &str = "5b1ed0c5-0000-4000-8000-0000000000a1";
 pub(crate) const DEV_SECRET: &str = "switchboard-dev-secret-do-not-use-in-production";
 
+/// The admin key of servers in production mode.
+pub(crate) const ADMIN_KEY: &str = "test-admin-key-7f3a9c2e5b8d1064";
+
 /// How long a test waits for a notification before it fails: generous, since nothing is timed against it.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -334,6 +337,12 @@ pub(crate) struct Harness {
     pub(crate) receiver: Receiver,
     pub(crate) token: String,
     pub(crate) http: reqwest::Client,
+    /// Sent with control requests (`/_sim`, `/_admin`, `/metrics`) outside dev mode.
+    admin_key: Option<String>,
+    /// The app whose token `token` is (the dev app in dev mode).
+    pub(crate) tenant: String,
+    pub(crate) app: String,
+    app_secret: String,
     data_dir: PathBuf,
     /// The data directory's own small disk, when the test has given it one; the server runs in its namespace.
     disk: Option<SmallDisk>,
@@ -360,27 +369,63 @@ impl Harness {
     }
 
     async fn start_in(directory: tempfile::TempDir, config: &str, disk: Option<SmallDisk>) -> Harness {
+        let harness = Harness::launch(directory, config, disk, Receiver::start().await, None).await;
+        let webhook = json!({"callingWebhook": format!("{}/incoming", harness.receiver.url)});
+        harness.send("PATCH", &format!("/_admin/apps/{DEV_APP}"), Some(&webhook), None).await.expect(200);
+        harness
+    }
+
+    /// A server in production mode (admin key [`ADMIN_KEY`]) on a virtual clock, with these lines in its
+    /// configuration file, and a tenant with an app of every calls permission whose calling webhook is
+    /// `receiver`'s `/incoming`; `token` is that app's.
+    pub(crate) async fn start_production(config: &str, receiver: Receiver) -> Harness {
+        let config = format!("mode = \"production\"\nadmin_key = \"{ADMIN_KEY}\"\n{config}");
+        let mut harness =
+            Harness::launch(tempfile::tempdir().unwrap(), &config, None, receiver, Some(ADMIN_KEY.to_owned())).await;
+        let tenant = harness.send("POST", "/_admin/tenants", Some(&json!({"displayName": "Contoso"})), None).await;
+        harness.tenant = tenant.expect(201).body["tenantId"].as_str().unwrap().to_owned();
+        let app = json!({
+            "tenantId": harness.tenant, "displayName": "Bot", "permissions": CALLS_PERMISSIONS,
+            "callingWebhook": format!("{}/incoming", harness.receiver.url),
+        });
+        let added = harness.send("POST", "/_admin/apps", Some(&app), None).await.expect(201).body;
+        harness.app = added["app"]["appId"].as_str().unwrap().to_owned();
+        harness.app_secret = added["secret"]["value"].as_str().unwrap().to_owned();
+        harness.token = harness.token_for(&harness.tenant, &harness.app, &harness.app_secret).await;
+        harness
+    }
+
+    async fn launch(
+        directory: tempfile::TempDir,
+        config: &str,
+        disk: Option<SmallDisk>,
+        receiver: Receiver,
+        admin_key: Option<String>,
+    ) -> Harness {
         let data_dir = directory.path().join("data");
         std::fs::write(directory.path().join("switchboard.toml"), config).unwrap();
         let server = start_server(disk.as_ref(), &data_dir, directory.path()).unwrap_or_else(|(status, stderr)| {
             panic!("the server ended ({status}): {stderr}");
         });
         let base = server.base.clone();
-        let http = reqwest::Client::new();
-        let receiver = Receiver::start().await;
+        let production = admin_key.is_some();
         let mut harness = Harness {
             server: Some(server),
             base,
             receiver,
             token: String::new(),
-            http,
+            http: reqwest::Client::new(),
+            admin_key,
+            tenant: DEV_TENANT.to_owned(),
+            app: DEV_APP.to_owned(),
+            app_secret: DEV_SECRET.to_owned(),
             data_dir,
             disk,
             _directory: directory,
         };
-        harness.token = harness.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
-        let webhook = json!({"callingWebhook": format!("{}/incoming", harness.receiver.url)});
-        harness.send("PATCH", &format!("/_admin/apps/{DEV_APP}"), Some(&webhook), None).await.expect(200);
+        if !production {
+            harness.token = harness.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
+        }
         harness
     }
 
@@ -414,7 +459,7 @@ impl Harness {
         self.base = server.base.clone();
         self.server = Some(server);
         // The new port is a new issuer: tokens of the old one are refused, as they should be.
-        self.token = self.token_for(DEV_TENANT, DEV_APP, DEV_SECRET).await;
+        self.token = self.token_for(&self.tenant, &self.app, &self.app_secret).await;
         Ok(())
     }
 
@@ -462,7 +507,8 @@ impl Harness {
 
     pub(crate) async fn send(&self, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Reply {
         let mut request = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(token) = token {
+        let control = ["/_sim", "/_admin", "/metrics"].iter().any(|root| path.starts_with(root));
+        if let Some(token) = token.or(self.admin_key.as_deref().filter(|_| control)) {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
@@ -631,6 +677,15 @@ fn start_server(
     let args = ["--config", config.to_str().unwrap(), "--data-dir", data_dir.to_str().unwrap(), "--clock", "virtual"];
     launch(&disk.map(SmallDisk::launcher).unwrap_or_default(), &args, &[], cwd)
 }
+
+/// Every application permission of the calls API.
+pub(crate) const CALLS_PERMISSIONS: [&str; 5] = [
+    "Calls.AccessMedia.All",
+    "Calls.Initiate.All",
+    "Calls.InitiateGroupCall.All",
+    "Calls.JoinGroupCall.All",
+    "Calls.JoinGroupCallAsGuest.All",
+];
 
 pub(crate) fn user_identity(id: &str) -> Value {
     json!({"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "id": id}})
