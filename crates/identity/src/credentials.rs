@@ -1,6 +1,11 @@
-//! What apps prove themselves with: client secrets (kept only as SHA-256 hashes; a secret is 240 random bits, so a
-//! fast hash is enough — there is nothing to brute-force) and certificates for client assertions.
+//! What apps prove themselves with: client secrets and certificates for client assertions.
+//!
+//! A secret Switchboard generates is 240 random bits, kept as its SHA-256: there is nothing to guess, so a fast hash
+//! is enough. A secret chosen by hand (the configuration file's, the dev app's well-known one) may be guessable, so
+//! it is kept as a salted argon2id hash (OWASP's parameters, argon2's defaults), which makes each guess at a stolen
+//! database cost about 19 MiB and tens of milliseconds.
 
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use aws_lc_rs::{constant_time, digest};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeZone, Utc};
@@ -33,18 +38,39 @@ pub struct NewSecret {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The record of a secret `value`.
+/// Where a secret came from, which decides how it is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Generated,
+    ChosenByHand,
+}
+
+/// The record of a secret `value`. Hashing a secret chosen by hand takes tens of milliseconds: call it off the async
+/// threads.
 pub(crate) fn secret_record(
     app_id: Uuid,
     value: &str,
+    origin: Origin,
     now: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
 ) -> SecretRecord {
+    let hash = match origin {
+        Origin::Generated => sha256_hex(value.as_bytes()),
+        Origin::ChosenByHand => {
+            let mut salt = [0u8; 16];
+            aws_lc_rs::rand::fill(&mut salt).expect("the system random source works");
+            let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+            Argon2::default()
+                .hash_password(value.as_bytes(), &salt)
+                .expect("argon2 with its default parameters hashes any secret")
+                .to_string()
+        }
+    };
     SecretRecord {
         secret_id: Uuid::new_v4(),
         app_id,
         hint: value.chars().take(3).collect(),
-        sha256: sha256_hex(value.as_bytes()),
+        hash,
         created_at: now,
         expires_at,
     }
@@ -57,14 +83,42 @@ pub(crate) fn generate_secret(
     expires_at: Option<DateTime<Utc>>,
 ) -> (SecretRecord, NewSecret) {
     let value = random_text(40);
-    let record = secret_record(app_id, &value, now, expires_at);
+    let record = secret_record(app_id, &value, Origin::Generated, now, expires_at);
     let secret = NewSecret { secret_id: record.secret_id, value, expires_at };
     (record, secret)
 }
 
-/// Whether `value` is the secret `record` was made from, compared in constant time.
+/// Whether `value` is the secret `record` was made from (in constant time; slowly for an argon2 hash: call it off
+/// the async threads).
 pub(crate) fn secret_matches(record: &SecretRecord, value: &str) -> bool {
-    constant_time::verify_slices_are_equal(record.sha256.as_bytes(), sha256_hex(value.as_bytes()).as_bytes()).is_ok()
+    match PasswordHash::new(&record.hash) {
+        Ok(hash) => Argon2::default().verify_password(value.as_bytes(), &hash).is_ok(),
+        Err(_) => {
+            constant_time::verify_slices_are_equal(record.hash.as_bytes(), sha256_hex(value.as_bytes()).as_bytes())
+                .is_ok()
+        }
+    }
+}
+
+/// Whether `record` is kept with a slow hash.
+pub(crate) fn is_slow(record: &SecretRecord) -> bool {
+    record.hash.starts_with("$argon2")
+}
+
+/// The one of `secrets` that `value` is, checked on a blocking thread (argon2 takes tens of milliseconds).
+pub(crate) async fn find_secret(secrets: Vec<SecretRecord>, value: &str) -> Option<SecretRecord> {
+    let value = value.to_owned();
+    tokio::task::spawn_blocking(move || secrets.into_iter().find(|record| secret_matches(record, &value)))
+        .await
+        .expect("invariant: checking a secret does not panic")
+}
+
+/// A new record of a secret chosen by hand, hashed on a blocking thread.
+pub(crate) async fn hashed_by_hand(app_id: Uuid, value: &str, now: DateTime<Utc>) -> SecretRecord {
+    let value = value.to_owned();
+    tokio::task::spawn_blocking(move || secret_record(app_id, &value, Origin::ChosenByHand, now, None))
+        .await
+        .expect("invariant: hashing a secret does not panic")
 }
 
 /// A certificate (or bare public key) as registered for client assertions.
@@ -130,7 +184,20 @@ mod tests {
         assert_eq!(secret.value.len(), 40);
         assert!(secret_matches(&record, &secret.value));
         assert!(!secret_matches(&record, &secret.value[1..]));
-        assert!(!record.sha256.contains(&secret.value), "only the hash is kept");
+        assert!(!record.hash.contains(&secret.value), "only the hash is kept");
         assert_eq!(record.hint, secret.value[..3]);
+    }
+
+    #[test]
+    fn secrets_chosen_by_hand_are_salted_and_slow() {
+        let now = Utc::now();
+        let app = Uuid::new_v4();
+        let first = secret_record(app, "hunter2-but-longer", Origin::ChosenByHand, now, None);
+        let second = secret_record(app, "hunter2-but-longer", Origin::ChosenByHand, now, None);
+        assert!(first.hash.starts_with("$argon2id$") && is_slow(&first), "{}", first.hash);
+        assert_ne!(first.hash, second.hash, "salted: the same secret hashes differently");
+        assert!(secret_matches(&first, "hunter2-but-longer") && secret_matches(&second, "hunter2-but-longer"));
+        assert!(!secret_matches(&first, "hunter2-but-longe"));
+        assert!(!first.hash.contains(&sha256_hex(b"hunter2-but-longer")), "no fast hash beside it");
     }
 }

@@ -348,12 +348,20 @@ impl<'a> Directory<'a> {
         Ok(secret)
     }
 
-    /// Accepts a secret value chosen elsewhere (the config file), unless the app already has it.
+    /// Accepts a secret value chosen elsewhere (the config file), unless the app already has it. One that earlier
+    /// builds kept as a bare SHA-256 is hashed again, salted and slow.
     async fn import_secret(&self, app_id: Uuid, value: &str, now: DateTime<Utc>) -> Result<(), AdminError> {
-        if self.store.secrets(app_id).await?.iter().any(|s| credentials::secret_matches(s, value)) {
-            return Ok(());
+        let found = credentials::find_secret(self.store.secrets(app_id).await?, value).await;
+        match found {
+            Some(record) if credentials::is_slow(&record) => return Ok(()),
+            Some(record) => {
+                let rehashed =
+                    SecretRecord { hash: credentials::hashed_by_hand(app_id, value, now).await.hash, ..record };
+                self.store.delete_secret(app_id, rehashed.secret_id).await?;
+                self.store.add_secret(rehashed).await?;
+            }
+            None => self.store.add_secret(credentials::hashed_by_hand(app_id, value, now).await).await?,
         }
-        self.store.add_secret(credentials::secret_record(app_id, value, now, None)).await?;
         Ok(())
     }
 

@@ -101,7 +101,13 @@ pub struct Identity {
     /// for an hour, and an RSA verification costs more than the rest of a request's authentication.
     /// (By token: the key id that signed it and its claims.)
     verified: Mutex<HashMap<String, (String, Arc<AccessClaims>)>>,
+    /// Argon2 checks of secrets chosen by hand run this many at a time (each takes ~19 MiB and tens of milliseconds;
+    /// token requests cannot make the server spend more).
+    slow_checks: tokio::sync::Semaphore,
 }
+
+/// How many argon2 checks of secrets run at once.
+const SLOW_CHECKS: usize = 2;
 
 /// At most this many verified tokens are remembered (then the memory starts afresh).
 const VERIFIED_TOKENS: usize = 4096;
@@ -151,6 +157,7 @@ impl Identity {
             apps: Mutex::new(HashMap::new()),
             apps_changed: AtomicU64::new(0),
             verified: Mutex::new(HashMap::new()),
+            slow_checks: tokio::sync::Semaphore::new(SLOW_CHECKS),
         })
     }
 
@@ -330,7 +337,11 @@ impl Identity {
     ) -> Result<(), IssueError> {
         let app_id = application.app_id.to_string();
         let secrets = self.store.secrets(application.app_id).await?;
-        match secrets.iter().find(|record| credentials::secret_matches(record, secret)) {
+        let _slow = match secrets.iter().any(credentials::is_slow) {
+            true => Some(self.slow_checks.acquire().await.expect("invariant: the semaphore is never closed")),
+            false => None,
+        };
+        match credentials::find_secret(secrets, secret).await {
             Some(record) if record.expires_at.is_some_and(|expiry| expiry <= now) => {
                 Err(OAuthError::expired_secret(&app_id).into())
             }

@@ -13,7 +13,10 @@ use switchboard_identity::{AdminError, Directory, Identity, IdentityConfig, NewA
 use switchboard_store::{SqliteStore, Store};
 use uuid::Uuid;
 
-use crate::config::{ServeArgs, Settings};
+use crate::{
+    config::{ServeArgs, Settings},
+    data_dir::DataDir,
+};
 
 /// Which data directory to manage.
 #[derive(Debug, Args)]
@@ -129,14 +132,17 @@ pub(crate) fn run(config_file: Option<&std::path::Path>, store: StoreArgs, job: 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("the tokio runtime starts");
     runtime.block_on(async move {
         // A new data directory is fine: apps are often registered before the first start.
-        if let Err(error) = std::fs::create_dir_all(&settings.data_dir) {
-            return fail(format!("cannot create the data directory {}: {error}", settings.data_dir.display()));
-        }
-        let database = settings.data_dir.join(crate::serve::DATABASE_FILE);
-        let store = match SqliteStore::open(&database, Utc::now()).await {
+        let data_dir = match DataDir::prepare(&settings.data_dir) {
+            Ok(data_dir) => data_dir,
+            Err(error) => return fail(error),
+        };
+        let store = match SqliteStore::open(&data_dir.database(), Utc::now()).await {
             Ok(store) => Arc::new(store),
             Err(error) => return fail(error),
         };
+        if let Err(error) = data_dir.restrict_files() {
+            return fail(error);
+        }
         let outcome = execute(&settings, store.clone(), job).await;
         store.close().await;
         match outcome {
@@ -177,7 +183,7 @@ async fn execute(settings: &Settings, store: Arc<SqliteStore>, job: Job) -> Resu
             if !problems.is_empty() {
                 return Err(format!("the database is damaged; restore it from a backup:\n{}", problems.join("\n")));
             }
-            json!({ "database": settings.data_dir.join(crate::serve::DATABASE_FILE), "problems": problems })
+            json!({ "database": settings.data_dir.join(crate::data_dir::DATABASE_FILE), "problems": problems })
         }
         Job::Keys(command) => {
             let config = IdentityConfig {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod data_dir;
 mod serve;
 mod sim_cli;
 mod tls;

@@ -21,16 +21,14 @@ use url::Url;
 
 use crate::{
     config::{Clock, LogFormat, Mode, NotificationIssuer, Settings},
+    data_dir::{DataDir, DataDirError},
     tls::{self, TlsError},
 };
 
-/// The database file inside the data directory.
-pub(crate) const DATABASE_FILE: &str = "switchboard.sqlite";
-
 #[derive(Debug, thiserror::Error)]
 enum StartError {
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    #[error("{0}")]
+    DataDir(#[from] DataDirError),
     #[error("cannot open the database {database}: {source}")]
     OpenStore { database: String, source: StoreError },
     #[error("the store failed: {0}")]
@@ -104,17 +102,19 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     if settings.tls && settings.ephemeral && settings.tls_dir.is_none() {
         return Err(StartError::EphemeralTls);
     }
-    let (store, location): (Arc<dyn Store>, String) = if settings.ephemeral {
-        (Arc::new(SqliteStore::in_memory(now).await?), "in memory (--ephemeral)".to_owned())
+    let (store, location, _serving): (Arc<dyn Store>, String, _) = if settings.ephemeral {
+        (Arc::new(SqliteStore::in_memory(now).await?), "in memory (--ephemeral)".to_owned(), None)
     } else {
-        std::fs::create_dir_all(&settings.data_dir)
-            .map_err(|source| StartError::DataDir { path: settings.data_dir.display().to_string(), source })?;
-        let database = settings.data_dir.join(DATABASE_FILE);
+        let data_dir = DataDir::prepare(&settings.data_dir)?;
+        // Held until the server has stopped: the store is closed by then.
+        let serving = data_dir.lock_for_serving()?;
+        let database = data_dir.database();
         let location = database.display().to_string();
         let store = SqliteStore::open(&database, now)
             .await
             .map_err(|source| StartError::OpenStore { database: location.clone(), source })?;
-        (Arc::new(store), location)
+        data_dir.restrict_files()?;
+        (Arc::new(store), location, Some(serving))
     };
     let instance = store.instance().await?;
     let listener = TcpListener::bind(settings.listen)

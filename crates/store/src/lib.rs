@@ -83,8 +83,9 @@ pub struct SecretRecord {
     pub app_id: Uuid,
     /// The first characters of the value, to tell secrets apart (as the Azure portal shows them).
     pub hint: String,
-    /// Lower-case hex SHA-256 of the value.
-    pub sha256: String,
+    /// How the value is recognised: the lower-case hex SHA-256 of a random secret, or the argon2id PHC string of one
+    /// chosen by hand.
+    pub hash: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
 }

@@ -146,7 +146,7 @@ async fn secrets_and_certificates_belong_to_their_app(store: impl Store) {
         secret_id: Uuid::from_u128(n),
         app_id: app.app_id,
         hint: "abc".into(),
-        sha256: format!("{n:064x}"),
+        hash: format!("{n:064x}"),
         created_at: epoch(),
         expires_at: (n == 2).then(|| epoch() + chrono::Duration::days(30)),
     };

@@ -2,5 +2,6 @@
 //! on loopback, each failing without its fix. Load cases measure the server's memory or its answers, never time.
 
 mod callbacks;
+mod data_dir;
 mod media_files;
 mod paths;

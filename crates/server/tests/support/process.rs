@@ -90,6 +90,12 @@ pub(crate) fn launch(
 }
 
 impl Running {
+    /// The server's process id.
+    #[allow(dead_code, reason = "this file is shared by the test binaries; the CLI tests need no pid")]
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server logged so far.
     pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()

@@ -25,13 +25,14 @@ use connection::Worker;
 
 /// The schema's migrations, in order: (version, description, SQL). Kept in sqlx's `_sqlx_migrations` table with
 /// sqlx's checksums, so data directories written by earlier builds (which migrated with sqlx) open unchanged.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "calls", include_str!("../../migrations/sqlite/0003_calls.sql")),
     (4, "delivery", include_str!("../../migrations/sqlite/0004_delivery.sql")),
     (5, "recordings", include_str!("../../migrations/sqlite/0005_recordings.sql")),
     (6, "retry_index", include_str!("../../migrations/sqlite/0006_retry_index.sql")),
+    (7, "secret_hash", include_str!("../../migrations/sqlite/0007_secret_hash.sql")),
 ];
 
 pub struct SqliteStore {
@@ -311,7 +312,7 @@ fn secret_from_row(row: &Row<'_>) -> Result<SecretRecord, StoreError> {
         secret_id: uuid(row, "secret_id")?,
         app_id: uuid(row, "app_id")?,
         hint: text(row, "hint")?,
-        sha256: text(row, "sha256")?,
+        hash: text(row, "hash")?,
         created_at: required_timestamp(row, "created_at")?,
         expires_at: optional_timestamp(row, "expires_at")?,
     })
@@ -521,12 +522,12 @@ impl Store for SqliteStore {
         self.run(move |c| {
             execute(
                 c,
-                "INSERT INTO application_secret (secret_id, app_id, hint, sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO application_secret (secret_id, app_id, hint, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     secret.secret_id.to_string(),
                     secret.app_id.to_string(),
                     &secret.hint,
-                    &secret.sha256,
+                    &secret.hash,
                     timestamp(secret.created_at),
                     secret.expires_at.map(timestamp),
                 ),
