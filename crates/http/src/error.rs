@@ -116,9 +116,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } | ApiError::FixedRouteMethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed")
             }
-            ApiError::Unauthenticated { rejection: TokenRejection::UnknownApplication, .. } => {
-                (StatusCode::FORBIDDEN, "UnknownError")
-            }
+            ApiError::Unauthenticated {
+                rejection: TokenRejection::UnknownApplication | TokenRejection::DevAppDisabled,
+                ..
+            } => (StatusCode::FORBIDDEN, "UnknownError"),
             ApiError::Unauthenticated { rejection: TokenRejection::TenantMismatch, .. } => {
                 (StatusCode::FORBIDDEN, "7505")
             }

@@ -58,6 +58,10 @@ pub struct IdentityConfig {
     pub token_lifetime: Duration,
     /// The `iss` of notification tokens: Switchboard's own URL, or [`BOT_FRAMEWORK_ISSUER`].
     pub notification_issuer: String,
+    /// Whether the well-known dev app ([`DEV_APP_ID`], whose secret is published) authenticates: in dev mode only.
+    /// A data directory first served in dev mode keeps it; outside dev mode it gets no token, and a token it got
+    /// earlier is refused.
+    pub dev_app_enabled: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -286,6 +290,9 @@ impl Identity {
             Err(_) => None,
         };
         let application = application.ok_or_else(|| OAuthError::application_not_found(client_id, tenant))?;
+        if application.app_id == DEV_APP_ID && !self.config.dev_app_enabled {
+            return Err(OAuthError::dev_app_disabled(client_id).into());
+        }
         check_scope(request.scope.as_deref(), tenant)?;
         let authentication_method = match (&request.client_secret, &request.client_assertion) {
             (Some(secret), _) => {
@@ -427,6 +434,9 @@ impl Identity {
         self.check_claims(&claims, now)?;
         let tenant_id: Uuid = claims.tid.parse().map_err(|_| TokenRejection::Malformed)?;
         let app_id: Uuid = claims.appid.parse().map_err(|_| TokenRejection::Malformed)?;
+        if app_id == DEV_APP_ID && !self.config.dev_app_enabled {
+            return Err(TokenRejection::DevAppDisabled.into());
+        }
         let application = self.application(app_id).await?.ok_or(TokenRejection::UnknownApplication)?;
         if application.tenant_id != tenant_id {
             return Err(TokenRejection::TenantMismatch.into());

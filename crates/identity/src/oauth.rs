@@ -146,6 +146,18 @@ impl OAuthError {
         )
     }
 
+    /// The identity platform's answer for a disabled app; Switchboard's dev app is disabled outside dev mode.
+    pub(crate) fn dev_app_disabled(client_id: &str) -> OAuthError {
+        OAuthError::new(
+            "unauthorized_client",
+            7000112,
+            format!(
+                "Application '{client_id}' is disabled. It is Switchboard's well-known dev app, whose secret is \
+                 published: it authenticates in dev mode only. Register an app of your own (/_admin, switchboard app)."
+            ),
+        )
+    }
+
     pub(crate) fn invalid_scope(scope: &str) -> OAuthError {
         OAuthError::new(
             "invalid_scope",

@@ -106,6 +106,9 @@ pub enum TokenRejection {
     /// with error 7503).
     #[error("Application is not registered in our store.")]
     UnknownApplication,
+    /// A token of Switchboard's well-known dev app, outside dev mode.
+    #[error("The application is Switchboard's well-known dev app, which is refused outside dev mode.")]
+    DevAppDisabled,
     /// The token's tenant is not the app's (docs-contrib #5874: error 7505).
     #[error("Request authorization tenant mismatch.")]
     TenantMismatch,

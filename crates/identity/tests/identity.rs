@@ -23,6 +23,7 @@ fn config() -> IdentityConfig {
         public_url: "http://127.0.0.1:8640".parse().unwrap(),
         token_lifetime: Duration::seconds(3599),
         notification_issuer: "http://127.0.0.1:8640".into(),
+        dev_app_enabled: true,
     }
 }
 

@@ -193,6 +193,7 @@ async fn execute(settings: &Settings, store: Arc<SqliteStore>, job: Job) -> Resu
                     .unwrap_or_else(|| "http://localhost".parse().expect("a valid URL")),
                 token_lifetime: chrono::Duration::from_std(settings.token_lifetime).map_err(|e| e.to_string())?,
                 notification_issuer: String::new(),
+                dev_app_enabled: false,
             };
             let identity =
                 Identity::start(store.clone() as Arc<dyn Store>, config, now).await.map_err(|e| e.to_string())?;

@@ -43,6 +43,12 @@ enum StartError {
     Tls(#[from] TlsError),
     #[error("--tls with --ephemeral needs --tls-dir: the CA clients trust must live somewhere")]
     EphemeralTls,
+    #[error(
+        "the admin key (--admin-key, SWITCHBOARD_ADMIN_KEY) {0}: it opens /_admin, /_sim and /metrics; use at least 16 \
+         random characters (8 or more different ones), e.g. `openssl rand -base64 24`, or leave it unset to keep them \
+         closed"
+    )]
+    AdminKey(&'static str),
     #[error("the token lifetime is out of range")]
     TokenLifetime,
     #[error("{0}")]
@@ -97,8 +103,22 @@ fn default_public_url(address: SocketAddr, https: bool) -> Url {
     format!("{scheme}://{host}:{}", address.port()).parse().expect("scheme, host and port make a URL")
 }
 
+/// An admin key opens `/_admin`, `/_sim` and `/metrics`: one that is empty or guessable would open them to anyone.
+fn check_admin_key(key: Option<&str>) -> Result<(), StartError> {
+    let Some(key) = key else { return Ok(()) };
+    let distinct = key.chars().collect::<std::collections::BTreeSet<_>>().len();
+    if key.trim().is_empty() {
+        Err(StartError::AdminKey("is empty"))
+    } else if key.chars().count() < 16 || distinct < 8 {
+        Err(StartError::AdminKey("is too weak"))
+    } else {
+        Ok(())
+    }
+}
+
 async fn serve(settings: Settings) -> Result<(), StartError> {
     let now = Utc::now();
+    check_admin_key(settings.admin_key.as_deref())?;
     if settings.tls && settings.ephemeral && settings.tls_dir.is_none() {
         return Err(StartError::EphemeralTls);
     }
@@ -144,6 +164,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
             NotificationIssuer::Switchboard => base.clone(),
             NotificationIssuer::Botframework => BOT_FRAMEWORK_ISSUER.to_owned(),
         },
+        dev_app_enabled: settings.mode == Mode::Dev,
     };
     let identity = Arc::new(Identity::start(store.clone(), identity_config, now).await?);
     let directory = identity.directory();
@@ -151,7 +172,18 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         tracing::info!(tenant = %DEV_TENANT_ID, app = %DEV_APP_ID, "created the dev tenant and app");
     }
     directory.apply(&settings.directory(), now).await?;
-    let dev_app_present = settings.mode == Mode::Dev && store.application(DEV_APP_ID).await?.is_some();
+    let dev_app = match (settings.mode, store.application(DEV_APP_ID).await?.is_some()) {
+        (_, false) => DevApp::Absent,
+        (Mode::Dev, true) => DevApp::Enabled,
+        (Mode::Production, true) => {
+            tracing::warn!(
+                app = %DEV_APP_ID,
+                "this data directory holds the well-known dev app, whose secret is published; outside dev mode it \
+                 gets no token and its tokens are refused (remove it: switchboard app remove {DEV_APP_ID})"
+            );
+            DevApp::Refused
+        }
+    };
     if settings.mode == Mode::Production && settings.admin_key.is_none() {
         tracing::warn!("production mode without --admin-key: /_admin is closed");
     }
@@ -221,7 +253,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         &base,
         &location,
         tls.as_ref().map(|t| t.ca_file.display().to_string()),
-        dev_app_present,
+        dev_app,
         &identity,
     );
     tracing::info!(%address, public_url = %base, mode = ?settings.mode, store = location, "listening");
@@ -257,13 +289,22 @@ fn install_metrics_recorder() -> Result<PrometheusHandle, StartError> {
         .map_err(|e| StartError::Metrics(e.to_string()))
 }
 
+/// Whether the store holds the well-known dev app, and what becomes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DevApp {
+    Absent,
+    Enabled,
+    /// Outside dev mode.
+    Refused,
+}
+
 /// What a person needs to start using the server, on stdout (logs go to stderr). Tests wait for the last line.
 fn print_banner(
     settings: &Settings,
     base: &str,
     store: &str,
     ca_file: Option<String>,
-    dev_app: bool,
+    dev_app: DevApp,
     identity: &Identity,
 ) {
     let mode = match settings.mode {
@@ -290,7 +331,11 @@ fn print_banner(
         identity.config().notification_issuer,
         identity.notification_openid_configuration_url()
     );
-    if dev_app {
+    if dev_app == DevApp::Refused {
+        println!("  Dev app          {DEV_APP_ID} is in this data directory and REFUSED outside dev mode");
+        println!("                   (its secret is published; remove it: switchboard app remove {DEV_APP_ID})");
+    }
+    if dev_app == DevApp::Enabled {
         println!("  Dev credentials (well-known; dev mode only):");
         println!("    tenant id      {DEV_TENANT_ID}");
         println!("    client id      {DEV_APP_ID}");

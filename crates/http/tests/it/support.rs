@@ -61,6 +61,7 @@ impl TestServer {
             public_url: base.parse().unwrap(),
             token_lifetime: chrono::Duration::seconds(3599),
             notification_issuer: base.clone(),
+            dev_app_enabled: options.dev_mode,
         };
         let now = switchboard_http::clock::Clock::now(&*clock);
         let identity = Arc::new(Identity::start(store.clone(), identity_config, now).await.expect("identity"));

@@ -4,4 +4,5 @@
 mod callbacks;
 mod data_dir;
 mod media_files;
+mod misconfiguration;
 mod paths;

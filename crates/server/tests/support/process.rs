@@ -22,7 +22,7 @@ pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Running
     launch(&[], args, envs, cwd).unwrap_or_else(|(status, stderr)| panic!("the server ended ({status}): {stderr}"))
 }
 
-/// `switchboard serve` run through `launcher` (a command that ends by running its arguments, as `nsenter` does);
+/// `switchboard serve` (on a free loopback port unless `args` say `--listen`) run through `launcher` (a command that ends by running its arguments, as `nsenter` does);
 /// the server, or its exit status and stderr if it ended before it listened.
 pub(crate) fn launch(
     launcher: &[String],
@@ -38,9 +38,11 @@ pub(crate) fn launch(
         }
         None => Command::new(BINARY),
     };
+    command.arg("serve");
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
     let mut child = command
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env_remove("SWITCHBOARD_MODE")
         .env_remove("SWITCHBOARD_CLOCK")
