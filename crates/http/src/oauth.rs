@@ -47,15 +47,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     }
 }
 
+/// The address a request came from (the connection's peer), when the server knows it.
+pub(crate) struct Source(pub(crate) Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Source(peer.map(|info| info.0.ip())))
+    }
+}
+
 fn oauth_error(error: &OAuthError, ids: &RequestIds, state: &AppState) -> Response {
-    let status = StatusCode::from_u16(error.status()).expect("OAuth statuses are 400 or 401");
-    (status, Json(error.body(&ids.request_id, &ids.client_request_id, state.clock.now()))).into_response()
+    let status = StatusCode::from_u16(error.status()).expect("OAuth statuses are 400, 401 or 429");
+    let mut response =
+        (status, Json(error.body(&ids.request_id, &ids.client_request_id, state.clock.now()))).into_response();
+    if let Some(seconds) = error.retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 async fn token(
     State(state): State<AppState>,
     ids: RequestIds,
     Tenant(tenant): Tenant,
+    Source(source): Source,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -65,7 +83,7 @@ async fn token(
     let fields = url::form_urlencoded::parse(&bytes).into_owned();
     let basic = basic_credentials(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let request = TokenRequest::from_form(fields, basic);
-    match state.identity.issue_token(&tenant, &request, state.clock.now()).await {
+    match state.identity.issue_token(&tenant, &request, source, state.clock.now()).await {
         Ok(issued) => {
             tracing::info!(request_id = %ids.request_id, tenant, client_id = request.client_id.as_deref(), "token issued");
             let mut response = Json(issued).into_response();
@@ -95,7 +113,7 @@ async fn openid_configuration(State(state): State<AppState>, ids: RequestIds, Te
 }
 
 pub(crate) async fn keys(State(state): State<AppState>, ids: RequestIds) -> Response {
-    if let Err(error) = state.identity.reload_keys().await {
+    if let Err(error) = state.identity.refresh_keys().await {
         tracing::error!(%error, "cannot reload the signing keys");
         return ApiError::Store(switchboard_store::StoreError::Backend(error.to_string())).into_graph_response(&ids);
     }

@@ -1,9 +1,10 @@
 //! What apps prove themselves with: client secrets and certificates for client assertions.
 //!
 //! A secret Switchboard generates is 240 random bits, kept as its SHA-256: there is nothing to guess, so a fast hash
-//! is enough. A secret chosen by hand (the configuration file's, the dev app's well-known one) may be guessable, so
-//! it is kept as a salted argon2id hash (OWASP's parameters, argon2's defaults), which makes each guess at a stolen
-//! database cost about 19 MiB and tens of milliseconds.
+//! is enough. A secret chosen by hand (the configuration file's) may be guessable, so it is kept as a salted argon2id
+//! hash (OWASP's parameters, argon2's defaults), which makes each guess at a stolen database cost about 19 MiB and
+//! tens of milliseconds. The dev app's secret is published (and the app refused outside dev mode): a slow hash would
+//! hide nothing and slow every dev-mode token request, so it is kept as SHA-256 like a generated one.
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use aws_lc_rs::{constant_time, digest};
@@ -42,6 +43,8 @@ pub struct NewSecret {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Origin {
     Generated,
+    /// Known to everyone: the dev app's.
+    Published,
     ChosenByHand,
 }
 
@@ -55,7 +58,7 @@ pub(crate) fn secret_record(
     expires_at: Option<DateTime<Utc>>,
 ) -> SecretRecord {
     let hash = match origin {
-        Origin::Generated => sha256_hex(value.as_bytes()),
+        Origin::Generated | Origin::Published => sha256_hex(value.as_bytes()),
         Origin::ChosenByHand => {
             let mut salt = [0u8; 16];
             aws_lc_rs::rand::fill(&mut salt).expect("the system random source works");
@@ -113,10 +116,10 @@ pub(crate) async fn find_secret(secrets: Vec<SecretRecord>, value: &str) -> Opti
         .expect("invariant: checking a secret does not panic")
 }
 
-/// A new record of a secret chosen by hand, hashed on a blocking thread.
-pub(crate) async fn hashed_by_hand(app_id: Uuid, value: &str, now: DateTime<Utc>) -> SecretRecord {
+/// A new record of a secret given from outside, hashed (on a blocking thread) as its origin says.
+pub(crate) async fn hashed(app_id: Uuid, value: &str, origin: Origin, now: DateTime<Utc>) -> SecretRecord {
     let value = value.to_owned();
-    tokio::task::spawn_blocking(move || secret_record(app_id, &value, Origin::ChosenByHand, now, None))
+    tokio::task::spawn_blocking(move || secret_record(app_id, &value, origin, now, None))
         .await
         .expect("invariant: hashing a secret does not panic")
 }

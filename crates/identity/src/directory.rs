@@ -348,19 +348,25 @@ impl<'a> Directory<'a> {
         Ok(secret)
     }
 
-    /// Accepts a secret value chosen elsewhere (the config file), unless the app already has it. One that earlier
-    /// builds kept as a bare SHA-256 is hashed again, salted and slow.
-    async fn import_secret(&self, app_id: Uuid, value: &str, now: DateTime<Utc>) -> Result<(), AdminError> {
+    /// Accepts a secret value chosen elsewhere (the config file, the dev app's), unless the app already has it. A
+    /// secret chosen by hand that earlier builds kept as a bare SHA-256 is hashed again, salted and slow.
+    async fn import_secret(
+        &self,
+        app_id: Uuid,
+        value: &str,
+        origin: credentials::Origin,
+        now: DateTime<Utc>,
+    ) -> Result<(), AdminError> {
         let found = credentials::find_secret(self.store.secrets(app_id).await?, value).await;
         match found {
-            Some(record) if credentials::is_slow(&record) => return Ok(()),
+            Some(record) if credentials::is_slow(&record) || origin != credentials::Origin::ChosenByHand => {}
             Some(record) => {
                 let rehashed =
-                    SecretRecord { hash: credentials::hashed_by_hand(app_id, value, now).await.hash, ..record };
+                    SecretRecord { hash: credentials::hashed(app_id, value, origin, now).await.hash, ..record };
                 self.store.delete_secret(app_id, rehashed.secret_id).await?;
                 self.store.add_secret(rehashed).await?;
             }
-            None => self.store.add_secret(credentials::hashed_by_hand(app_id, value, now).await).await?,
+            None => self.store.add_secret(credentials::hashed(app_id, value, origin, now).await).await?,
         }
         Ok(())
     }
@@ -415,7 +421,7 @@ impl<'a> Directory<'a> {
                 }
             }
             for secret in &app.secrets {
-                self.import_secret(app.app_id, secret, now).await?;
+                self.import_secret(app.app_id, secret, credentials::Origin::ChosenByHand, now).await?;
             }
             for certificate in &app.certificates {
                 self.add_certificate(app.app_id, certificate, now).await?;
@@ -441,7 +447,7 @@ impl<'a> Directory<'a> {
             };
             self.add_app(new, false, now).await?;
         }
-        self.import_secret(DEV_APP_ID, DEV_SECRET, now).await?;
+        self.import_secret(DEV_APP_ID, DEV_SECRET, credentials::Origin::Published, now).await?;
         Ok(true)
     }
 }

@@ -15,10 +15,12 @@ mod credentials;
 mod directory;
 mod keys;
 pub mod oauth;
+mod throttle;
 mod tokens;
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -108,10 +110,24 @@ pub struct Identity {
     /// Argon2 checks of secrets chosen by hand run this many at a time (each takes ~19 MiB and tens of milliseconds;
     /// token requests cannot make the server spend more).
     slow_checks: tokio::sync::Semaphore,
+    /// Failed token requests, per client and source.
+    throttle: throttle::Throttle,
+    /// The `jti` of every client assertion accepted, with its expiry (Unix seconds): an assertion is good once.
+    assertions: Mutex<HashMap<String, i64>>,
+    /// When the keys were last read from the store on demand (see [`Identity::refresh_keys`]).
+    keys_read: Mutex<Option<std::time::Instant>>,
 }
 
 /// How many argon2 checks of secrets run at once.
 const SLOW_CHECKS: usize = 2;
+/// The longest a client assertion may be valid for from when it is presented; also how long its `jti` is kept.
+const MAX_ASSERTION_SECONDS: i64 = 3600;
+/// At most this many assertion ids are remembered; past it, new assertions are refused until old ones expire
+/// (each one was signed by a registered certificate's key, so only an app's own keys can fill it).
+const REMEMBERED_ASSERTIONS: usize = 100_000;
+/// Keys are read from the store on demand at most this often: a token naming an unknown key, and the JWKS
+/// endpoints, cost one read per interval, not one per request.
+const KEY_READ_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// At most this many verified tokens are remembered (then the memory starts afresh).
 const VERIFIED_TOKENS: usize = 4096;
@@ -136,6 +152,9 @@ struct AssertionClaims {
     exp: f64,
     #[serde(default)]
     nbf: Option<f64>,
+    /// Required by the identity platform ("certificate credentials": a GUID), and what makes an assertion single-use.
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 impl Identity {
@@ -162,6 +181,9 @@ impl Identity {
             apps_changed: AtomicU64::new(0),
             verified: Mutex::new(HashMap::new()),
             slow_checks: tokio::sync::Semaphore::new(SLOW_CHECKS),
+            throttle: throttle::Throttle::default(),
+            assertions: Mutex::new(HashMap::new()),
+            keys_read: Mutex::new(None),
         })
     }
 
@@ -196,9 +218,23 @@ impl Identity {
         self.keys.read().expect("the key set lock is never poisoned: no code panics while holding it")
     }
 
-    /// Re-reads the keys from the store, so a rotation done by another process (`switchboard keys rotate`) takes
-    /// effect here. Token issuance and the JWKS endpoints call it; both are rare next to Graph requests.
-    pub async fn reload_keys(&self) -> Result<(), IdentityError> {
+    /// Re-reads the keys from the store if they were not read in the last [`KEY_READ_INTERVAL`], so a rotation done
+    /// by another process (`switchboard keys rotate`) takes effect here within it. The JWKS endpoints and tokens
+    /// naming an unknown key call it: neither can make the server read the store more often than that.
+    pub async fn refresh_keys(&self) -> Result<(), IdentityError> {
+        {
+            let mut read = self.keys_read.lock().expect("invariant: nothing panics holding the key-read time");
+            if read.is_some_and(|at| at.elapsed() < KEY_READ_INTERVAL) {
+                return Ok(());
+            }
+            *read = Some(std::time::Instant::now());
+        }
+        self.reload_keys().await
+    }
+
+    /// Re-reads the keys from the store.
+    async fn reload_keys(&self) -> Result<(), IdentityError> {
+        metrics::counter!("switchboard_signing_key_reads_total").increment(1);
         let records = self.store.signing_keys().await?;
         let keys = KeySet::from_records(&records)?;
         *self.keys.write().expect("the key set lock is never poisoned: no code panics while holding it") = keys;
@@ -269,8 +305,29 @@ impl Identity {
     }
 
     /// The client-credentials flow: checks the tenant, the app, the scope and the credential, then issues an
-    /// access token carrying the app's granted permissions as `roles`.
+    /// access token carrying the app's granted permissions as `roles`. A client (or a `source` address) whose
+    /// requests failed too often lately is refused at once (429, see `throttle.rs`).
     pub async fn issue_token(
+        &self,
+        tenant: &str,
+        request: &TokenRequest,
+        source: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, IssueError> {
+        let client = request.client_id.as_deref().unwrap_or_default();
+        if let Some(wait) = self.throttle.wait(client, source, now) {
+            return Err(OAuthError::throttled(wait).into());
+        }
+        let issued = self.issue_checked(tenant, request, now).await;
+        if let Err(IssueError::Refused(error)) = &issued
+            && error.is_failed_credential()
+        {
+            self.throttle.failed(client, source, now);
+        }
+        issued
+    }
+
+    async fn issue_checked(
         &self,
         tenant: &str,
         request: &TokenRequest,
@@ -403,10 +460,29 @@ impl Identity {
         if !claims.aud.trim_end_matches('/').eq_ignore_ascii_case(&expected) {
             return Err(OAuthError::assertion_audience(&expected).into());
         }
-        let (now, skew) = (seconds(now) as f64, CLOCK_SKEW_SECONDS as f64);
-        if claims.exp + skew < now || claims.nbf.is_some_and(|nbf| nbf - skew > now) {
+        let (now, skew) = (seconds(now), CLOCK_SKEW_SECONDS);
+        if claims.exp + (skew as f64) < now as f64 || claims.nbf.is_some_and(|nbf| nbf - (skew as f64) > now as f64) {
             return Err(OAuthError::assertion_lifetime().into());
         }
+        if claims.exp > (now + MAX_ASSERTION_SECONDS + skew) as f64 {
+            return Err(OAuthError::assertion_too_long(MAX_ASSERTION_SECONDS).into());
+        }
+        let jti = claims.jti.filter(|jti| !jti.is_empty()).ok_or_else(OAuthError::assertion_without_jti)?;
+        self.first_use(jti, claims.exp as i64 + skew, now)
+    }
+
+    /// Remembers an assertion's `jti` until it expires; refuses one seen before.
+    fn first_use(&self, jti: String, expires: i64, now: i64) -> Result<(), IssueError> {
+        let mut seen = self.assertions.lock().expect("invariant: nothing panics holding the assertion ids");
+        if seen.len() >= REMEMBERED_ASSERTIONS {
+            seen.retain(|_, expiry| *expiry >= now);
+        }
+        match seen.get(&jti) {
+            Some(expiry) if *expiry >= now => return Err(OAuthError::assertion_replayed().into()),
+            _ if seen.len() >= REMEMBERED_ASSERTIONS => return Err(OAuthError::throttled(60).into()),
+            _ => {}
+        }
+        seen.insert(jti, expires);
         Ok(())
     }
 
@@ -423,7 +499,7 @@ impl Identity {
                 let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
                 let kid = header.kid.ok_or(TokenRejection::InvalidSignature)?;
                 if self.keys().find(&kid).is_none() {
-                    self.reload_keys().await.map_err(|error| match error {
+                    self.refresh_keys().await.map_err(|error| match error {
                         IdentityError::Store(store) => AuthenticationError::Store(store),
                         _ => AuthenticationError::Rejected(TokenRejection::InvalidSignature),
                     })?;

@@ -76,16 +76,42 @@ pub struct OAuthError {
     /// The AADSTS number.
     pub code: u32,
     pub description: String,
+    /// For a throttled request: the seconds until the client may try again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     fn new(error: &'static str, code: u32, description: impl Into<String>) -> OAuthError {
-        OAuthError { error, code, description: description.into() }
+        OAuthError { error, code, description: description.into(), retry_after: None }
     }
 
-    /// The platform answers 401 for `invalid_client` and 400 for everything else.
+    /// The platform answers 429 when it throttles, 401 for `invalid_client` and 400 for everything else.
     pub fn status(&self) -> u16 {
-        if self.error == "invalid_client" { 401 } else { 400 }
+        match (self.retry_after, self.error) {
+            (Some(_), _) => 429,
+            (None, "invalid_client") => 401,
+            (None, _) => 400,
+        }
+    }
+
+    /// Whether the request failed to prove who it is from (what throttling counts).
+    pub(crate) fn is_failed_credential(&self) -> bool {
+        matches!(self.error, "invalid_client" | "unauthorized_client")
+    }
+
+    /// Too many failed requests of this client (or from this source) lately.
+    pub(crate) fn throttled(retry_after: u64) -> OAuthError {
+        OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                "temporarily_unavailable",
+                50196,
+                format!(
+                    "The server terminated an operation because it encountered a client request loop: too many \
+                     failed token requests from this client or address. Try again in {retry_after} seconds."
+                ),
+            )
+        }
     }
 
     /// The body, with the request's trace and correlation ids, members in the platform's order.
@@ -233,6 +259,34 @@ impl OAuthError {
 
     pub(crate) fn assertion_lifetime() -> OAuthError {
         OAuthError::new("invalid_client", 700024, "Client assertion is not within its valid time range.")
+    }
+
+    pub(crate) fn assertion_too_long(max_seconds: i64) -> OAuthError {
+        OAuthError::new(
+            "invalid_client",
+            700024,
+            format!(
+                "Client assertion is not within its valid time range: it expires more than {max_seconds} seconds from \
+                 now. Sign a short-lived assertion for each request (MSAL's are valid for 10 minutes)."
+            ),
+        )
+    }
+
+    pub(crate) fn assertion_without_jti() -> OAuthError {
+        OAuthError::new(
+            "invalid_client",
+            50027,
+            "JWT token is invalid or malformed: the client assertion has no 'jti'.",
+        )
+    }
+
+    pub(crate) fn assertion_replayed() -> OAuthError {
+        OAuthError::new(
+            "invalid_client",
+            50027,
+            "JWT token is invalid or malformed: this client assertion's 'jti' was used before. Sign a new assertion for \
+             each token request (RFC 7523, section 3).",
+        )
     }
 
     pub(crate) fn assertion_subject() -> OAuthError {

@@ -57,7 +57,7 @@ fn claims(token: &str) -> Value {
 async fn dev_token(setup: &Setup, now: DateTime<Utc>) -> String {
     let tenant = DEV_TENANT_ID.to_string();
     let request = secret_request(&DEV_APP_ID.to_string(), DEV_SECRET);
-    setup.identity.issue_token(&tenant, &request, now).await.unwrap().access_token
+    setup.identity.issue_token(&tenant, &request, None, now).await.unwrap().access_token
 }
 
 fn refused(result: Result<impl std::fmt::Debug, IssueError>) -> (u16, &'static str, u32) {
@@ -79,7 +79,7 @@ async fn client_secret_tokens_carry_the_claims_graph_tokens_carry() {
     let setup = setup().await;
     let response = setup
         .identity
-        .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), DEV_SECRET), t0())
+        .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), DEV_SECRET), None, t0())
         .await
         .unwrap();
     assert_eq!((response.token_type, response.expires_in), ("Bearer", 3599));
@@ -106,8 +106,9 @@ async fn token_requests_are_refused_with_the_platform_errors() {
     let tenant = DEV_TENANT_ID.to_string();
     let app = DEV_APP_ID.to_string();
     let identity = &setup.identity;
-    let issue =
-        |tenant: String, request: TokenRequest| async move { identity.issue_token(&tenant, &request, t0()).await };
+    let issue = |tenant: String, request: TokenRequest| async move {
+        identity.issue_token(&tenant, &request, None, t0()).await
+    };
 
     assert_eq!(
         refused(issue("contoso.example".into(), secret_request(&app, DEV_SECRET)).await),
@@ -176,7 +177,7 @@ async fn oauth_errors_render_in_the_platform_json_shape() {
     let setup = setup().await;
     let result = setup
         .identity
-        .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), "nope"), t0())
+        .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), "nope"), None, t0())
         .await;
     let Err(IssueError::Refused(error)) = result else { panic!("refused") };
     let body = serde_json::to_value(error.body("trace-1", "correlation-1", t0())).unwrap();
@@ -211,9 +212,13 @@ fn aws_lc_rs_sha1(data: &[u8]) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
 }
 
-fn assertion(key: &EncodingKey, x5t: Option<&str>, claims: Value) -> String {
+/// A signed assertion of `claims`; a `jti` of "fresh" becomes a new one, as every client library makes them.
+fn assertion(key: &EncodingKey, x5t: Option<&str>, mut claims: Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.x5t = x5t.map(str::to_owned);
+    if claims["jti"] == "fresh" {
+        claims["jti"] = json!(Uuid::new_v4().to_string());
+    }
     jsonwebtoken::encode(&header, &claims, key).unwrap()
 }
 
@@ -228,7 +233,7 @@ async fn client_assertions_signed_with_a_registered_certificate_get_tokens() {
     let endpoint = setup.identity.token_endpoint(&tenant);
     // Fractional NumericDates, as MSAL Python writes them.
     let exp = (t0() + Duration::minutes(10)).timestamp() as f64 + 0.87;
-    let good = json!({"iss": app, "sub": app, "aud": endpoint, "exp": exp, "iat": t0().timestamp() as f64 + 0.87, "nbf": t0().timestamp(), "jti": "1"});
+    let good = json!({"iss": app, "sub": app, "aud": endpoint, "exp": exp, "iat": t0().timestamp() as f64 + 0.87, "nbf": t0().timestamp(), "jti": "fresh"});
     let request = |assertion: String| TokenRequest {
         client_secret: None,
         client_assertion_type: Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()),
@@ -239,7 +244,7 @@ async fn client_assertions_signed_with_a_registered_certificate_get_tokens() {
         let identity = &setup.identity;
         let tenant = tenant.clone();
         let request = request(assertion);
-        async move { identity.issue_token(&tenant, &request, t0()).await }
+        async move { identity.issue_token(&tenant, &request, None, t0()).await }
     };
     let token = issue(assertion(&key, Some(&x5t), good.clone())).await.unwrap();
     assert_eq!(claims(&token.access_token)["appidacr"], "2", "certificate authentication");
@@ -268,9 +273,53 @@ async fn client_assertions_signed_with_a_registered_certificate_get_tokens() {
         (401, "invalid_client", 50027),
         "signed but unusable"
     );
-    let mut wrong_type = request(assertion(&key, Some(&x5t), good));
+    let mut wrong_type = request(assertion(&key, Some(&x5t), good.clone()));
     wrong_type.client_assertion_type = Some("urn:other".into());
-    assert_eq!(refused(setup.identity.issue_token(&tenant, &wrong_type, t0()).await), (400, "invalid_request", 90014));
+    assert_eq!(
+        refused(setup.identity.issue_token(&tenant, &wrong_type, None, t0()).await),
+        (400, "invalid_request", 90014)
+    );
+
+    // An assertion is good once, for a bounded time.
+    let once = assertion(&key, Some(&x5t), good.clone());
+    assert!(issue(once.clone()).await.is_ok());
+    assert_eq!(refused(issue(once).await), (401, "invalid_client", 50027), "a replayed jti");
+    let mut for_ten_years = good.clone();
+    for_ten_years["exp"] = json!((t0() + Duration::days(3650)).timestamp());
+    assert_eq!(refused(issue(assertion(&key, Some(&x5t), for_ten_years)).await), (401, "invalid_client", 700024));
+    let mut for_an_hour = good.clone();
+    for_an_hour["exp"] = json!((t0() + Duration::minutes(60)).timestamp());
+    assert!(issue(assertion(&key, Some(&x5t), for_an_hour)).await.is_ok(), "an hour is fine");
+    let mut without_jti = good;
+    without_jti.as_object_mut().unwrap().remove("jti");
+    assert_eq!(refused(issue(assertion(&key, Some(&x5t), without_jti)).await), (401, "invalid_client", 50027));
+}
+
+#[tokio::test]
+async fn failed_token_requests_are_throttled_per_client_and_source() {
+    let setup = setup().await;
+    let (app, tenant) = (DEV_APP_ID.to_string(), DEV_TENANT_ID.to_string());
+    let attacker = Some("203.0.113.9".parse().unwrap());
+    let bot = Some("198.51.100.20".parse().unwrap());
+    let issue = |secret: &'static str, source, at| {
+        let identity = &setup.identity;
+        let (tenant, request) = (tenant.clone(), secret_request(&app, secret));
+        async move { identity.issue_token(&tenant, &request, source, at).await }
+    };
+    let mut answers = Vec::new();
+    for _ in 0..25 {
+        answers.push(refused(issue("wrong", attacker, t0()).await).0);
+    }
+    assert_eq!(answers.iter().filter(|s| **s == 401).count(), 10, "ten failures are answered: {answers:?}");
+    assert!(answers[10..].iter().all(|s| *s == 429), "then the client is held back: {answers:?}");
+    match issue(DEV_SECRET, attacker, t0()).await {
+        Err(IssueError::Refused(error)) => {
+            assert_eq!((error.status(), error.retry_after), (429, Some(60)), "its secret is not even checked");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(issue(DEV_SECRET, bot, t0()).await.is_ok(), "the app is not locked out where it runs");
+    assert!(issue(DEV_SECRET, attacker, t0() + Duration::seconds(61)).await.is_ok(), "and the window ends");
 }
 
 fn hex_decode(text: &str) -> Vec<u8> {
@@ -318,7 +367,7 @@ async fn access_tokens_are_refused_for_every_flaw() {
     let foreign_identity = Identity::start(foreign_store, config(), t0()).await.unwrap();
     foreign_identity.directory().provision_dev_defaults(t0()).await.unwrap();
     let foreign = foreign_identity
-        .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), DEV_SECRET), t0())
+        .issue_token(&DEV_TENANT_ID.to_string(), &secret_request(&DEV_APP_ID.to_string(), DEV_SECRET), None, t0())
         .await
         .unwrap();
     assert_eq!(
@@ -452,6 +501,7 @@ async fn the_directory_manages_apps_through_one_path() {
         .issue_token(
             &tenant.tenant_id.to_string(),
             &secret_request(&recorder.app_id.to_string(), "recorder-secret-value-1234567890"),
+            None,
             t0(),
         )
         .await;

@@ -6,3 +6,4 @@ mod data_dir;
 mod media_files;
 mod misconfiguration;
 mod paths;
+mod tokens;
