@@ -146,19 +146,38 @@ fn frames(ms: u64) -> u64 {
 /// A clip being played, frame by frame.
 #[derive(Debug, Clone)]
 struct Player {
-    clip: Clip,
+    sound: Sound,
     next: usize,
+}
+
+/// What a player plays: a clip, or DTMF keys made as they play.
+#[derive(Debug, Clone)]
+enum Sound {
+    Clip(Clip),
+    Keys(synth::DtmfSequence),
 }
 
 impl Player {
     fn new(clip: Clip) -> Player {
-        Player { clip, next: 0 }
+        Player { sound: Sound::Clip(clip), next: 0 }
+    }
+
+    fn keys(keys: Vec<char>, tone_ms: u64, gap_ms: u64) -> Player {
+        Player { sound: Sound::Keys(synth::DtmfSequence::new(keys, tone_ms, gap_ms)), next: 0 }
     }
 
     fn next_frame(&mut self) -> Option<Frame> {
-        let frame = self.clip.frame(self.next)?;
+        let frame = match &mut self.sound {
+            Sound::Clip(clip) => clip.frame(self.next),
+            Sound::Keys(keys) => keys.frame(self.next),
+        }?;
         self.next += 1;
         Some(frame)
+    }
+
+    /// Whether there is nothing to play (a hold track not loaded yet).
+    fn is_empty(&self) -> bool {
+        matches!(&self.sound, Sound::Clip(clip) if clip.frames() == 0)
     }
 
     /// Looping: back to the start at the end.
@@ -208,14 +227,7 @@ impl Speaker {
                 None => return (Frame::Silence, None),
                 Some(Utterance::Audio(clip)) => self.playing = Some(Player::new(clip)),
                 Some(Utterance::Keys { keys, in_band: true, tone_ms, gap_ms }) => {
-                    let mut samples = Vec::new();
-                    for key in keys {
-                        samples.extend_from_slice(
-                            synth::dtmf(key, tone_ms).map(|c| c.samples().to_vec()).unwrap_or_default().as_slice(),
-                        );
-                        samples.extend_from_slice(synth::silence(gap_ms).samples());
-                    }
-                    self.playing = Some(Player::new(Clip::new(samples)));
+                    self.playing = Some(Player::keys(keys, tone_ms, gap_ms));
                 }
                 Some(Utterance::Keys { keys, in_band: false, tone_ms, gap_ms }) => {
                     let spacing = frames(tone_ms + gap_ms).saturating_sub(1);
@@ -521,7 +533,7 @@ impl Conference {
             let leg = self.legs.get_mut(&person.id).expect("invariant: every person of the plan has a leg");
             let output = match (&mut leg.hold, person.hears) {
                 (Some((music, player)), _) => {
-                    if player.clip.frames() == 0 {
+                    if player.is_empty() {
                         match music
                             .as_deref()
                             .map_or_else(|| Lookup::Ready(default_hold_music()), |key| library.lookup(key))
@@ -579,15 +591,8 @@ impl Conference {
         if self.sending.is_none()
             && let Some(job) = next_dtmf
         {
-            let mut samples = Vec::new();
-            for key in &job.keys {
-                samples.extend_from_slice(
-                    synth::dtmf(*key, SENT_TONE_MS).map(|c| c.samples().to_vec()).unwrap_or_default().as_slice(),
-                );
-                samples.extend_from_slice(synth::silence(job.gap_ms).samples());
-            }
-            self.sending =
-                Some(Sending { operation_id: job.operation_id.clone(), player: Player::new(Clip::new(samples)) });
+            let player = Player::keys(job.keys.clone(), SENT_TONE_MS, job.gap_ms);
+            self.sending = Some(Sending { operation_id: job.operation_id.clone(), player });
         }
     }
 

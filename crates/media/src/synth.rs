@@ -2,7 +2,7 @@
 
 use std::f64::consts::TAU;
 
-use crate::frame::{Clip, SAMPLE_RATE};
+use crate::frame::{Clip, FRAME_SAMPLES, Frame, SAMPLE_RATE};
 
 /// Peak amplitude of generated tones: −10 dBFS, loud and clear without clipping when two are mixed.
 const LEVEL: f64 = 0.316;
@@ -71,6 +71,49 @@ pub fn dtmf(key: char, ms: u64) -> Option<Clip> {
     Some(Clip::new(sines(&[low, high], ms, LEVEL)))
 }
 
+/// Keys sent one after another, each a `tone_ms` DTMF tone followed by `gap_ms` of silence, made a frame at a time
+/// as it plays: however many keys and however long the gaps, it holds one key's tone, never the whole sequence.
+#[derive(Debug, Clone)]
+pub struct DtmfSequence {
+    keys: Vec<char>,
+    tone_ms: u64,
+    tone_samples: usize,
+    /// Samples per key: its tone and the gap after it.
+    slot_samples: usize,
+    /// The tone of the key being sent (a key that is no DTMF key is silence).
+    current: Option<(usize, Option<Clip>)>,
+}
+
+impl DtmfSequence {
+    pub fn new(keys: Vec<char>, tone_ms: u64, gap_ms: u64) -> DtmfSequence {
+        let tone_samples = samples_for(tone_ms);
+        let slot_samples = tone_samples.saturating_add(samples_for(gap_ms));
+        DtmfSequence { keys, tone_ms, tone_samples, slot_samples, current: None }
+    }
+
+    /// Frame `index` of the sequence; `None` past its end.
+    pub fn frame(&mut self, index: usize) -> Option<Frame> {
+        let total = self.keys.len().saturating_mul(self.slot_samples);
+        let start = index.checked_mul(FRAME_SAMPLES).filter(|start| *start < total)?;
+        let mut samples = [0i16; FRAME_SAMPLES];
+        let mut audible = false;
+        for (offset, sample) in samples.iter_mut().enumerate().take(total - start) {
+            let (key, within) = ((start + offset) / self.slot_samples, (start + offset) % self.slot_samples);
+            if within >= self.tone_samples {
+                continue;
+            }
+            if self.current.as_ref().is_none_or(|(current, _)| *current != key) {
+                self.current = Some((key, dtmf(self.keys[key], self.tone_ms)));
+            }
+            if let Some((_, Some(tone))) = &self.current {
+                *sample = tone.samples().get(within).copied().unwrap_or(0);
+                audible = true;
+            }
+        }
+        Some(if audible { Frame::from_slice(&samples) } else { Frame::Silence })
+    }
+}
+
 /// The beep before a recording starts (`playBeep`): 400 ms at 1 kHz. Graph does not document its sound.
 pub fn beep() -> Clip {
     tone(1000.0, 400)
@@ -117,5 +160,29 @@ mod tests {
         assert!(dtmf('x', 100).is_none());
         assert_eq!(dtmf('#', 100).unwrap().samples().len(), 1600);
         assert_eq!(hold_music().duration_ms(), 16_000);
+    }
+
+    #[test]
+    fn a_dtmf_sequence_is_made_as_it_plays_and_sounds_like_the_whole() {
+        let (keys, tone_ms, gap_ms) = (vec!['1', '#', 'x', '9'], 100, 70);
+        let mut whole = Vec::new();
+        for key in &keys {
+            whole.extend_from_slice(
+                dtmf(*key, tone_ms).map(|c| c.samples().to_vec()).unwrap_or(vec![0; 1600]).as_slice(),
+            );
+            whole.extend_from_slice(silence(gap_ms).samples());
+        }
+        let mut sequence = DtmfSequence::new(keys, tone_ms, gap_ms);
+        let mut made = Vec::new();
+        let mut index = 0;
+        while let Some(frame) = sequence.frame(index) {
+            made.extend_from_slice(&frame.samples());
+            index += 1;
+        }
+        assert_eq!(index, whole.len().div_ceil(FRAME_SAMPLES));
+        assert_eq!(&made[..whole.len()], &whole[..], "sample for sample what rendering it whole gave");
+        // A hundred thousand keys an hour apart cost nothing up front.
+        let mut huge = DtmfSequence::new(vec!['5'; 100_000], 100, 3_600_000);
+        assert!(huge.frame(0).is_some() && huge.frame(usize::MAX / 2).is_none());
     }
 }

@@ -36,6 +36,12 @@ pub const REDIRECT_TIMEOUT_SECONDS: RangeInclusive<i32> = 15..=90;
 pub const MAX_INVITE_PARTICIPANTS: usize = 5;
 /// create call: a group call has up to 5 VoIP targets (docs:application-post-calls).
 pub const MAX_CALL_TARGETS: usize = 5;
+/// sendDtmfTones: Graph documents no limit on `tones` (docs:call-senddtmftones); a dialled number, a PIN or an
+/// extension is a few dozen keys, and each request's keys are kept with the call, so Switchboard takes at most this
+/// many (inferred, not observed).
+pub const MAX_DTMF_TONES: usize = 100;
+/// sendDtmfTones: `delayBetweenTonesMs`, also undocumented; longer pauses than this are not dialling (inferred).
+pub const MAX_DELAY_BETWEEN_TONES_MS: i32 = 10_000;
 /// beta `ringingTimeoutInSeconds`: "The max value for this attribute is 115 seconds" (beta res:call).
 pub const MAX_RINGING_TIMEOUT_SECONDS: i32 = 115;
 
@@ -287,9 +293,13 @@ validate_record!(RecordPostRequestBody);
 impl Validate for SendDtmfTonesPostRequestBody {
     fn validate(&self, _: &Policy) -> Result<(), Invalid> {
         client_context(&self.client_context)?;
-        count(required(&self.tones, "tones")?, "tones", 1..=usize::MAX, "docs:call-senddtmftones")?;
+        let tones = required(&self.tones, "tones")?;
+        count(tones, "tones", 1..=MAX_DTMF_TONES, "Switchboard (Graph documents no limit)")?;
         match self.delay_between_tones_ms.as_ref() {
-            Some(delay) if *delay < 0 => invalid(format!("'delayBetweenTonesMs' is {delay}; it cannot be negative")),
+            Some(delay) if !(0..=MAX_DELAY_BETWEEN_TONES_MS).contains(delay) => invalid(format!(
+                "'delayBetweenTonesMs' is {delay}; Switchboard allows 0 to {MAX_DELAY_BETWEEN_TONES_MS} (Graph documents \
+                 no limit)"
+            )),
             _ => Ok(()),
         }
     }

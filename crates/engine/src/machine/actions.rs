@@ -14,6 +14,8 @@ use crate::{
 
 /// How many finished operations a call keeps for `GET …/operations/{id}` (see `forget_old_operations`).
 pub(crate) const KEPT_FINISHED_OPERATIONS: usize = 20;
+/// Media operations (prompts, recordings, DTMF) a call holds waiting at most.
+pub(crate) const MAX_QUEUED_MEDIA_OPERATIONS: usize = 100;
 
 impl Machine<'_> {
     pub(super) fn action(&mut self, request: ActionRequest) -> Result<(), Rejection> {
@@ -141,6 +143,7 @@ impl Machine<'_> {
             }
             ActionKind::PlayPrompt { prompts, looped } => {
                 self.require_service_hosted(name)?;
+                self.require_room_in_media_queue(name)?;
                 self.queue_media(MediaJob {
                     operation_id: operation_id.clone(),
                     kind: MediaJobKind::Play { prompts, looped },
@@ -149,6 +152,7 @@ impl Machine<'_> {
             }
             ActionKind::Record { job, barge_in } => {
                 self.require_service_hosted(name)?;
+                self.require_room_in_media_queue(name)?;
                 // "If true, the recordResponse request will barge into other existing queued-up/currently-processing
                 // record/playprompt requests" (docs:call-record).
                 if barge_in {
@@ -160,6 +164,7 @@ impl Machine<'_> {
             }
             ActionKind::CancelMediaProcessing => self.cancel_media_jobs(),
             ActionKind::SendDtmfTones { keys, delay_between_tones_ms } => {
+                self.require_room_in_media_queue(name)?;
                 self.call.dtmf_jobs.push(DtmfJob { operation_id: operation_id.clone(), keys, delay_between_tones_ms });
                 (running, media_driven) = (true, true);
             }
@@ -201,6 +206,19 @@ impl Machine<'_> {
 
     /// playPrompt, recordResponse and subscribeToTone are "only supported for calls that are initiated with
     /// serviceHostedMediaConfig" (graph-calls.md §e).
+    /// Media operations wait in the call's document, which is read and written whole with every change: their
+    /// number is bounded (Graph documents no bound; a bot that queues this much is not waiting for any of them).
+    fn require_room_in_media_queue(&self, action: &str) -> Result<(), Rejection> {
+        let queued = self.call.media_jobs.len() + self.call.dtmf_jobs.len();
+        if queued >= MAX_QUEUED_MEDIA_OPERATIONS {
+            return Err(Rejection::NotApplicable(format!(
+                "{action}: the call already has {queued} media operations waiting, Switchboard's limit; wait for them \
+                 to finish (cancelMediaProcessing cancels prompts and recordings)"
+            )));
+        }
+        Ok(())
+    }
+
     fn require_service_hosted(&self, action: &str) -> Result<(), Rejection> {
         if self.app_hosted() {
             return Err(Rejection::NotApplicable(format!(

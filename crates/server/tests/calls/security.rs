@@ -4,6 +4,7 @@
 mod callbacks;
 mod data_dir;
 mod media_files;
+mod media_limits;
 mod misconfiguration;
 mod paths;
 mod tokens;

@@ -98,6 +98,14 @@ impl Running {
         self.child.id()
     }
 
+    /// A figure of the server's `/proc/<pid>/status`, in KiB: `VmRSS` (resident now), `VmHWM` (the peak).
+    #[allow(dead_code, reason = "this file is shared by the test binaries; the CLI tests measure no memory")]
+    pub(crate) fn memory_kib(&self, figure: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find_map(|l| l.strip_prefix(figure)?.strip_prefix(':')).unwrap();
+        line.trim().trim_end_matches("kB").trim().parse().unwrap()
+    }
+
     /// What the server logged so far.
     pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()

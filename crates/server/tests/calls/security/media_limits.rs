@@ -1,0 +1,49 @@
+//! What one request can make the media engine hold is bounded: DTMF sequences have a documented-by-us cap and are
+//! made as they play, and a call's media queue has a bound.
+
+use serde_json::json;
+
+use crate::{media::call_with_alice, support::Harness};
+
+#[tokio::test]
+async fn send_dtmf_tones_is_capped_and_made_as_it_plays() {
+    let h = Harness::start().await;
+    let (id, alice) = call_with_alice(&h).await;
+    let server = h.server.as_ref().unwrap();
+    let peak_before = server.memory_kib("VmHWM");
+    let send = |body: serde_json::Value| {
+        let path = format!("/v1.0/communications/calls/{id}/sendDtmfTones");
+        let h = &h;
+        async move { h.graph("POST", &path, Some(&body)).await }
+    };
+    let flood = send(json!({"tones": vec!["tone1"; 100_000]})).await;
+    assert_eq!((flood.status, flood.error_code()), (400, "BadRequest"), "{}", flood.body);
+    assert!(flood.error_message().contains("'tones' has 100000 entries") && flood.error_message().contains("100"));
+    let forever = send(json!({"tones": ["tone1", "tone2"], "delayBetweenTonesMs": 2_000_000_000})).await;
+    assert_eq!(forever.status, 400, "{}", forever.body);
+    assert!(forever.error_message().contains("delayBetweenTonesMs"));
+    let grown = server.memory_kib("VmHWM").saturating_sub(peak_before);
+    assert!(grown < 64 * 1024, "refusing them cost {grown} KiB");
+
+    // The most allowed, with the longest gaps: heard key by key, nothing made ahead.
+    let tones: Vec<&str> = ["tone1", "tone2", "tone3"].into_iter().cycle().take(100).collect();
+    send(json!({"tones": tones, "delayBetweenTonesMs": 10_000})).await.expect(200);
+    h.advance(25.0).await;
+    assert_eq!(h.heard(&id, &alice).await.keys(), "123", "a key every 10.1 s");
+    let grown = server.memory_kib("VmHWM").saturating_sub(peak_before);
+    assert!(grown < 64 * 1024, "a 17-minute sequence cost {grown} KiB");
+}
+
+#[tokio::test]
+async fn a_calls_media_queue_is_bounded() {
+    let h = Harness::start().await;
+    let (id, _) = call_with_alice(&h).await;
+    let path = format!("/v1.0/communications/calls/{id}/sendDtmfTones");
+    let body = json!({"tones": ["tone5"], "delayBetweenTonesMs": 10_000});
+    for _ in 0..100 {
+        h.graph("POST", &path, Some(&body)).await.expect(200);
+    }
+    let refused = h.graph("POST", &path, Some(&body)).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.error_message().contains("100 media operations waiting"), "{}", refused.body);
+}
