@@ -176,7 +176,12 @@ fn cases() -> Vec<Case> {
         refused(
             "/v1.0/communications/calls/c1/sendDtmfTones",
             json!({"tones": ["tone1"], "delayBetweenTonesMs": -1}),
-            "cannot be negative",
+            "allows 0 to 10000",
+        ),
+        refused(
+            "/v1.0/communications/calls/c1/sendDtmfTones",
+            json!({"tones": vec!["tone1"; 101]}),
+            "'tones' has 101 entries",
         ),
         refused("/v1.0/communications/calls/c1/changeScreenSharingRole", json!({}), "'role' is required"),
         refused("/v1.0/communications/calls/c1/updateRecordingStatus", json!({}), "'status' is required"),
