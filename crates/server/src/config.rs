@@ -14,7 +14,11 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 use switchboard_calls::{
-    media::{MediaConfig, fetch::FetchPolicy, library::LibraryConfig},
+    media::{
+        MediaConfig,
+        fetch::FetchPolicy,
+        library::{FetchLimits, LibraryConfig},
+    },
     world::WorldConfig,
 };
 use switchboard_egress::{AddressPolicy, IpNet};
@@ -202,6 +206,12 @@ pub(crate) struct MediaSettings {
     pub(crate) allowed_networks: Vec<IpNet>,
     /// Largest prompt file fetched, in bytes [default: 20971520]
     pub(crate) max_prompt_bytes: u64,
+    /// Prompts fetched and decoded at once, for all apps [default: 4] …
+    pub(crate) fetches_at_once: usize,
+    /// … and for any one app [default: 2]
+    pub(crate) fetches_at_once_per_app: usize,
+    /// Bytes of prompts held at once while they are fetched and decoded [default: 67108864]
+    pub(crate) fetch_bytes_in_flight: u64,
     /// How long fetching one prompt may take [default: 10s]
     #[serde(with = "humantime_serde")]
     pub(crate) fetch_timeout: Duration,
@@ -228,6 +238,9 @@ impl Default for MediaSettings {
             allow_private_addresses: None,
             allowed_networks: Vec::new(),
             max_prompt_bytes: media.library.fetch.max_bytes,
+            fetches_at_once: media.library.fetches.at_once,
+            fetches_at_once_per_app: media.library.fetches.at_once_per_app,
+            fetch_bytes_in_flight: media.library.fetches.bytes_in_flight,
             fetch_timeout: media.library.fetch.timeout,
             max_clip: Duration::from_secs(media.library.max_seconds),
             capture_limit: media.capture_limit,
@@ -343,6 +356,11 @@ impl Settings {
                 files: (!self.ephemeral).then(|| self.data_dir.join("media")),
                 max_seconds: m.max_clip.as_secs().max(1),
                 cache_samples: defaults.library.cache_samples,
+                fetches: FetchLimits {
+                    at_once: m.fetches_at_once.max(1),
+                    at_once_per_app: m.fetches_at_once_per_app.max(1),
+                    bytes_in_flight: m.fetch_bytes_in_flight.max(m.max_prompt_bytes),
+                },
             },
             capture_limit: m.capture_limit,
             kept_calls: m.kept_calls,

@@ -3,9 +3,10 @@
 //! …) unless their network is allowed, so a bot cannot make the server reach into the network it runs in. Every
 //! redirect is held to the same rules; names are checked as they are resolved (switchboard-egress).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use switchboard_egress::{AddressPolicy, refusal};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 /// Where prompts may come from.
@@ -81,8 +82,36 @@ fn describe(uri: &str, error: &reqwest::Error) -> String {
     }
 }
 
+/// Bytes of prompts being fetched and decoded, across all fetches: each fetch takes its share before it reads a
+/// byte — what the server declares (`Content-Length`), or the most a prompt may be — and holds it until its bytes
+/// are decoded and dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct ByteBudget {
+    kib: Arc<Semaphore>,
+    total_kib: u32,
+}
+
+impl ByteBudget {
+    pub(crate) fn new(bytes: u64) -> ByteBudget {
+        let total_kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX >> 3);
+        ByteBudget { kib: Arc::new(Semaphore::new(total_kib as usize)), total_kib }
+    }
+
+    /// Waits for room for `bytes` (all the budget, if it is more).
+    async fn reserve(&self, bytes: u64) -> OwnedSemaphorePermit {
+        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.total_kib);
+        self.kib.clone().acquire_many_owned(kib).await.expect("invariant: the byte budget is never closed")
+    }
+}
+
+/// The bytes of a fetched prompt, and its share of the byte budget (let go with them).
+pub(crate) struct Fetched {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) _budget: OwnedSemaphorePermit,
+}
+
 /// The bytes at `uri`, or why they cannot be had.
-pub(crate) async fn fetch(uri: &str, policy: &FetchPolicy) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch(uri: &str, policy: &FetchPolicy, budget: &ByteBudget) -> Result<Fetched, String> {
     let url = Url::parse(uri).map_err(|e| format!("'{uri}' is not a URL: {e}"))?;
     policy.check(&url)?;
     let hops = policy.clone();
@@ -112,17 +141,23 @@ pub(crate) async fn fetch(uri: &str, policy: &FetchPolicy) -> Result<Vec<u8>, St
     if !response.status().is_success() {
         return Err(format!("{uri} answered {}", response.status()));
     }
-    if response.content_length().is_some_and(|length| length > policy.max_bytes) {
+    let declared = response.content_length();
+    if declared.is_some_and(|length| length > policy.max_bytes) {
         return Err(format!("{uri} is larger than the {} bytes allowed", policy.max_bytes));
     }
+    let reserved = declared.unwrap_or(policy.max_bytes);
+    let share = budget.reserve(reserved).await;
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| describe(uri, &e))? {
         bytes.extend_from_slice(&chunk);
-        if bytes.len() as u64 > policy.max_bytes {
-            return Err(format!("{uri} is larger than the {} bytes allowed", policy.max_bytes));
+        if bytes.len() as u64 > reserved {
+            return Err(match declared {
+                Some(length) => format!("{uri} sent more than the {length} bytes of its Content-Length"),
+                None => format!("{uri} is larger than the {} bytes allowed", policy.max_bytes),
+            });
         }
     }
-    Ok(bytes)
+    Ok(Fetched { bytes, _budget: share })
 }
 
 #[cfg(test)]
@@ -143,13 +178,18 @@ mod tests {
 
     #[tokio::test]
     async fn what_is_refused_says_why() {
+        let budget = ByteBudget::new(1 << 20);
+        let refused = |uri: &'static str, policy: FetchPolicy| {
+            let budget = budget.clone();
+            async move { fetch(uri, &policy, &budget).await.err().expect("refused") }
+        };
         let strict = FetchPolicy { addresses: AddressPolicy::public_and(Vec::new()), ..FetchPolicy::open() };
-        let private = fetch("http://127.0.0.1:9/beep.wav", &strict).await.unwrap_err();
+        let private = refused("http://127.0.0.1:9/beep.wav", strict.clone()).await;
         assert!(private.contains("127.0.0.0/8") && private.contains("allowed_networks"), "{private}");
-        let by_name = fetch("http://localhost:9/beep.wav", &strict).await.unwrap_err();
+        let by_name = refused("http://localhost:9/beep.wav", strict.clone()).await;
         assert!(by_name.contains("loopback"), "a name is checked as it resolves: {by_name}");
-        assert!(fetch("ftp://cdn.example/beep.wav", &strict).await.unwrap_err().contains("http(s)"));
+        assert!(refused("ftp://cdn.example/beep.wav", strict).await.contains("http(s)"));
         let listed = FetchPolicy { allowed_hosts: Some(vec!["cdn.contoso.com".into()]), ..FetchPolicy::open() };
-        assert!(fetch("http://127.0.0.1:9/beep.wav", &listed).await.unwrap_err().contains("allowed_hosts"));
+        assert!(refused("http://127.0.0.1:9/beep.wav", listed).await.contains("allowed_hosts"));
     }
 }

@@ -10,9 +10,10 @@ use std::{
 };
 
 use switchboard_media::{Clip, Library, Lookup, codec};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use uuid::Uuid;
 
-use super::fetch::{FetchPolicy, fetch};
+use super::fetch::{ByteBudget, FetchPolicy, fetch};
 
 /// The prefix of the simulated people's media in library keys.
 pub(crate) const SIM_PREFIX: &str = "sim:";
@@ -35,6 +36,23 @@ pub struct LibraryConfig {
     pub max_seconds: u64,
     /// How many samples of decoded audio the cache keeps.
     pub cache_samples: usize,
+    /// How many prompts are fetched and decoded at once, for all apps and for each one, and how many of their bytes
+    /// may be held at once: a bot asking for many large prompts (a query string makes each URI new to the cache)
+    /// waits for its turn instead of making the server hold them all.
+    pub fetches: FetchLimits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchLimits {
+    pub at_once: usize,
+    pub at_once_per_app: usize,
+    pub bytes_in_flight: u64,
+}
+
+impl Default for FetchLimits {
+    fn default() -> FetchLimits {
+        FetchLimits { at_once: 4, at_once_per_app: 2, bytes_in_flight: 64 * 1024 * 1024 }
+    }
 }
 
 pub struct ClipLibrary {
@@ -45,6 +63,10 @@ pub struct ClipLibrary {
     loading: watch::Sender<usize>,
     /// Uploads, when there is no directory to keep them in.
     uploads: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    /// Turns at fetching and decoding a prompt: for everyone, and per app.
+    fetching: Arc<Semaphore>,
+    fetching_per_app: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    budget: ByteBudget,
     config: LibraryConfig,
 }
 
@@ -70,12 +92,16 @@ impl ClipLibrary {
             order: Mutex::new(VecDeque::new()),
             loading: watch::Sender::new(0),
             uploads: Mutex::new(HashMap::new()),
+            fetching: Arc::new(Semaphore::new(config.fetches.at_once.max(1))),
+            fetching_per_app: Mutex::new(HashMap::new()),
+            budget: ByteBudget::new(config.fetches.bytes_in_flight),
             config,
         })
     }
 
-    /// Starts loading `key` unless it is loaded, loading, or failed a moment ago.
-    pub(crate) fn request(self: &Arc<Self>, key: &str) {
+    /// Starts loading `key` for `app` (the app whose call plays it, when known) unless it is loaded, loading, or
+    /// failed a moment ago.
+    pub(crate) fn request(self: &Arc<Self>, key: &str, app: Option<Uuid>) {
         {
             let mut entries = self.entries.lock().expect(POISON);
             match entries.get(key) {
@@ -89,23 +115,39 @@ impl ClipLibrary {
         let library = self.clone();
         let key = key.to_owned();
         tokio::spawn(async move {
-            let loaded = library.load(&key).await;
+            let loaded = library.load(&key, app).await;
             library.settle(&key, loaded);
             library.loading.send_modify(|n| *n -= 1);
         });
     }
 
-    async fn load(&self, key: &str) -> Result<Clip, String> {
-        let bytes = match key.strip_prefix(SIM_PREFIX) {
-            Some(name) => self.file(name).await?,
-            None => Arc::new(fetch(key, &self.config.fetch).await?),
-        };
+    async fn load(&self, key: &str, app: Option<Uuid>) -> Result<Clip, String> {
         let extension = extension(key).map(str::to_owned);
+        let Some(name) = key.strip_prefix(SIM_PREFIX) else {
+            // A turn of the app's, then one of everyone's, held until the prompt is decoded.
+            let app_turns = app.map(|app| {
+                let mut per_app = self.fetching_per_app.lock().expect(POISON);
+                let at_once = self.config.fetches.at_once_per_app.max(1);
+                per_app.entry(app).or_insert_with(|| Arc::new(Semaphore::new(at_once))).clone()
+            });
+            let _app_turn = match app_turns {
+                Some(turns) => Some(turns.acquire_owned().await.expect("invariant: fetch turns are never closed")),
+                None => None,
+            };
+            let _turn = self.fetching.acquire().await.expect("invariant: fetch turns are never closed");
+            let fetched = fetch(key, &self.config.fetch, &self.budget).await?;
+            return self.decode(fetched.bytes, extension).await;
+        };
+        let bytes = self.file(name).await?;
+        self.decode(bytes.to_vec(), extension).await
+    }
+
+    /// Decodes audio off the async threads.
+    async fn decode(&self, bytes: Vec<u8>, extension: Option<String>) -> Result<Clip, String> {
         let max_seconds = self.config.max_seconds;
-        let decoded =
-            tokio::task::spawn_blocking(move || codec::decode(bytes.to_vec(), extension.as_deref(), max_seconds))
-                .await
-                .map_err(|e| format!("decoding failed: {e}"))?;
+        let decoded = tokio::task::spawn_blocking(move || codec::decode(bytes, extension.as_deref(), max_seconds))
+            .await
+            .map_err(|e| format!("decoding failed: {e}"))?;
         decoded.map_err(|e| e.to_string())
     }
 
@@ -141,14 +183,14 @@ impl ClipLibrary {
 
     /// The clip of `key`, loading it if need be.
     pub(crate) async fn clip(self: &Arc<Self>, key: &str) -> Result<Clip, String> {
-        self.request(key);
+        self.request(key, None);
         let mut loading = self.loading.subscribe();
         loop {
             match self.entries.lock().expect(POISON).get(key).cloned() {
                 Some(Entry::Ready(clip)) => return Ok(clip),
                 Some(Entry::Failed(why, _)) => return Err(why),
                 Some(Entry::Loading) => {}
-                None => self.request(key),
+                None => self.request(key, None),
             }
             if loading.changed().await.is_err() {
                 return Err("the media library stopped".into());
@@ -189,13 +231,7 @@ impl ClipLibrary {
         if !valid_name(name) {
             return Err(format!("'{name}' is not a media name (letters, digits, '.', '-', '_')"));
         }
-        let extension = extension(name).map(str::to_owned);
-        let max_seconds = self.config.max_seconds;
-        let copy = bytes.clone();
-        let clip = tokio::task::spawn_blocking(move || codec::decode(copy, extension.as_deref(), max_seconds))
-            .await
-            .map_err(|e| format!("decoding failed: {e}"))?
-            .map_err(|e| e.to_string())?;
+        let clip = self.decode(bytes.clone(), extension(name).map(str::to_owned)).await?;
         match &self.config.files {
             Some(directory) => {
                 tokio::fs::create_dir_all(directory)

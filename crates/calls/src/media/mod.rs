@@ -42,6 +42,7 @@ impl Default for MediaConfig {
                 files: None,
                 max_seconds: 600,
                 cache_samples: 128 * 1024 * 1024,
+                fetches: library::FetchLimits::default(),
             },
             capture_limit: Duration::from_secs(30 * 60),
             kept_calls: 100,
@@ -206,14 +207,14 @@ impl Media {
     /// the call has none any more, and starts loading what it will play (and, at any time, `preFetchMedia`).
     pub(crate) fn sync(&self, call: &Call, now: DateTime<Utc>) {
         for uri in prefetch_uris(call) {
-            self.library.request(&uri);
+            self.library.request(&uri, Some(call.app_id));
         }
         let plan = plan_of(call);
         let mut conferences = self.conferences.lock().expect(POISON);
         match plan {
             Some(plan) => {
                 for key in keys_of(&plan) {
-                    self.library.request(&key);
+                    self.library.request(&key, Some(call.app_id));
                 }
                 let limit = u64::try_from(self.config.capture_limit.as_millis()).unwrap_or(u64::MAX);
                 let Conferences { live, busy, .. } = &mut *conferences;
@@ -246,7 +247,8 @@ impl Media {
         busy.retain(|call_id| {
             let Some(conference) = live.get_mut(call_id) else { return false };
             for key in keys_of(conference.plan()) {
-                self.library.request(&key);
+                // Asked for when the call was planned; this only brings back what the cache let go of.
+                self.library.request(&key, None);
             }
             if conference.frame() < target {
                 let events = conference.run(target, self.library.as_ref());

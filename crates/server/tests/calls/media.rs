@@ -27,7 +27,7 @@ async fn group_call(h: &Harness, names: &[&str]) -> (String, Vec<String>) {
     (id, users)
 }
 
-fn prompt(uri: &str) -> Value {
+pub(crate) fn prompt(uri: &str) -> Value {
     json!({"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"@odata.type": "#microsoft.graph.mediaInfo", "uri": uri, "resourceId": "1D6DE2D4-CD51-4309-8DAA-70768651088E"}})
 }
 
