@@ -26,8 +26,10 @@ use crate::{
     world::{World, WorldConfig},
 };
 
-/// How many activity entries (requests, changes, deliveries) are kept for watchers.
+/// How many activity entries (requests, changes, deliveries) are kept for watchers …
 const ACTIVITY_KEPT: usize = 10_000;
+/// … holding at most this much (a request's bodies are kept up to 256 KiB each).
+const ACTIVITY_BYTES: usize = 32 * 1024 * 1024;
 
 /// What the runtime needs to know about the server it runs in.
 #[derive(Debug, Clone)]
@@ -101,7 +103,7 @@ impl Calls {
             faults: Mutex::new(()),
             faults_maybe_armed: std::sync::atomic::AtomicBool::new(true),
             media: Media::new(config.media.clone()),
-            activity: Arc::new(Activity::new(ACTIVITY_KEPT)),
+            activity: Arc::new(Activity::new(ACTIVITY_KEPT, ACTIVITY_BYTES)),
             config,
         }
     }

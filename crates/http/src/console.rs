@@ -3,7 +3,7 @@
 //! (`/_sim/activity/stream`). The page is a shell with no data in it; everything it shows comes from `/_sim`,
 //! `/_admin` and the journal, which need the admin key outside dev mode (the page asks for it).
 
-use std::{convert::Infallible, time::Instant};
+use std::{convert::Infallible, sync::Arc, time::Instant};
 
 use axum::{
     Json, Router,
@@ -21,6 +21,7 @@ use futures_util::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
 use switchboard_calls::activity::{ActivityEntry, Happened};
+use switchboard_identity::AuthenticatedApp;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::{AppState, graph::AddressedCall, request::RequestIds};
@@ -75,11 +76,11 @@ pub(crate) async fn stream(
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let (backlog, live) = state.calls.activity().watch(resume.unwrap_or(query.after));
     let call_id = query.call_id;
-    let wanted = move |entry: &ActivityEntry| {
+    let wanted = move |entry: &Arc<ActivityEntry>| {
         call_id.as_deref().is_none_or(|id| entry.call_id.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(id)))
     };
     let backlog = stream::iter(backlog.into_iter().filter(wanted.clone()).map(|e| Ok(event(&e))));
-    let live = stream::unfold((live, false), |(mut live, ended): (Receiver<ActivityEntry>, bool)| async move {
+    let live = stream::unfold((live, false), |(mut live, ended): (Receiver<Arc<ActivityEntry>>, bool)| async move {
         if ended {
             return None;
         }
@@ -106,16 +107,18 @@ fn event(entry: &ActivityEntry) -> Event {
         .data(serde_json::to_string(entry).expect("activity entries always serialise"))
 }
 
-/// Records every Graph request (`/v1.0/…`, `/beta/…`) in the activity feed: method, path, status, both bodies.
+/// Records every authenticated Graph request (`/v1.0/…`, `/beta/…`) in the activity feed: method, path, status, both
+/// bodies. It runs after `graph::admit`: a request without credentials is not recorded, and its body not read here.
 pub(crate) async fn record_graph_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    if !crate::graph::is_graph_path(&path) {
+    if request.extensions().get::<AuthenticatedApp>().is_none() {
         return next.run(request).await;
     }
+    let path = request.uri().path().to_owned();
     let started = Instant::now();
     let arrived = chrono::Utc::now();
     let method = request.method().to_string();
-    let request_id = request.extensions().get::<RequestIds>().map(|ids| ids.request_id.clone()).unwrap_or_default();
+    let ids = request.extensions().get::<RequestIds>().cloned();
+    let request_id = ids.as_ref().map(|ids| ids.request_id.clone()).unwrap_or_default();
     let small = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -123,10 +126,12 @@ pub(crate) async fn record_graph_requests(State(state): State<AppState>, request
         .is_some_and(|length| length <= RECORDED_BODY_BYTES);
     let (request, request_body) = if small {
         let (parts, body) = request.into_parts();
-        match axum::body::to_bytes(body, RECORDED_BODY_BYTES).await {
+        match state.read_body(body, RECORDED_BODY_BYTES).await {
             Ok(bytes) => (Request::from_parts(parts, Body::from(bytes.clone())), recorded(&bytes)),
-            // The client went away mid-body: nothing to answer.
-            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+            Err(error) => {
+                let ids = ids.expect("invariant: the stamp middleware gives every request its ids");
+                return error.into_graph_response(&ids);
+            }
         }
     } else {
         (request, None)
@@ -162,13 +167,14 @@ pub(crate) async fn record_graph_requests(State(state): State<AppState>, request
     response
 }
 
-/// A body as the JSON it is, or as a JSON string when it is not JSON; nothing when empty. Checked, not parsed.
+/// A body as the JSON it is, checked, not parsed; anything else as a note of its size — never escaped into a JSON
+/// string, which can make a body six times larger (a NUL byte is `\u0000`). Nothing when empty.
 fn recorded(bytes: &Bytes) -> Option<Box<RawValue>> {
     if bytes.is_empty() {
         return None;
     }
-    let text = || String::from_utf8_lossy(bytes).into_owned();
-    RawValue::from_string(text()).or_else(|_| RawValue::from_string(Value::String(text()).to_string())).ok()
+    let json = std::str::from_utf8(bytes).ok().and_then(|text| RawValue::from_string(text.to_owned()).ok());
+    json.or_else(|| RawValue::from_string(format!("\"({} bytes, not JSON)\"", bytes.len())).ok())
 }
 
 /// The `id` of a created entity.

@@ -60,20 +60,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Filter<T> {
 /// A JSON body; one that cannot be read is a Graph-shaped 400 (or 413).
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = GraphError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, GraphError> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, GraphError> {
         let (parts, bytes, ids) = read_body(request, state).await?;
         parse_json(&parts.headers, &bytes).map(JsonBody).map_err(|error| GraphError::new(error, ids))
     }
 }
 
 /// `Option<JsonBody<T>>`: `None` for a request without a body.
-impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> OptionalFromRequest<AppState> for JsonBody<T> {
     type Rejection = GraphError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, GraphError> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Option<Self>, GraphError> {
         let (parts, bytes, ids) = read_body(request, state).await?;
         if bytes.is_empty() {
             return Ok(None);
@@ -82,12 +82,10 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequest<S> for JsonBody<T>
     }
 }
 
-async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<(Parts, Bytes, RequestIds), GraphError> {
+async fn read_body(request: Request, state: &AppState) -> Result<(Parts, Bytes, RequestIds), GraphError> {
     let (mut parts, body) = request.into_parts();
     let ids = RequestIds::from_request_parts(&mut parts, state).await.unwrap_or_else(|never| match never {});
-    let bytes = axum::body::to_bytes(body, MAX_CONTROL_BODY)
-        .await
-        .map_err(|_| GraphError::new(ApiError::PayloadTooLarge { limit: MAX_CONTROL_BODY }, ids.clone()))?;
+    let bytes = state.read_body(body, MAX_CONTROL_BODY).await.map_err(|error| GraphError::new(error, ids.clone()))?;
     Ok((parts, bytes, ids))
 }
 

@@ -62,6 +62,16 @@ pub(crate) enum ApiError {
     EmptyPayload,
     #[error("The request body is larger than the limit of {limit} bytes.")]
     PayloadTooLarge { limit: usize },
+    /// The body did not arrive in time (`--body-read-timeout`).
+    #[error("The request body did not arrive within {seconds} seconds.")]
+    BodyTimeout { seconds: u64 },
+    /// Dev mode on loopback answers only requests addressed to it by a loopback name: a page on another site that
+    /// rebinds its own name to 127.0.0.1 cannot reach `/_sim` and `/_admin`.
+    #[error(
+        "This server is in dev mode on a loopback address and answers only requests addressed to a loopback name \
+         (localhost, 127.0.0.1, [::1]) or its public URL; the Host '{0}' is none of them"
+    )]
+    MisdirectedHost(String),
     /// More Graph requests in progress than `max_requests_in_flight`: shed rather than queued without bound.
     #[error("The server is at capacity ({limit} requests in progress); retry after the Retry-After interval.")]
     AtCapacity { limit: usize },
@@ -139,6 +149,8 @@ impl ApiError {
             ) => (StatusCode::BAD_REQUEST, "BadRequest"),
             ApiError::Admin(AdminError::Store(error)) => store_status(error),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
+            ApiError::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
+            ApiError::MisdirectedHost(_) => (StatusCode::MISDIRECTED_REQUEST, "MisdirectedRequest"),
             // Graph's throttling answer (graph-calls.md: 429/503 with Retry-After, which the SDKs' retry handler honours).
             ApiError::AtCapacity { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             ApiError::NotServed { .. } => (StatusCode::NOT_IMPLEMENTED, "NotImplemented"),

@@ -4,6 +4,7 @@
 use std::{future::Future, pin::Pin};
 
 use axum::{
+    Extension,
     body::{Body, Bytes},
     extract::State,
     http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header},
@@ -234,25 +235,32 @@ impl Route {
     }
 }
 
-/// Whether `path` is under a Graph version root (`/v1.0/`, `/beta/`; any case).
-pub(crate) fn is_graph_path(path: &str) -> bool {
-    ["/v1.0/", "/beta/"].iter().any(|root| path.get(..root.len()).is_some_and(|p| p.eq_ignore_ascii_case(root)))
+/// The Graph version a path starts with (`/v1.0/…`, `/beta/…`; any case).
+pub(crate) fn graph_version(path: &str) -> Option<ApiVersion> {
+    ApiVersion::parse(path.trim_start_matches('/').split('/').next().unwrap_or_default())
 }
 
-/// Sheds Graph requests past `max_requests_in_flight`, before anything reads their bodies or touches the store:
-/// an overloaded server answers 503 at once instead of queueing without bound (and growing with the queue).
-pub(crate) async fn shed_past_capacity(
+/// What every Graph request passes before anything else is done with it: its caller is authenticated — Graph's
+/// gateway does that first, too — and only then does it take one of the `max_requests_in_flight` slots (503 with
+/// `Retry-After` when none is free) and get its body read. So a request without credentials costs neither a slot nor
+/// a body read, and the activity feed sees authenticated requests only.
+pub(crate) async fn admit(
     State(state): State<AppState>,
     ids: RequestIds,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if !is_graph_path(request.uri().path()) {
+    if graph_version(request.uri().path()).is_none() {
         return next.run(request).await;
     }
+    let app = match authenticate(&state, request.headers()).await {
+        Ok(app) => app,
+        Err(error) => return error.into_graph_response(&ids),
+    };
     let Some(_slot) = state.graph_request_slot() else {
         return ApiError::AtCapacity { limit: state.config.max_requests_in_flight }.into_graph_response(&ids);
     };
+    request.extensions_mut().insert(app);
     next.run(request).await
 }
 
@@ -260,13 +268,15 @@ pub(crate) async fn shed_past_capacity(
 pub(crate) async fn handle(
     State(state): State<AppState>,
     ids: RequestIds,
+    app: Option<Extension<AuthenticatedApp>>,
     method: HttpMethod,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut addressed = None;
-    let mut response = match dispatch(state, method, uri, headers, body, &mut addressed).await {
+    let app = app.map(|Extension(app)| app);
+    let mut response = match dispatch(state, app, method, uri, headers, body, &mut addressed).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_graph_response(&ids),
     };
@@ -311,6 +321,7 @@ fn authorize(app: &AuthenticatedApp, endpoint: &'static Endpoint) -> Result<(), 
 
 async fn dispatch(
     state: AppState,
+    app: Option<AuthenticatedApp>,
     method: HttpMethod,
     uri: Uri,
     headers: HeaderMap,
@@ -320,7 +331,7 @@ async fn dispatch(
     let path = uri.path();
     let (first, rest) = path.trim_start_matches('/').split_once('/').unwrap_or((path.trim_start_matches('/'), ""));
     let version = ApiVersion::parse(first).ok_or_else(|| ApiError::InvalidVersion(first.to_owned()))?;
-    let app = authenticate(&state, &headers).await?;
+    let app = app.expect("invariant: `admit` authenticates every request under a Graph version before it gets here");
     let (endpoint, params) = match resolve(version, method.as_str(), rest) {
         Resolution::Found { endpoint, params } => (endpoint, params),
         Resolution::MethodNotAllowed { allowed, path } => {
@@ -336,7 +347,7 @@ async fn dispatch(
     if declared.is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge { limit })?;
+    let bytes = state.read_body(body, limit).await?;
     let route =
         route(endpoint.id).expect("the catalogue resolves only operations Graph serves, and those all have routes");
     let request = GraphRequest { state, version, endpoint, headers, app, params };

@@ -11,6 +11,7 @@ mod error;
 mod graph;
 mod health;
 mod journal;
+mod listener;
 mod media;
 mod oauth;
 mod operations;
@@ -18,7 +19,7 @@ mod request;
 mod routes;
 mod sim;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -30,12 +31,12 @@ use axum::{
 use switchboard_calls::Calls;
 use switchboard_identity::Identity;
 use switchboard_store::{Instance, Store};
-use tokio::{net::TcpListener, sync::Notify};
 
 use crate::clock::Clock;
 
 pub use compat::compatibility_table;
 use error::ApiError;
+pub use listener::{ADMITTING, ConnectionLimits, ServeOptions, serve};
 use request::RequestIds;
 
 /// What the HTTP layer needs to know about how the server runs.
@@ -45,6 +46,11 @@ pub struct HttpConfig {
     pub dev_mode: bool,
     /// Request bodies above this are refused with 413.
     pub max_body_bytes: usize,
+    /// A request body must arrive within this once its headers have (408 otherwise).
+    pub body_read_timeout: Duration,
+    /// The host names requests may be addressed to (`Host`, or HTTP/2's `:authority`); `None` accepts any. Dev mode
+    /// on loopback accepts loopback names only.
+    pub allowed_hosts: Option<Vec<String>>,
     /// Graph requests served at once; more are answered 503 with `Retry-After` instead of queueing without bound.
     pub max_requests_in_flight: usize,
     /// The key `/_admin` requires outside dev mode; without one, `/_admin` is closed outside dev mode.
@@ -74,6 +80,16 @@ impl AppState {
         AppState(Arc::new(shared), in_flight)
     }
 
+    /// Reads a request body of at most `limit` bytes within the body read timeout.
+    pub(crate) async fn read_body(&self, body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+        let deadline = self.config.body_read_timeout;
+        match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(_)) => Err(ApiError::PayloadTooLarge { limit }),
+            Err(_) => Err(ApiError::BodyTimeout { seconds: deadline.as_secs().max(1) }),
+        }
+    }
+
     /// One of the Graph request slots, or none when all `max_requests_in_flight` are taken.
     pub(crate) fn graph_request_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.1.clone().try_acquire_owned().ok()
@@ -101,7 +117,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(graph::handle)
         .method_not_allowed_fallback(fixed_route_method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), console::record_graph_requests))
-        .layer(middleware::from_fn_with_state(state.clone(), graph::shed_past_capacity))
+        .layer(middleware::from_fn_with_state(state.clone(), graph::admit))
+        .layer(middleware::from_fn_with_state(state.clone(), request::check_host))
         .layer(middleware::from_fn(request::stamp))
         .with_state(state)
 }
@@ -117,69 +134,4 @@ async fn fixed_route_method_not_allowed(ids: RequestIds, method: HttpMethod, uri
 pub struct TlsCertificate {
     pub chain_pem: Vec<u8>,
     pub key_pem: Vec<u8>,
-}
-
-/// Serves `router` on `listener` (https when `tls` is given) until `shutdown` resolves, then lets requests in flight
-/// finish for at most `grace`.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    tls: Option<TlsCertificate>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    match tls {
-        Some(certificate) => serve_tls(listener, router, certificate, shutdown, grace).await,
-        None => serve_plain(listener, router, shutdown, grace).await,
-    }
-}
-
-async fn serve_plain(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let stopping = Arc::new(Notify::new());
-    let signal = {
-        let stopping = stopping.clone();
-        async move {
-            shutdown.await;
-            stopping.notify_one();
-        }
-    };
-    let mut server = tokio::spawn(axum::serve(listener, router).with_graceful_shutdown(signal).into_future());
-    tokio::select! {
-        finished = &mut server => return finished.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        () = stopping.notified() => {}
-    }
-    match tokio::time::timeout(grace, &mut server).await {
-        Ok(finished) => finished.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        Err(_) => {
-            tracing::warn!(
-                grace_seconds = grace.as_secs_f64(),
-                "requests still running at the end of the shutdown grace period; closing them"
-            );
-            server.abort();
-            Ok(())
-        }
-    }
-}
-
-async fn serve_tls(
-    listener: TcpListener,
-    router: Router,
-    certificate: TlsCertificate,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem(certificate.chain_pem, certificate.key_pem).await?;
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        // Stops accepting, then closes whatever is still open once `grace` has passed.
-        stopper.graceful_shutdown(Some(grace));
-    });
-    axum_server::from_tcp_rustls(listener.into_std()?, config)?.handle(handle).serve(router.into_make_service()).await
 }

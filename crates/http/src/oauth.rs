@@ -77,7 +77,7 @@ async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
+    let Ok(bytes) = state.read_body(body, MAX_TOKEN_REQUEST_BYTES).await else {
         return oauth_error(&OAuthError::missing("grant_type"), &ids, &state);
     };
     let fields = url::form_urlencoded::parse(&bytes).into_owned();

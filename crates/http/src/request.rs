@@ -73,3 +73,77 @@ pub(crate) async fn stamp(mut request: Request, next: Next) -> Response {
     );
     response
 }
+
+/// Refuses a request addressed to a host the server does not answer for (`HttpConfig::allowed_hosts`): in dev mode
+/// on loopback, a page of another site that rebinds its name to 127.0.0.1 gets 421, not `/_sim` and `/_admin`.
+pub(crate) async fn check_host(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    ids: RequestIds,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(allowed) = &state.config.allowed_hosts else { return next.run(request).await };
+    // HTTP/1 says it in `Host`; HTTP/2 in `:authority`, which arrives as the URI's.
+    let authority = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
+    match authority {
+        Some(authority) if !host_allowed(&authority, allowed) => {
+            crate::error::ApiError::MisdirectedHost(authority).into_graph_response(&ids)
+        }
+        // A request without a host name comes from no web page.
+        _ => next.run(request).await,
+    }
+}
+
+/// Whether the host of `authority` (`host:port`, `[v6]:port`) is one of `allowed`, a name under `localhost`, or a
+/// loopback address.
+fn host_allowed(authority: &str, allowed: &[String]) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) && !host.ends_with(':') => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
+        || allowed.iter().any(|name| name.eq_ignore_ascii_case(&host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn loopback_names_and_the_listed_hosts_are_allowed() {
+        let listed = ["switchboard.test".to_owned()];
+        for good in [
+            "localhost",
+            "localhost:8640",
+            "LOCALHOST.",
+            "app.localhost:1",
+            "127.0.0.1:8640",
+            "127.1.2.3",
+            "[::1]:8640",
+            "[::ffff:127.0.0.1]:80",
+            "switchboard.test:8640",
+        ] {
+            assert!(host_allowed(good, &listed), "{good}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8640",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "10.0.0.1",
+            "[fe80::1]:80",
+            "",
+            "localhost:8640@evil.example",
+        ] {
+            assert!(!host_allowed(bad, &listed), "{bad}");
+        }
+    }
+}

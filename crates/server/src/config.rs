@@ -272,6 +272,14 @@ pub(crate) struct Settings {
     pub(crate) shutdown_grace: Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_requests_in_flight: usize,
+    /// Connections open at once; unset, as many as the file-descriptor limit leaves room for (at most 4096).
+    pub(crate) max_connections: Option<usize>,
+    #[serde(with = "humantime_serde")]
+    pub(crate) header_read_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) idle_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) body_read_timeout: Duration,
     /// The URL clients use to reach the server; derived from the listening address when unset.
     pub(crate) public_url: Option<Url>,
     pub(crate) admin_key: Option<String>,
@@ -396,6 +404,10 @@ impl Default for Settings {
             // Graph refuses JSON bodies above 4 MB.
             max_body_bytes: 4 * 1024 * 1024,
             max_requests_in_flight: 1024,
+            max_connections: None,
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+            body_read_timeout: Duration::from_secs(30),
             public_url: None,
             admin_key: None,
             // Entra ID answers expires_in 3599 for a client-credentials token.
@@ -452,6 +464,24 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_MAX_REQUESTS_IN_FLIGHT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) max_requests_in_flight: Option<usize>,
+    /// Connections open at once; past it the oldest connection serving no request gives way [default: what the
+    /// file-descriptor limit leaves room for, at most 4096]
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_connections: Option<usize>,
+    /// How long a client may take to send a request's headers, and a kept-alive connection may wait for its next
+    /// request [default: 30s]
+    #[arg(long, env = "SWITCHBOARD_HEADER_READ_TIMEOUT", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_duration")]
+    pub(crate) header_read_timeout: Option<Duration>,
+    /// How long a connection may move nothing while serving no request [default: 2m]
+    #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_duration")]
+    pub(crate) idle_timeout: Option<Duration>,
+    /// How long a request's body may take to arrive once its headers have [default: 30s]
+    #[arg(long, env = "SWITCHBOARD_BODY_READ_TIMEOUT", value_parser = humantime::parse_duration)]
+    #[serde(skip_serializing_if = "Option::is_none", with = "optional_duration")]
+    pub(crate) body_read_timeout: Option<Duration>,
     /// The URL clients reach the server at, used in token issuers and endpoint URLs [default: from --listen]
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     #[serde(skip_serializing_if = "Option::is_none")]

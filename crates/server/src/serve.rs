@@ -9,7 +9,7 @@ use switchboard_calls::{
     Calls, CallsConfig,
     clock::{ClockMode, SimulationClock},
 };
-use switchboard_http::{AppState, HttpConfig, Shared, clock::SystemClock};
+use switchboard_http::{AppState, ConnectionLimits, HttpConfig, ServeOptions, Shared, clock::SystemClock};
 use switchboard_identity::{
     AdminError, BOT_FRAMEWORK_ISSUER, DEV_APP_ID, DEV_SECRET, DEV_TENANT_ID, Identity, IdentityConfig, IdentityError,
 };
@@ -49,6 +49,11 @@ enum StartError {
          closed"
     )]
     AdminKey(&'static str),
+    #[error(
+        "--max-connections {wanted} needs {needed} file descriptors with the server's own, and this process may open \
+         {limit}: raise the limit (ulimit -n, systemd's LimitNOFILE) or ask for fewer connections"
+    )]
+    TooManyConnections { wanted: usize, needed: u64, limit: u64 },
     #[error("the token lifetime is out of range")]
     TokenLifetime,
     #[error("{0}")]
@@ -101,6 +106,37 @@ fn default_public_url(address: SocketAddr, https: bool) -> Url {
     };
     let scheme = if https { "https" } else { "http" };
     format!("{scheme}://{host}:{}", address.port()).parse().expect("scheme, host and port make a URL")
+}
+
+/// The most connections served by default.
+const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// Raises the soft file-descriptor limit to the hard one and sizes the connection limit to fit under it, leaving
+/// room for the connections waiting to be let in and for everything else the server opens (its database, webhook and
+/// prompt connections, files): a server out of descriptors can answer nobody, its own store included.
+fn connection_limit(configured: Option<usize>) -> Result<(usize, u64), StartError> {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot read or raise the file-descriptor limit; assuming 1024");
+        1024
+    });
+    let reserve = switchboard_http::ADMITTING as u64 + (limit / 8).max(256);
+    let room = usize::try_from(limit.saturating_sub(reserve)).unwrap_or(usize::MAX);
+    match configured {
+        Some(wanted) if wanted > room => {
+            Err(StartError::TooManyConnections { wanted, needed: wanted as u64 + reserve, limit })
+        }
+        Some(wanted) => Ok((wanted.max(1), limit)),
+        None if room < 64 => Err(StartError::TooManyConnections { wanted: 64, needed: 64 + reserve, limit }),
+        None => Ok((room.min(DEFAULT_MAX_CONNECTIONS), limit)),
+    }
+}
+
+/// The host names a dev-mode server on loopback answers to: loopback names (`request.rs` knows them) and its
+/// public URL's host. Any host otherwise — outside dev mode the control APIs need the admin key, and a dev-mode
+/// server listening beyond loopback is open to its network anyway (the banner says so).
+fn allowed_hosts(settings: &Settings, address: SocketAddr, public_url: &Url) -> Option<Vec<String>> {
+    (settings.mode == Mode::Dev && address.ip().is_loopback())
+        .then(|| public_url.host_str().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase()).into_iter().collect())
 }
 
 /// An admin key opens `/_admin`, `/_sim` and `/metrics`: one that is empty or guessable would open them to anyone.
@@ -188,9 +224,20 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         tracing::warn!("production mode without --admin-key: /_admin is closed");
     }
 
+    let (max_connections, fd_limit) = connection_limit(settings.max_connections)?;
+    let exposed_dev_mode = settings.mode == Mode::Dev && !address.ip().is_loopback();
+    if exposed_dev_mode {
+        tracing::warn!(
+            %address,
+            "dev mode on a non-loopback address: /_sim and /_admin are open to everyone who can reach it, and the \
+             dev app's published secret gets tokens; use --mode production with an --admin-key"
+        );
+    }
     let config = HttpConfig {
         dev_mode: settings.mode == Mode::Dev,
         max_body_bytes: settings.max_body_bytes,
+        body_read_timeout: settings.body_read_timeout,
+        allowed_hosts: allowed_hosts(&settings, address, &public_url),
         max_requests_in_flight: settings.max_requests_in_flight,
         admin_key: settings.admin_key.clone(),
     };
@@ -255,13 +302,21 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         tls.as_ref().map(|t| t.ca_file.display().to_string()),
         dev_app,
         &identity,
+        (max_connections, fd_limit, exposed_dev_mode),
     );
     tracing::info!(%address, public_url = %base, mode = ?settings.mode, store = location, "listening");
 
     let router = switchboard_http::router(state);
-    let certificate = tls.map(|t| t.certificate);
-    let served =
-        switchboard_http::serve(listener, router, certificate, shutdown_signal(), settings.shutdown_grace).await;
+    let options = ServeOptions {
+        tls: tls.map(|t| t.certificate),
+        limits: ConnectionLimits {
+            max_connections,
+            header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
+        },
+        grace: settings.shutdown_grace,
+    };
+    let served = switchboard_http::serve(listener, router, options, shutdown_signal()).await;
     // The workers stop after the HTTP server, so nothing a request committed is left unscheduled; each finishes the
     // timer or delivery at hand (deliveries are bounded by their timeout), or is cut off after the grace period.
     // What they leave is in the store and resumes at the next start.
@@ -306,6 +361,7 @@ fn print_banner(
     ca_file: Option<String>,
     dev_app: DevApp,
     identity: &Identity,
+    (max_connections, fd_limit, exposed_dev_mode): (usize, u64, bool),
 ) {
     let mode = match settings.mode {
         Mode::Dev => "dev",
@@ -317,6 +373,10 @@ fn print_banner(
     println!("  Metrics          {base}/metrics");
     println!("  Store            {store}");
     println!("  Mode             {mode}");
+    if exposed_dev_mode {
+        println!("  WARNING          dev mode on a non-loopback address: /_sim and /_admin are open to your network");
+    }
+    println!("  Connections      at most {max_connections} (file descriptors: {fd_limit})");
     let clock = match settings.clock {
         Clock::Realtime => "realtime",
         Clock::Virtual => "virtual (moves only with POST /_sim/clock/advance)",

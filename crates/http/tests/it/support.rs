@@ -71,6 +71,8 @@ impl TestServer {
         let config = HttpConfig {
             dev_mode: options.dev_mode,
             max_body_bytes: options.max_body_bytes,
+            body_read_timeout: Duration::from_secs(30),
+            allowed_hosts: None,
             max_requests_in_flight: options.max_requests_in_flight,
             admin_key: options.admin_key,
         };
@@ -92,15 +94,15 @@ impl TestServer {
             metrics: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(switchboard_http::serve(
-            listener,
-            switchboard_http::router(state),
-            None,
-            async move {
+        let serving = switchboard_http::ServeOptions {
+            tls: None,
+            limits: switchboard_http::ConnectionLimits::default(),
+            grace: Duration::from_secs(5),
+        };
+        let task =
+            tokio::spawn(switchboard_http::serve(listener, switchboard_http::router(state), serving, async move {
                 let _ = stopped.await;
-            },
-            Duration::from_secs(5),
-        ));
+            }));
         let mut server = TestServer {
             base,
             store,
