@@ -2,7 +2,9 @@
 //! on loopback, each failing without its fix. Load cases measure the server's memory or its answers, never time.
 
 mod callbacks;
+mod connections;
 mod data_dir;
+mod hosts;
 mod media_files;
 mod media_limits;
 mod misconfiguration;
