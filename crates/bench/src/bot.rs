@@ -167,17 +167,39 @@ impl Fleet {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, String> {
+        let (status, body) = self.request(method.clone(), path, body).await?;
+        if !(200..300).contains(&status) {
+            let text = body.to_string().chars().take(200).collect::<String>();
+            return Err(format!("{method} {path}: HTTP {status}: {text}"));
+        }
+        Ok(body)
+    }
+
+    /// A Graph request of the bot, whatever it is answered: the status and the body (null when empty).
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let text = response.text().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!("{method} {path}: HTTP {status}: {}", text.chars().take(200).collect::<String>()));
-        }
-        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text).map_err(|e| e.to_string())? })
+        Ok((
+            status,
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) },
+        ))
+    }
+
+    /// The status of a GET of the bot's, on a connection of its own.
+    pub(crate) async fn status(&self, path: &str) -> Result<u16, String> {
+        let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().map_err(|e| e.to_string())?;
+        let response = fresh.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await;
+        Ok(response.map_err(|e| e.to_string())?.status().as_u16())
     }
 
     /// Creates a call to `targets` users; returns its id once the server acknowledged it.

@@ -12,9 +12,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    io::{BufRead, BufReader},
     path::PathBuf,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -22,7 +20,10 @@ use std::{
 use clap::Args;
 use serde_json::Value;
 
-use crate::bot::{DEV_APP, Fleet, prepare_group_calls};
+use crate::{
+    bot::{DEV_APP, Fleet, prepare_group_calls},
+    process::Server,
+};
 
 #[derive(Args)]
 pub(crate) struct CrashArgs {
@@ -53,30 +54,11 @@ struct Ledger {
     mutes: HashMap<String, MuteState>,
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
 fn start(args: &CrashArgs, data: &std::path::Path, port: u16) -> Result<Server, String> {
     let started = Instant::now();
-    let mut child = Command::new(&args.binary)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data)
-        .args(["--log", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", args.binary.display()))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        if let Some(base) = line.strip_prefix("Switchboard listening on ") {
-            eprintln!("  up in {} ms", started.elapsed().as_millis());
-            return Ok(Server { child, base: base.trim().to_owned() });
-        }
-    }
-    Err("the server exited before listening".into())
+    let server = Server::start(&[], &args.binary, &format!("127.0.0.1:{port}"), data, &[])?;
+    eprintln!("  up in {} ms", started.elapsed().as_millis());
+    Ok(server)
 }
 
 pub(crate) async fn run(args: CrashArgs) -> Result<(), String> {

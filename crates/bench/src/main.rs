@@ -2,6 +2,7 @@
 //! with a built-in webhook receiver — next to a roofline (a minimal hyper server answering fixed JSON) and a peer
 //! (any HTTP mock, such as Stoplight Prism). BENCHMARKS.md says which commands produced which numbers.
 
+mod attack;
 mod baseline;
 mod bot;
 mod crash;
@@ -36,6 +37,8 @@ enum Command {
     Crash(crash::CrashArgs),
     /// Other bots' notification latency and the server's memory while webhooks hang, reset, dawdle or fail
     Faults(faults::FaultArgs),
+    /// The attacks of issue 14 at full size, each against a fresh server this starts: its answers and memory
+    Attack(attack::AttackArgs),
     /// A server's CPU and memory while nothing happens (after filling it with calls)
     Idle {
         #[arg(long)]
@@ -126,6 +129,7 @@ async fn main() -> ExitCode {
         Command::Crash(args) => crash::run(args).await,
         Command::Idle { server_pid, duration } => idle(server_pid, duration).await,
         Command::Faults(args) => faults::run(args).await,
+        Command::Attack(args) => attack::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     }
     vec![
         route(Method::GET, "/openapi.yaml", openapi),
+        route(Method::GET, "/graph-openapi/{key}", graph_openapi),
         route(Method::GET, "/clock", show_clock),
         route(Method::PUT, "/clock", set_clock),
         route(Method::POST, "/clock/advance", advance_clock),
@@ -116,6 +117,21 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+}
+
+/// The OpenAPI descriptions of the Graph calling API this server implements (`spec/graph-openapi`, rebuilt from
+/// Microsoft's CSDL), for tools that generate clients or requests from them — a fuzzer, say. The operations the
+/// converter invents are in them too; the server answers those with Graph's 405.
+async fn graph_openapi(ids: RequestIds, Keys(name): Keys<String>) -> Answer {
+    let description = match name.as_str() {
+        "v1.0.yaml" => include_str!("../../../spec/graph-openapi/v1.0-communications.yaml"),
+        "beta.yaml" => include_str!("../../../spec/graph-openapi/beta-communications.yaml"),
+        _ => {
+            return Err(ApiError::ControlNotFound(format!("/_sim/graph-openapi/{name} (v1.0.yaml or beta.yaml)")))
+                .or_graph(&ids);
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/yaml")], description).into_response())
 }
 
 // ---- tenants -------------------------------------------------------------------------------------------------------
