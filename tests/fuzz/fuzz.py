@@ -78,7 +78,7 @@ def schemathesis(schema: str, url: str, examples: int, phases: str, *options: st
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
-    parser.add_argument("--examples", type=int, default=25)
+    parser.add_argument("--examples", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         server, base = start(args.binary, directory)
