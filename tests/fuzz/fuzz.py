@@ -68,6 +68,8 @@ def schemathesis(schema: str, url: str, examples: int, phases: str, *options: st
         phases,
         "--suppress-health-check",
         "all",
+        "--generation-database",
+        "none",
         "--no-color",
     ]
     shown = [option if not option.startswith("Authorization") else "Authorization: Bearer …" for option in options]
