@@ -38,6 +38,7 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>, max_seconds: u64) -> Resu
         .map_err(|e| DecodeError::Unsupported(e.to_string()))?;
     let track = format.default_track(TrackType::Audio).ok_or(DecodeError::Empty)?;
     let track_id = track.id;
+    let declared_frames = track.num_frames;
     let parameters = track
         .codec_params
         .as_ref()
@@ -46,7 +47,10 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>, max_seconds: u64) -> Resu
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(parameters, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::Unsupported(e.to_string()))?;
-    let mut mono: Vec<f32> = Vec::new();
+    // Reserved whole when the container says how long it is: growing by doubling would hold up to twice the audio.
+    let most =
+        declared_frames.zip(parameters.sample_rate).map(|(frames, rate)| frames.min(max_seconds * u64::from(rate)));
+    let mut mono: Vec<f32> = Vec::with_capacity(most.and_then(|n| usize::try_from(n).ok()).unwrap_or(0));
     let mut rate = 0u32;
     let mut interleaved: Vec<f32> = Vec::new();
     loop {
@@ -78,7 +82,8 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>, max_seconds: u64) -> Resu
         return Err(DecodeError::Empty);
     }
     let resampled = if rate == SAMPLE_RATE { mono } else { resample(&mono, rate)? };
-    Ok(Clip::new(resampled.iter().map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect()))
+    // In place: the f32 buffer becomes the i16 one.
+    Ok(Clip::new(resampled.into_iter().map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect()))
 }
 
 /// `samples` at `rate`, at the engine's rate instead.

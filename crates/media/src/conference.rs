@@ -138,6 +138,8 @@ pub enum Utterance {
 const SPEECH_DBFS: f64 = -40.0;
 /// How long a DTMF digit the bot sends lasts.
 pub const SENT_TONE_MS: u64 = 100;
+/// Prompts loaded ahead of the one playing (it included).
+pub const PROMPTS_AHEAD: usize = 3;
 
 fn frames(ms: u64) -> u64 {
     ms.div_ceil(FRAME_MS)
@@ -413,6 +415,36 @@ impl Conference {
 
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// The media to have ready: custom hold music, and the next [`PROMPTS_AHEAD`] prompts from the one playing on —
+    /// not every prompt of the queue, which would hold (and, past the cache's budget, load over and over) audio
+    /// long before it plays.
+    pub fn needed_media(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.plan.people.iter().filter_map(|p| p.hold.clone().flatten()).collect();
+        let mut ahead = Vec::new();
+        for job in self.plan.jobs.iter().filter(|j| !self.finished.contains(&j.operation_id)) {
+            let prompts: &[String] = match &job.kind {
+                JobKind::Play { prompts, .. } => prompts,
+                JobKind::Record(record) => record.prompt.as_slice(),
+            };
+            let from = match &self.running {
+                Some(Running { operation_id, stage: Stage::Prompt { index, .. }, .. })
+                    if *operation_id == job.operation_id =>
+                {
+                    *index
+                }
+                Some(Running { operation_id, .. }) if *operation_id == job.operation_id => prompts.len(),
+                _ => 0,
+            };
+            ahead.extend(prompts.iter().skip(from).cloned());
+            if ahead.len() >= PROMPTS_AHEAD {
+                break;
+            }
+        }
+        ahead.truncate(PROMPTS_AHEAD);
+        keys.extend(ahead);
+        keys
     }
 
     pub fn set_plan(&mut self, plan: Plan) {

@@ -279,3 +279,22 @@ fn an_idle_call_skips_ahead_at_no_cost() {
     run(&mut c, 20, &Files::default());
     assert!(near(pitch(&c, "bot", 3_600_000, 3_600_200), 440.0), "time is where it should be");
 }
+
+#[test]
+fn only_the_next_few_prompts_are_asked_for() {
+    let mut c = Conference::new(0, 600_000);
+    let prompts = |job: &str| (0..5).map(|n| format!("{job}-{n}.wav")).collect::<Vec<_>>();
+    let jobs = ["first", "second"]
+        .map(|job| Job { operation_id: job.into(), kind: JobKind::Play { prompts: prompts(job), looped: false } });
+    c.set_plan(Plan { jobs: jobs.to_vec(), ..plan(&["a"]) });
+    assert_eq!(c.needed_media(), ["first-0.wav", "first-1.wav", "first-2.wav"], "not all ten");
+    let files = Files(
+        ["first", "second"]
+            .iter()
+            .flat_map(|job| prompts(job))
+            .map(|key| (key, Lookup::Ready(tone(440.0, 100))))
+            .collect(),
+    );
+    run(&mut c, 22, &files); // 0.44 s: four prompts of 0.1 s played
+    assert_eq!(c.needed_media(), ["first-4.wav", "second-0.wav", "second-1.wav"], "the queue moved on");
+}

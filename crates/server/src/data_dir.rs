@@ -53,7 +53,12 @@ pub(crate) struct ServingLock {
 impl DataDir {
     /// Creates the directory (and an empty database file) private to this user, or puts an existing one right.
     pub(crate) fn prepare(path: &Path) -> Result<DataDir, DataDirError> {
-        fs::create_dir_all(path).map_err(|source| DataDirError::Create { path: path.to_owned(), source })?;
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(|source| DataDirError::Create { path: path.to_owned(), source })?;
         restrict(path, 0o700)?;
         let directory = DataDir { path: path.to_owned() };
         // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database's permissions.

@@ -71,6 +71,8 @@ pub(crate) struct Happening {
 
 struct Conferences {
     live: BTreeMap<String, Conference>,
+    /// The app of each live conference's call, whose prompt fetches it counts against.
+    apps: BTreeMap<String, uuid::Uuid>,
     /// The live conferences that are not idle: the only ones the scheduler steps, so it costs nothing per idle call.
     busy: BTreeSet<String>,
     /// Calls that ended, newest last, so their captures can still be listened to.
@@ -166,18 +168,6 @@ fn plan_of(call: &Call) -> Option<Plan> {
     })
 }
 
-/// The media a plan needs: its prompts and custom hold music.
-fn keys_of(plan: &Plan) -> Vec<String> {
-    let mut keys: Vec<String> = plan.people.iter().filter_map(|p| p.hold.clone().flatten()).collect();
-    for job in &plan.jobs {
-        match &job.kind {
-            JobKind::Play { prompts, .. } => keys.extend(prompts.iter().cloned()),
-            JobKind::Record(record) => keys.extend(record.prompt.iter().cloned()),
-        }
-    }
-    keys
-}
-
 /// What a leg heard: its samples for the range asked, and the simulation time its capture starts at.
 pub struct Heard {
     pub samples: Vec<i16>,
@@ -190,6 +180,7 @@ impl Media {
         Media {
             conferences: Mutex::new(Conferences {
                 live: BTreeMap::new(),
+                apps: BTreeMap::new(),
                 busy: BTreeSet::new(),
                 ended: VecDeque::new(),
             }),
@@ -213,19 +204,21 @@ impl Media {
         let mut conferences = self.conferences.lock().expect(POISON);
         match plan {
             Some(plan) => {
-                for key in keys_of(&plan) {
-                    self.library.request(&key, Some(call.app_id));
-                }
                 let limit = u64::try_from(self.config.capture_limit.as_millis()).unwrap_or(u64::MAX);
-                let Conferences { live, busy, .. } = &mut *conferences;
+                let Conferences { live, busy, apps, .. } = &mut *conferences;
+                apps.insert(call.id.clone(), call.app_id);
                 let conference =
                     live.entry(call.id.clone()).or_insert_with(|| Conference::new(frame_at(now) + 1, limit));
                 self.catch_up(conference, now);
                 conference.set_plan(plan);
+                for key in conference.needed_media() {
+                    self.library.request(&key, Some(call.app_id));
+                }
                 self.track(busy, &call.id, conference);
             }
             None => {
                 conferences.busy.remove(&call.id);
+                conferences.apps.remove(&call.id);
                 if let Some(mut conference) = conferences.live.remove(&call.id) {
                     self.catch_up(&mut conference, now);
                     conferences.ended.push_back((call.id.clone(), conference));
@@ -242,13 +235,13 @@ impl Media {
     pub(crate) fn run_until(&self, until: DateTime<Utc>) -> Vec<Happening> {
         let target = frame_at(until);
         let mut conferences = self.conferences.lock().expect(POISON);
-        let Conferences { live, busy, .. } = &mut *conferences;
+        let Conferences { live, busy, apps, .. } = &mut *conferences;
         let mut happenings = Vec::new();
         busy.retain(|call_id| {
             let Some(conference) = live.get_mut(call_id) else { return false };
-            for key in keys_of(conference.plan()) {
-                // Asked for when the call was planned; this only brings back what the cache let go of.
-                self.library.request(&key, None);
+            for key in conference.needed_media() {
+                // As the queue moves on, the next prompts (and what the cache let go of).
+                self.library.request(&key, apps.get(call_id).copied());
             }
             if conference.frame() < target {
                 let events = conference.run(target, self.library.as_ref());
@@ -349,6 +342,7 @@ impl Media {
     pub(crate) fn reset(&self) {
         let mut conferences = self.conferences.lock().expect(POISON);
         conferences.live.clear();
+        conferences.apps.clear();
         conferences.busy.clear();
         conferences.ended.clear();
     }

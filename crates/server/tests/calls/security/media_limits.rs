@@ -75,7 +75,8 @@ async fn prompts_are_fetched_a_few_at_a_time_within_a_byte_budget() {
         let path = format!("/v1.0/communications/calls/{id}/playPrompt");
         h.graph("POST", &path, Some(&json!({ "prompts": prompts }))).await.expect(200);
     }
-    // The virtual clock waits for the media being loaded: once it has moved, all 100 were fetched.
+    // Fetched as the queue reaches them (a few prompts ahead of the one playing); the virtual clock waits for what
+    // is being loaded, and each unplayable prompt fails its operation.
     h.advance(1.0).await;
     let failed = h.receiver.take(5).await;
     assert!(
