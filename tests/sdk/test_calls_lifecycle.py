@@ -234,7 +234,7 @@ def test_a_bot_answers_an_incoming_call(world):
         world.advance(30)
         _, ended = world.receiver.next()
         result = parse(ended["resourceData"], Call).result_info
-        assert (result.code, result.subcode) == (200, 4521), "Alice hung up"
+        assert (result.code, result.subcode) == (200, 5002), "Alice hung up"
 
     run(scenario())
 
@@ -247,7 +247,9 @@ def test_a_bot_rejects_or_redirects_incoming_calls(world):
         await graph.communications.calls.by_call_id(call.id).reject.post(RejectPostRequestBody(reason=RejectReason.Busy))
         _, rejected = world.receiver.next()
         assert rejected["changeType"] == "deleted"
-        assert rejected["resourceData"] == {"@odata.type": "#microsoft.graph.call", "@odata.id": f"/communications/calls/{call.id}"}
+        # As live Graph: no @odata.id; the call's end as its terminated notifications carry it (docs/fidelity.md).
+        assert rejected["resource"] == f"/app/calls/{call.id}"
+        assert rejected["resourceData"]["state"] == "terminated" and "@odata.id" not in rejected["resourceData"]
 
         colleague = world.user("Colleague", answers(2000))
         call = incoming(world, alice)
@@ -284,7 +286,7 @@ def test_a_bot_transfers_a_call(world):
         assert world.receiver.states(2) == ["updated transferAccepted", "updated transferAccepted audio inactive"]
         _, completed = world.receiver.next()
         result = parse(completed["resourceData"], Call).result_info
-        assert (result.code, result.subcode, result.message) == (0, 7015, "GracefulTransferCompleted")
+        assert (result.code, result.subcode, result.message) == (0, 7015, "GracefulTransferCompleted. DiagCode: 0#7015.@")
 
     run(scenario())
 
@@ -302,7 +304,7 @@ def test_keep_alive_and_its_deadline(world):
         world.advance(60)
         with pytest.raises(ODataError) as raised:
             await call.keep_alive.post()
-        assert raised.value.response_status_code == 404 and raised.value.error.code == "NotFound"
+        assert raised.value.response_status_code == 404 and raised.value.error.code == "8522"
 
     run(scenario())
 

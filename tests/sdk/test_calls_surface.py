@@ -136,8 +136,8 @@ def assert_graph_error(error, status, code):
 
 
 def assert_unknown_call(name, error):
-    assert_graph_error(error, 404, "NotFound")
-    assert "'call-1' was not found" in error.error.message, (name, error.error.message)
+    assert_graph_error(error, 404, "8522")
+    assert error.error.message.startswith("Call not found. Call 'call-1'"), (name, error.error.message)
 
 
 def test_every_v1_operation_answers_the_sdk(server):

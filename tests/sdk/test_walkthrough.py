@@ -27,7 +27,7 @@ def test_the_first_call_walkthrough_works_as_written(server):
         "audio=active",
         "-> 204 (the bot hangs up)",
         "state=terminating",
-        'state=terminated  resultInfo=200/5001 "The conversation has ended."',
+        'state=terminated  resultInfo=200/5001 "The conversation has ended. DiagCode: 0#5001.@"',
         "the call is over",
     ]
     position = 0

@@ -8,8 +8,8 @@ use crate::{clock::ClockError, world::WorldError};
 #[derive(Debug, thiserror::Error)]
 pub enum CallsError {
     /// No such call for this app: unknown, another app's or tenant's, or ended (docs:call-keepalive: 404 after the
-    /// end).
-    #[error("Call '{call_id}' was not found. It may have ended, or belong to another application.")]
+    /// end). Live Graph's message begins the same (code 8522, comms-samples #173, 2021).
+    #[error("Call not found. Call '{call_id}' may have ended, or belong to another application.")]
     CallNotFound { call_id: String },
     #[error("Operation '{operation_id}' was not found in call '{call_id}'.")]
     OperationNotFound { call_id: String, operation_id: String },

@@ -257,7 +257,7 @@ impl Calls {
         };
         let call = Call::new(setup, self.clock.now());
         // The 201 shows the call as created, before anything rang (docs:application-post-calls: `establishing`).
-        let body = render::call_entity(&call, version, self.base_url());
+        let body = render::call_entity(&call, version, self.base_url(), self.config.shapes);
         let start = match end_with {
             None => Command::Start,
             Some(result) => Command::StartFailing { result },
@@ -416,7 +416,7 @@ impl Calls {
         if call.is_terminated() {
             return Err(CallsError::CallNotFound { call_id: call_id.to_owned() });
         }
-        Ok(render::call_entity(&call, version, self.base_url()))
+        Ok(render::call_entity(&call, version, self.base_url(), self.config.shapes))
     }
 
     /// `DELETE /communications/calls/{id}` (docs:call-delete).
@@ -433,6 +433,7 @@ impl Calls {
     pub async fn answer(
         &self,
         caller: &Caller,
+        version: ApiVersion,
         call_id: &str,
         request: &wire::AnswerPostRequestBody,
     ) -> Result<(), CallsError> {
@@ -440,7 +441,7 @@ impl Calls {
         check_media_permission(caller, properties.get("mediaConfig"))?;
         let callback_uri = request.callback_uri.as_ref().cloned();
         properties.remove("callbackUri");
-        let answer = Answer { callback_uri, properties };
+        let answer = Answer { callback_uri, api_version: version, properties };
         self.execute(call_id, Some(caller), vec![Command::Answer(answer)]).await.map(drop)
     }
 
@@ -589,7 +590,7 @@ impl Calls {
         let call = self.execute(call_id, Some(caller), vec![Command::Action(request)]).await?;
         Ok(call.operation(&operation_id).map(|operation| OperationCreated {
             location: self.location(version, &format!("{}/operations/{operation_id}", render::call_path(&call.id))),
-            body: render::operation_entity(operation, version, self.base_url()),
+            body: render::operation_entity(operation, version, self.base_url(), self.config.shapes),
         }))
     }
 
@@ -609,7 +610,7 @@ impl Calls {
             call_id: call_id.to_owned(),
             operation_id: operation_id.to_owned(),
         })?;
-        Ok(render::operation_entity(operation, version, self.base_url()))
+        Ok(render::operation_entity(operation, version, self.base_url(), self.config.shapes))
     }
 }
 

@@ -38,7 +38,13 @@ impl Calls {
         call_id: &str,
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
-        Ok(render::collection(self.base_url(), version, &call.id, "participants", render::roster(&call, version)))
+        Ok(render::collection(
+            self.base_url(),
+            version,
+            &call.id,
+            "participants",
+            render::roster(&call, version, self.config.shapes),
+        ))
     }
 
     /// `GET …/participants/{id}`.
@@ -50,7 +56,7 @@ impl Calls {
         participant_id: &str,
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
-        render::participant_entity(&call, version, participant_id).ok_or_else(|| {
+        render::participant_entity(&call, version, participant_id, self.config.shapes).ok_or_else(|| {
             CallsError::Rejected(switchboard_engine::Rejection::UnknownParticipant(participant_id.into()))
         })
     }

@@ -6,10 +6,12 @@ use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Change, Notification, NotificationKind,
     model::{
-        AudioRoutingGroup, Call, CallKind, ContentSharingSession, Direction, Operation, OperationStatus, Peer,
-        ResultInfo,
+        AudioRoutingGroup, Call, CallKind, CallState, ContentSharingSession, Direction, Operation, OperationStatus,
+        Peer, Prompt, ResultInfo,
     },
 };
+use switchboard_wire::Shapes;
+use uuid::Uuid;
 
 /// Where a call lives, relative to the service root, as notifications name it.
 pub fn call_path(call_id: &str) -> String {
@@ -28,12 +30,23 @@ fn graph_type(name: &str) -> Value {
     Value::String(format!("#microsoft.graph.{name}"))
 }
 
-fn result_info(result: &ResultInfo) -> Value {
+/// A `resultInfo`. Live Graph ends the message of every outcome but plain success with its diagnostic code,
+/// `DiagCode: a#b.@` (tests/fixtures/observed: "The conversation has ended. DiagCode: 0#5002.@"; comms-samples
+/// #667, #771: "… DiagCode: 3003#7106.@", "… DiagCode: 410#301005.@"); the docs' examples show none.
+fn result_info(result: &ResultInfo, shapes: Shapes) -> Value {
+    let message = if shapes.observed() && result.subcode != 0 && !result.message.contains("DiagCode:") {
+        // The first number is 0 for a normal end, else (as far as the traffic shows) the code's own family.
+        let origin = if result.code < 300 { 0 } else { result.code };
+        let separator = if result.message.ends_with('.') { " " } else { ". " };
+        format!("{}{separator}DiagCode: {origin}#{}.@", result.message, result.subcode)
+    } else {
+        result.message.clone()
+    };
     json!({
         "@odata.type": "#microsoft.graph.resultInfo",
         "code": result.code,
         "subcode": result.subcode,
-        "message": result.message,
+        "message": message,
     })
 }
 
@@ -74,7 +87,7 @@ const CALL_PROPERTIES: &[&str] = &[
 ];
 
 /// The call entity, as `POST /calls` and `GET /calls/{id}` return it.
-pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str) -> Value {
+pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str, shapes: Shapes) -> Value {
     let mut body = Map::new();
     body.insert("@odata.type".into(), graph_type("call"));
     for name in CALL_PROPERTIES {
@@ -91,7 +104,7 @@ pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str) -> Value {
     if call.audio_active {
         body.insert("activeModalities".into(), call.resource.get("requestedModalities").cloned().unwrap_or(json!([])));
     }
-    let owned = state_properties(call);
+    let owned = state_properties(call, shapes);
     body.extend(owned);
     if call.audio_active || call.is_terminated() {
         body.insert("mediaState".into(), media_state(call));
@@ -111,7 +124,7 @@ pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str) -> Value {
 }
 
 /// The properties the engine owns, which override anything echoed from the request.
-fn state_properties(call: &Call) -> Map<String, Value> {
+fn state_properties(call: &Call, shapes: Shapes) -> Map<String, Value> {
     let mut properties = Map::new();
     properties.insert("state".into(), call.state.as_str().into());
     properties.insert("direction".into(), serde_json::to_value(call.direction).expect("a direction always serialises"));
@@ -119,7 +132,7 @@ fn state_properties(call: &Call) -> Map<String, Value> {
     properties.insert("myParticipantId".into(), call.my_participant_id.clone().into());
     properties.insert("callChainId".into(), call.call_chain_id.clone().into());
     properties.insert("callbackUri".into(), call.callback_uri.clone().map_or(Value::Null, Value::String));
-    properties.insert("resultInfo".into(), call.result_info.as_ref().map_or(Value::Null, result_info));
+    properties.insert("resultInfo".into(), call.result_info.as_ref().map_or(Value::Null, |r| result_info(r, shapes)));
     properties.insert("terminationReason".into(), call.termination_reason.clone().map_or(Value::Null, Value::String));
     if let Some(answered_by) = &call.answered_by {
         properties.insert(
@@ -131,13 +144,13 @@ fn state_properties(call: &Call) -> Map<String, Value> {
 }
 
 /// An operation, as an action's response and `GET …/operations/{id}` return it.
-pub fn operation_entity(operation: &Operation, version: ApiVersion, base_url: &str) -> Value {
+pub fn operation_entity(operation: &Operation, version: ApiVersion, base_url: &str, shapes: Shapes) -> Value {
     let mut body = operation_data(operation);
     body.insert(
         "@odata.context".into(),
         format!("{base_url}/{}/$metadata#{}", version.as_str(), operation.odata_type).into(),
     );
-    body.insert("resultInfo".into(), operation.result_info.as_ref().map_or(Value::Null, result_info));
+    body.insert("resultInfo".into(), operation.result_info.as_ref().map_or(Value::Null, |r| result_info(r, shapes)));
     Value::Object(body)
 }
 
@@ -156,7 +169,11 @@ fn operation_data(operation: &Operation) -> Map<String, Value> {
 
 /// One entry of the roster, whoever it is.
 struct Entry<'a> {
+    call_id: &'a str,
+    tenant_id: Uuid,
     id: &'a str,
+    /// What live Graph reports as `info.clientVersion`.
+    client_version: String,
     identity: Value,
     client_muted: bool,
     server_muted: bool,
@@ -180,7 +197,10 @@ fn bot_identity(call: &Call) -> Value {
 
 fn bot_entry(call: &Call) -> Entry<'_> {
     Entry {
+        call_id: &call.id,
+        tenant_id: call.tenant_id,
         id: &call.my_participant_id,
+        client_version: format!("Switchboard (appid:{})", call.app_id),
         identity: bot_identity(call),
         client_muted: false,
         server_muted: call.bot.muted,
@@ -193,9 +213,12 @@ fn bot_entry(call: &Call) -> Entry<'_> {
     }
 }
 
-fn peer_entry(peer: &Peer, position: usize) -> Entry<'_> {
+fn peer_entry<'a>(call: &'a Call, peer: &'a Peer, position: usize) -> Entry<'a> {
     Entry {
+        call_id: &call.id,
+        tenant_id: call.tenant_id,
         id: &peer.participant_id,
+        client_version: "Switchboard simulated endpoint".into(),
         identity: peer.identity.clone(),
         client_muted: peer.roster.client_muted,
         server_muted: peer.roster.server_muted,
@@ -208,53 +231,109 @@ fn peer_entry(peer: &Peer, position: usize) -> Entry<'_> {
     }
 }
 
-/// A participant (res:participant), with the v1.0 properties; beta adds its own.
-fn participant(version: ApiVersion, entry: &Entry<'_>) -> Value {
-    let mut body = json!({
-        "@odata.type": "#microsoft.graph.participant",
-        "id": entry.id,
-        "info": {
-            "@odata.type": "#microsoft.graph.participantInfo",
-            "identity": entry.identity,
-            "endpointType": "default",
-            "languageId": "en-US",
-            "region": null,
-            "countryCode": null,
-            "participantId": entry.id,
-        },
-        "mediaStreams": [{
+/// A participant (res:participant), with the v1.0 properties; beta adds its own. Live Graph's entries differ from
+/// the docs' (tests/fixtures/observed/sambetts/p2p-roster-user-and-bot.json, comms-samples #513, #599): their
+/// identities name a tenant and provider, `info` has an endpoint id, a client version and a replacement link, they
+/// add `publishedStates`, `meetingRole` and `isIdentityAnonymized`, and they leave out what is unset.
+fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value {
+    let observed = shapes.observed();
+    let mut info = Map::new();
+    info.insert("@odata.type".into(), "#microsoft.graph.participantInfo".into());
+    info.insert(
+        "identity".into(),
+        if observed { observed_identity(&entry.identity, entry.tenant_id) } else { entry.identity.clone() },
+    );
+    info.insert("endpointType".into(), "default".into());
+    if observed {
+        let endpoint = Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("switchboard:endpoint:{}", entry.id).as_bytes());
+        info.insert("endpointId".into(), endpoint.to_string().into());
+        // Live Graph gives people a language and the bot none.
+        if entry.identity.get("user").is_some() {
+            info.insert("languageId".into(), "en-US".into());
+        }
+        info.insert("clientVersion".into(), entry.client_version.clone().into());
+        info.insert("participantId".into(), entry.id.into());
+        info.insert("replacementLink".into(), replacement_link(entry).into());
+    } else {
+        info.insert("languageId".into(), "en-US".into());
+        info.insert("region".into(), Value::Null);
+        info.insert("countryCode".into(), Value::Null);
+        info.insert("participantId".into(), entry.id.into());
+    }
+    let mut body = Map::new();
+    body.insert("@odata.type".into(), "#microsoft.graph.participant".into());
+    if !observed {
+        body.insert("id".into(), entry.id.into());
+    }
+    body.insert("info".into(), Value::Object(info));
+    body.insert(
+        "mediaStreams".into(),
+        json!([{
             "@odata.type": "#microsoft.graph.mediaStream",
             "mediaType": "audio",
             "label": "main-audio",
             "sourceId": (entry.position + 1).to_string(),
             "direction": "sendReceive",
             "serverMuted": entry.server_muted,
-        }],
-        "isMuted": entry.client_muted || entry.server_muted,
-        "isInLobby": entry.in_lobby,
-        "metadata": null,
-        "recordingInfo": null,
-        "removedState": null,
-        "restrictedExperience": null,
-        "rosterSequenceNumber": entry.sequence,
-    });
-    if let Some(status) = entry.recording_status {
-        body["recordingInfo"] = json!({
+        }]),
+    );
+    body.insert("isMuted".into(), (entry.client_muted || entry.server_muted).into());
+    body.insert("isInLobby".into(), entry.in_lobby.into());
+    let recording = entry.recording_status.map(|status| {
+        json!({
             "@odata.type": "#microsoft.graph.recordingInfo",
             "initiator": entry.identity,
             "recordingStatus": status,
-        });
-    }
-    if let Some(reason) = entry.removed_reason {
-        body["removedState"] = json!({"@odata.type": "#microsoft.graph.removedState", "reason": reason});
+        })
+    });
+    let removed =
+        entry.removed_reason.map(|reason| json!({"@odata.type": "#microsoft.graph.removedState", "reason": reason}));
+    if observed {
+        body.insert("publishedStates".into(), json!([]));
+        body.insert("meetingRole".into(), "none".into());
+        body.insert("replacementLink".into(), replacement_link(entry).into());
+        body.insert("isIdentityAnonymized".into(), false.into());
+        body.extend(recording.map(|r| ("recordingInfo".to_owned(), r)));
+        body.extend(removed.map(|r| ("removedState".to_owned(), r)));
+        body.insert("id".into(), entry.id.into());
+    } else {
+        body.insert("metadata".into(), Value::Null);
+        body.insert("recordingInfo".into(), recording.unwrap_or(Value::Null));
+        body.insert("removedState".into(), removed.unwrap_or(Value::Null));
+        body.insert("restrictedExperience".into(), Value::Null);
+        body.insert("rosterSequenceNumber".into(), entry.sequence.into());
     }
     if version == ApiVersion::Beta
         && let Some(malicious) = entry.synthetic_media_malicious
     {
-        body["syntheticMediaDetection"] =
-            json!({"@odata.type": "#microsoft.graph.syntheticMediaDetectionInfo", "isParticipantTrusted": !malicious});
+        body.insert(
+            "syntheticMediaDetection".into(),
+            json!({"@odata.type": "#microsoft.graph.syntheticMediaDetectionInfo", "isParticipantTrusted": !malicious}),
+        );
     }
-    body
+    Value::Object(body)
+}
+
+/// An identity set as live Graph sends it: each directory identity names its tenant and `AAD` as its provider.
+fn observed_identity(identity: &Value, tenant_id: Uuid) -> Value {
+    let mut identity = identity.clone();
+    if let Some(set) = identity.as_object_mut() {
+        set.entry("@odata.type").or_insert_with(|| "#microsoft.graph.identitySet".into());
+        for kind in ["user", "application", "applicationInstance", "guest"] {
+            if let Some(Value::Object(one)) = set.get_mut(kind) {
+                one.entry("@odata.type").or_insert_with(|| "#microsoft.graph.identity".into());
+                one.entry("tenantId").or_insert_with(|| tenant_id.to_string().into());
+                one.entry("identityProvider").or_insert_with(|| "AAD".into());
+            }
+        }
+    }
+    identity
+}
+
+/// Where Graph would let another endpoint take this participant's place. Switchboard has no such service: the
+/// link has the shape of Graph's, at a host that never resolves.
+fn replacement_link(entry: &Entry<'_>) -> String {
+    format!("https://switchboard.invalid/cc/v1/callParticipant/{}/{}/replacement", entry.call_id, entry.id)
 }
 
 /// The roster: the bot (unless hidden after an escalation), then everyone on the roster, in the order they came.
@@ -263,37 +342,39 @@ fn roster_entries(call: &Call) -> Vec<Entry<'_>> {
     if !call.bot.hidden {
         entries.push(bot_entry(call));
     }
-    entries.extend(call.peers.iter().enumerate().filter(|(_, p)| p.is_on_roster()).map(|(i, p)| peer_entry(p, i + 1)));
+    entries.extend(
+        call.peers.iter().enumerate().filter(|(_, p)| p.is_on_roster()).map(|(i, p)| peer_entry(call, p, i + 1)),
+    );
     entries
 }
 
 /// `GET …/participants` and the roster notifications, for a version of the API.
-pub fn roster(call: &Call, version: ApiVersion) -> Vec<Value> {
-    roster_entries(call).iter().map(|entry| participant(version, entry)).collect()
+pub fn roster(call: &Call, version: ApiVersion, shapes: Shapes) -> Vec<Value> {
+    roster_entries(call).iter().map(|entry| participant(version, entry, shapes)).collect()
 }
 
 /// One participant (`GET …/participants/{id}`), the bot's own leg included; `None` if not on the roster.
-pub fn participant_entity(call: &Call, version: ApiVersion, participant_id: &str) -> Option<Value> {
+pub fn participant_entity(call: &Call, version: ApiVersion, participant_id: &str, shapes: Shapes) -> Option<Value> {
     let entries = roster_entries(call);
-    entries.iter().find(|e| e.id.eq_ignore_ascii_case(participant_id)).map(|entry| participant(version, entry))
+    entries.iter().find(|e| e.id.eq_ignore_ascii_case(participant_id)).map(|entry| participant(version, entry, shapes))
 }
 
 /// A delta roster (`callOptions.isDeltaRosterEnabled`): only who changed, those who left with their
 /// `removedState`. Graph documents the resource (`deltaParticipants`: `sequenceNumber`, `participants`), not the
 /// notification that carries it; it is sent where the full roster would be.
-fn delta_roster(call: &Call, changed: &[String]) -> Value {
+fn delta_roster(call: &Call, changed: &[String], shapes: Shapes) -> Value {
     let entries: Vec<Value> = changed
         .iter()
         .filter_map(|id| {
             if call.is_bot(id) {
-                return Some(participant(call.api_version, &bot_entry(call)));
+                return Some(participant(call.api_version, &bot_entry(call), shapes));
             }
             let (position, peer) = call.peers.iter().enumerate().find(|(_, p)| p.participant_id == *id)?;
-            let mut entry = peer_entry(peer, position + 1);
+            let mut entry = peer_entry(call, peer, position + 1);
             if !peer.is_on_roster() && entry.removed_reason.is_none() {
                 entry.removed_reason = Some("left");
             }
-            Some(participant(call.api_version, &entry))
+            Some(participant(call.api_version, &entry, shapes))
         })
         .collect();
     json!({
@@ -339,53 +420,57 @@ pub fn collection(base_url: &str, version: ApiVersion, call_id: &str, segment: &
     })
 }
 
-/// The `commsNotifications` body of one notification, sent to `callback_uri`.
-pub fn notification(notification: &Notification, callback_uri: &str) -> Value {
+/// The `commsNotifications` body of one notification, sent to `callback_uri`, in the shapes asked for: as live
+/// Graph sends them (docs/fidelity.md, with the recordings in tests/fixtures/observed) or as the docs' examples show
+/// them (graph-calls.md §c).
+pub fn notification(notification: &Notification, callback_uri: &str, shapes: Shapes) -> Value {
     let call = &notification.call;
+    let observed = shapes.observed();
     let mut resource_url = call_path(&call.id);
     let (change_type, resource_data) = match &notification.kind {
-        NotificationKind::Incoming => ("created", full_call(call)),
+        NotificationKind::Incoming => ("created", full_call(call, shapes)),
         NotificationKind::StateChanged { result_info: result } => {
-            let mut data = call_change(call);
-            if let Some(result) = result {
-                data.insert("resultInfo".into(), result_info(result));
+            let mut data = call_change(call, shapes);
+            // Live Graph says the direction once, when the call is established.
+            if observed && call.state == CallState::Established {
+                data.insert("direction".into(), direction(call));
             }
-            ("updated", Value::Object(data))
+            if let Some(result) = result {
+                data.insert("resultInfo".into(), result_info(result, shapes));
+            }
+            ("updated", call_update(data, call, shapes))
         }
         NotificationKind::MediaStateChanged => {
-            let mut data = call_change(call);
+            let mut data = call_change(call, shapes);
             data.insert("mediaState".into(), media_state(call));
-            ("updated", Value::Object(data))
-        }
-        NotificationKind::Ended => {
-            let mut data = call_change(call);
-            if let Some(result) = &call.result_info {
-                data.insert("resultInfo".into(), result_info(result));
+            if observed {
+                meeting_capability(&mut data);
             }
-            if let Some(reason) = &call.termination_reason {
-                data.insert("terminationReason".into(), reason.clone().into());
-            }
-            ("deleted", Value::Object(data))
+            ("updated", call_update(data, call, shapes))
         }
+        NotificationKind::Ended => ("deleted", ended(call, shapes)),
         NotificationKind::ToneReceived { tone, sequence_id } => {
-            // docs:call-subscribetotone: the tone, with no participant id (docs-contrib issue #1130).
-            let mut data = call_change(call);
+            // docs:call-subscribetotone: the tone, with no participant id (docs-contrib issue #1130); live Graph
+            // sends no callChainId with it.
+            let mut data = call_change(call, shapes);
             data.insert(
                 "toneInfo".into(),
                 json!({"@odata.type": "#microsoft.graph.toneInfo", "sequenceId": sequence_id, "tone": tone}),
             );
             ("updated", Value::Object(data))
         }
+        // No rejection was recorded from live Graph: its shape is the terminated notification's.
+        NotificationKind::Rejected if observed => ("deleted", ended(call, shapes)),
         NotificationKind::Rejected => {
             ("deleted", json!({"@odata.type": "#microsoft.graph.call", "@odata.id": call_path(&call.id)}))
         }
-        NotificationKind::Redirected => ("deleted", full_call(call)),
+        NotificationKind::Redirected => ("deleted", full_call(call, shapes)),
         NotificationKind::RosterChanged { changed } => {
             resource_url = format!("{}/participants", call_path(&call.id));
             let data = if delta_roster_enabled(call) {
-                delta_roster(call, changed)
+                delta_roster(call, changed, shapes)
             } else {
-                Value::Array(roster(call, call.api_version))
+                Value::Array(roster(call, call.api_version, shapes))
             };
             ("updated", data)
         }
@@ -404,35 +489,104 @@ pub fn notification(notification: &Notification, callback_uri: &str) -> Value {
             resource_url = operation_path(&call.id, operation_id);
             let operation = call.operation(operation_id).expect("invariant: a finished operation is in its call");
             let mut data = operation_data(operation);
-            data.insert("@odata.id".into(), resource_url.clone().into());
-            data.insert("@odata.etag".into(), etag(call).into());
+            if observed {
+                // Live Graph echoes a playPrompt's prompts (tests/fixtures/observed/sambetts/playprompt-completed.json).
+                if !operation.prompts.is_empty() {
+                    data.insert("prompts".into(), operation.prompts.iter().map(media_prompt).collect());
+                    // … and says how it completed, in v1.0 too (the docs give v1.0's playPromptOperation no reason).
+                    if operation.status == OperationStatus::Completed {
+                        data.entry("completionReason").or_insert_with(|| "completedSuccessfully".into());
+                    }
+                }
+            } else {
+                data.insert("@odata.id".into(), resource_url.clone().into());
+                data.insert("@odata.etag".into(), etag(call).into());
+            }
             if operation.status != OperationStatus::Running
                 && let Some(result) = &operation.result_info
             {
-                data.insert("resultInfo".into(), result_info(result));
+                data.insert("resultInfo".into(), result_info(result, shapes));
             }
             ("deleted", Value::Object(data))
         }
     };
-    json!({
-        "@odata.type": "#microsoft.graph.commsNotifications",
-        "value": [{
-            "@odata.type": "#microsoft.graph.commsNotification",
-            "changeType": change_type,
-            "resourceUrl": resource_url,
-            "callbackUri": callback_uri,
-            "resourceData": resource_data,
-        }]
-    })
+    let mut entry = Map::new();
+    entry.insert("@odata.type".into(), "#microsoft.graph.commsNotification".into());
+    entry.insert("changeType".into(), change_type.into());
+    if observed {
+        // Every live notification names its resource twice, by the deprecated root too (2019–2025); some bot
+        // libraries read only `resource`. None carries `callbackUri`.
+        entry.insert("resource".into(), resource_url.replacen("/communications/calls/", "/app/calls/", 1).into());
+        entry.insert("resourceUrl".into(), resource_url.into());
+    } else {
+        entry.insert("resourceUrl".into(), resource_url.into());
+        entry.insert("callbackUri".into(), callback_uri.into());
+    }
+    entry.insert("resourceData".into(), resource_data);
+    json!({"@odata.type": "#microsoft.graph.commsNotifications", "value": [entry]})
 }
 
-/// A call state change: the state, the call's id, and for meetings the chat and meeting info
-/// (docs:application-post-calls example 5).
-fn call_change(call: &Call) -> Map<String, Value> {
+fn direction(call: &Call) -> Value {
+    serde_json::to_value(call.direction).expect("a direction always serialises")
+}
+
+/// The empty `meetingCapability` and `coOrganizers` live Graph adds to media-state and terminated updates.
+fn meeting_capability(data: &mut Map<String, Value>) {
+    data.insert("meetingCapability".into(), json!({"@odata.type": "#microsoft.graph.meetingCapability"}));
+    data.insert("coOrganizers".into(), json!([]));
+}
+
+/// A call update as sent: live Graph ends every call-state update with the call's `callChainId` (2023–2025).
+fn call_update(mut data: Map<String, Value>, call: &Call, shapes: Shapes) -> Value {
+    if shapes.observed() {
+        data.insert("callChainId".into(), call.call_chain_id.clone().into());
+    }
+    Value::Object(data)
+}
+
+/// The terminated notification; live Graph re-sends an incoming call's direction, callback, caller and reason.
+fn ended(call: &Call, shapes: Shapes) -> Value {
+    let mut data = call_change(call, shapes);
+    if let Some(result) = &call.result_info {
+        data.insert("resultInfo".into(), result_info(result, shapes));
+    }
+    if shapes.observed() {
+        meeting_capability(&mut data);
+        if call.direction == Direction::Incoming {
+            data.insert("direction".into(), direction(call));
+            if let Some(uri) = &call.callback_uri {
+                data.insert("callbackUri".into(), uri.clone().into());
+            }
+            if let Some(source) = call.resource.get("source") {
+                data.insert("source".into(), source.clone());
+            }
+        }
+    }
+    if let Some(reason) = &call.termination_reason {
+        data.insert("terminationReason".into(), reason.clone().into());
+    }
+    call_update(data, call, shapes)
+}
+
+fn media_prompt(prompt: &Prompt) -> Value {
+    let mut info = json!({"@odata.type": "#microsoft.graph.mediaInfo", "uri": prompt.uri});
+    if let Some(id) = &prompt.resource_id {
+        info["resourceId"] = id.clone().into();
+    }
+    json!({"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": info})
+}
+
+/// A call state change: the state and, for meetings, the chat and meeting info (docs:application-post-calls
+/// example 5); the docs' examples add the call's `@odata.id`, `@odata.etag` and `id`, which live Graph does not
+/// send (none in 2021–2025).
+fn call_change(call: &Call, shapes: Shapes) -> Map<String, Value> {
+    let documented = !shapes.observed();
     let mut data = Map::new();
     data.insert("@odata.type".into(), graph_type("call"));
-    data.insert("@odata.id".into(), call_path(&call.id).into());
-    data.insert("@odata.etag".into(), etag(call).into());
+    if documented {
+        data.insert("@odata.id".into(), call_path(&call.id).into());
+        data.insert("@odata.etag".into(), etag(call).into());
+    }
     data.insert("state".into(), call.state.as_str().into());
     if matches!(call.kind, CallKind::Meeting { .. }) {
         for name in ["chatInfo", "meetingInfo"] {
@@ -441,19 +595,22 @@ fn call_change(call: &Call) -> Map<String, Value> {
             }
         }
     }
-    data.insert("id".into(), call.id.clone().into());
+    if documented {
+        data.insert("id".into(), call.id.clone().into());
+    }
     data
 }
 
-/// The whole call, as the incoming (docs:call-answer) and redirected (docs:call-redirect) notifications carry it.
-fn full_call(call: &Call) -> Value {
-    let mut data = call_change(call);
+/// The whole call, as the incoming (docs:call-answer) and redirected (docs:call-redirect) notifications carry it;
+/// live Graph's offers carry the call's `id` but no `@odata.id` or `@odata.etag`.
+fn full_call(call: &Call, shapes: Shapes) -> Value {
+    let mut data = call_change(call, shapes);
     for name in ["direction", "callbackUri", "source", "targets", "requestedModalities", "tenantId", "incomingContext"]
     {
         if let Some(value) = call.resource.get(name) {
             data.insert(name.into(), value.clone());
         }
     }
-    data.extend(state_properties(call).into_iter().filter(|(_, v)| !v.is_null()));
+    data.extend(state_properties(call, shapes).into_iter().filter(|(_, v)| !v.is_null()));
     Value::Object(data)
 }

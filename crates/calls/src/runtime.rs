@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use switchboard_catalogue::Permission;
 use switchboard_engine::{Call, Command, Effect, Rejection, Timer, handle, model::CallState};
 use switchboard_store::{CallChange, CallRecord, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
+use switchboard_wire::Shapes;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use uuid::Uuid;
 
@@ -38,6 +39,8 @@ pub struct CallsConfig {
     /// The server's public base URL (`https://127.0.0.1:8443`), for `Location` headers and `@odata.context`.
     pub public_url: String,
     pub media: MediaConfig,
+    /// Graph as it behaves or as it is documented, where the two differ (`[fidelity] shapes`).
+    pub shapes: Shapes,
 }
 
 /// The app a Graph request comes from, as authenticated by the HTTP layer.
@@ -308,7 +311,8 @@ impl Calls {
                             }
                         },
                     };
-                    let body = render::notification(&notification, url.as_deref().unwrap_or_default());
+                    let body =
+                        render::notification(&notification, url.as_deref().unwrap_or_default(), self.config.shapes);
                     // Calls stored before scenario ids existed use their chain id.
                     let scenario_id = if call.scenario_id.is_empty() { &call.call_chain_id } else { &call.scenario_id };
                     notifications.push(NewNotification {

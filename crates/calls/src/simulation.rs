@@ -176,7 +176,7 @@ impl Calls {
             id: Uuid::new_v4().to_string(),
             tenant_id,
             app_id: app.app_id,
-            // Incoming calls are rendered for v1.0 until the bot answers; nothing about them differs in beta.
+            // Incoming calls are rendered for v1.0 until the bot answers (through either version).
             api_version: ApiVersion::V1,
             direction: Direction::Incoming,
             kind: CallKind::PeerToPeer,

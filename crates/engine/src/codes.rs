@@ -13,9 +13,11 @@ pub fn bot_hung_up() -> ResultInfo {
     result(200, 5001, "The conversation has ended.")
 }
 
-/// The other party of a peer-to-peer call hung up (docs:call-delete table).
+/// The other party of a peer-to-peer call hung up. The docs' end-reason table (docs:call-delete) says 4521 "Call
+/// ended by the other participant in peer-to-peer call."; live Graph ends such a call with 5002 (2023,
+/// tests/fixtures/observed/sambetts/p2p-terminated-by-peer.json): the traffic is followed (docs/fidelity.md).
 pub fn peer_hung_up() -> ResultInfo {
-    result(200, 4521, "Call ended by the other participant in peer-to-peer call.")
+    result(200, 5002, "The conversation has ended.")
 }
 
 /// A PSTN caller or callee hung up (docs:call-delete table, 540000).
@@ -23,9 +25,11 @@ pub fn pstn_hung_up() -> ResultInfo {
     result(200, 540000, "Call ended by the PSTN User.")
 }
 
-/// Everyone else left a group call (docs:call-delete table).
+/// Everyone else left a group call. The docs' table says 5002 "… as all other participants have left the call.";
+/// live Graph ends a group call left to the bot with 5010, the message's two periods and all (2023,
+/// tests/fixtures/observed/sambetts/group-terminated-last-participant.json; docs/fidelity.md).
 pub fn all_others_left() -> ResultInfo {
-    result(200, 5002, "The conversation has ended as all other participants have left the call.")
+    result(200, 5010, "This conversation has ended as only one participant was remaining in the conversation..")
 }
 
 /// Nobody the bot invited to its group call joined (docs:call-delete table).

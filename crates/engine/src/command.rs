@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use switchboard_catalogue::ApiVersion;
 
 use crate::model::{AudioRoutingGroup, Call, EndpointKind, Peer, ResultInfo};
 
@@ -95,7 +96,11 @@ pub enum RecordCompletion {
 /// The parameters of `answer` the engine acts on; the rest of the body is kept for `GET`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
+    /// Where the call's notifications go from now on; without it, where they went before (the app's calling
+    /// webhook, docs:call-answer).
     pub callback_uri: Option<String>,
+    /// The API version the bot answered through: the call is rendered for it from then on.
+    pub api_version: ApiVersion,
     /// `acceptedModalities`, `mediaConfig`, `callOptions`, `participantCapacity`, as sent.
     pub properties: Map<String, Value>,
 }
@@ -185,8 +190,8 @@ pub enum ActionKind {
     AdmitAllFromLobby,
     /// beta `participants/{id}/removeFromLobby`.
     RemoveFromLobby { participant_id: String },
-    /// `playPrompt` (docs:call-playprompt): the prompts' URIs; beta `loop`.
-    PlayPrompt { prompts: Vec<String>, looped: bool },
+    /// `playPrompt` (docs:call-playprompt): the prompts; beta `loop`.
+    PlayPrompt { prompts: Vec<crate::model::Prompt>, looped: bool },
     /// `recordResponse` (docs:call-record) and beta `record`; `barge_in` is `bargeInAllowed`.
     Record { job: crate::model::RecordJob, barge_in: bool },
     /// `cancelMediaProcessing` (docs:call-cancelmediaprocessing).

@@ -265,6 +265,18 @@ pub struct Operation {
     /// How it ends when it finishes: `None` completes it, a result fails it.
     #[serde(default)]
     pub failure: Option<ResultInfo>,
+    /// A `playPrompt`'s prompts, which live Graph echoes in the completion notification (docs/fidelity.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<Prompt>,
+}
+
+/// A media prompt as the bot gave it (`mediaPrompt.mediaInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prompt {
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
 }
 
 /// The bot's own leg: what it set about itself with call-level actions.

@@ -62,7 +62,7 @@ fn each_way_a_callee_fails_a_call_ends_it_with_its_code() {
 
 #[test]
 fn a_remote_hang_up_ends_the_call_with_the_code_for_who_hung_up() {
-    for (kind, expected) in [(EndpointKind::User, (200, 4521)), (EndpointKind::Phone, (200, 540000))] {
+    for (kind, expected) in [(EndpointKind::User, (200, 5002)), (EndpointKind::Phone, (200, 540000))] {
         let mut h = Harness::outgoing(vec![peer("alice", kind, answers_after(1), Some(secs(30)))]);
         h.advance(secs(30));
         assert_eq!(h.call.state, CallState::Established);
@@ -80,7 +80,7 @@ fn simulated_people_act_on_command() {
     assert_eq!(h.call.state, CallState::Established);
     assert!(matches!(h.send(act(PeerAction::Answer)), Err(Rejection::NotApplicable(_))), "already connected");
     h.send(act(PeerAction::HangUp)).unwrap();
-    assert_eq!(code(h.ended_with()), (200, 4521));
+    assert_eq!(code(h.ended_with()), (200, 5002));
     let unknown = Command::Peer { participant_id: "nobody".into(), action: PeerAction::Answer };
     assert_eq!(h.send(unknown), Err(Rejection::Ended));
 }
@@ -102,6 +102,7 @@ fn answering_an_incoming_call_establishes_it() {
     h.take();
     let answer = Answer {
         callback_uri: Some("https://bot.example/answered".into()),
+        api_version: ApiVersion::Beta,
         properties: Map::from_iter([("acceptedModalities".to_owned(), json!(["audio"]))]),
     };
     h.send(Command::Answer(answer.clone())).unwrap();
@@ -110,12 +111,13 @@ fn answering_an_incoming_call_establishes_it() {
         [changed(CallState::Establishing), changed(CallState::Established), media(CallState::Established)]
     );
     assert_eq!(h.call.callback_uri.as_deref(), Some("https://bot.example/answered"));
+    assert_eq!(h.call.api_version, ApiVersion::Beta, "answered through beta, the call is a beta call");
     assert_eq!(h.call.resource["acceptedModalities"], json!(["audio"]));
     assert!(matches!(h.send(Command::Answer(answer)), Err(Rejection::WrongState { .. })));
     h.advance(secs(15));
     assert_eq!(h.call.state, CallState::Established, "the answer deadline no longer applies");
     h.advance(secs(5));
-    assert_eq!(code(h.ended_with()), (200, 4521), "the caller hangs up 20 s after connecting");
+    assert_eq!(code(h.ended_with()), (200, 5002), "the caller hangs up 20 s after connecting");
 }
 
 #[test]
@@ -272,7 +274,7 @@ fn a_group_call_connects_and_reports_its_roster() {
     h.advance(secs(10));
     assert_eq!(h.take(), [roster], "a leaves; b still rings");
     h.advance(RINGING_TIMEOUT);
-    assert_eq!(code(h.ended_with()), (200, 5002), "everyone else left");
+    assert_eq!(code(h.ended_with()), (200, 5010), "everyone else left");
 
     let mut h = group(vec![peer("a", EndpointKind::User, Response::Ring, None)]);
     h.advance(RINGING_TIMEOUT);

@@ -7,7 +7,7 @@ use harness::{Harness, established_call};
 use serde_json::json;
 use switchboard_engine::{
     ActionKind, ActionRequest, Command, JobResult, MediaReport, NotificationKind, RecordCompletion, Rejection,
-    model::{MediaJobKind, OperationStatus, RecordJob},
+    model::{MediaJobKind, OperationStatus, Prompt, RecordJob},
 };
 
 fn act(id: &str, kind: ActionKind) -> Command {
@@ -15,7 +15,7 @@ fn act(id: &str, kind: ActionKind) -> Command {
 }
 
 fn play(uri: &str) -> ActionKind {
-    ActionKind::PlayPrompt { prompts: vec![uri.into()], looped: false }
+    ActionKind::PlayPrompt { prompts: vec![Prompt { uri: uri.into(), resource_id: None }], looped: false }
 }
 
 fn record(barge_in: bool) -> ActionKind {

@@ -137,7 +137,7 @@ fn removing_a_participant_or_cancelling_an_invitation() {
     h.send(Command::RemoveParticipant { participant_id: "a".into() }).unwrap();
     assert_eq!(h.call.peer("a").unwrap().roster.removed_reason.as_deref(), Some("removedByApplication"));
     assert_eq!(h.take(), [roster(), ended()], "the last other participant gone: the group call ends");
-    assert_eq!(code(h.call.result_info.clone()), (200, 5002));
+    assert_eq!(code(h.call.result_info.clone()), (200, 5010));
 
     let mut p2p = established_call();
     assert!(matches!(

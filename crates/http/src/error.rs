@@ -250,9 +250,11 @@ impl From<WorldError> for ApiError {
 
 fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
     match error {
-        CallsError::CallNotFound { .. }
-        | CallsError::OperationNotFound { .. }
-        | CallsError::Rejected(Rejection::Ended | Rejection::NotFound(_) | Rejection::UnknownParticipant(_))
+        // Live Graph answers a request for a call that is gone with code 8522 "Call not found." (comms-samples
+        // #173, 2021; the docs name no code).
+        CallsError::CallNotFound { .. } | CallsError::Rejected(Rejection::Ended) => (StatusCode::NOT_FOUND, "8522"),
+        CallsError::OperationNotFound { .. }
+        | CallsError::Rejected(Rejection::NotFound(_) | Rejection::UnknownParticipant(_))
         | CallsError::World(WorldError::NotFound { .. })
         | CallsError::RecordingNotFound { .. }
         | CallsError::MediaFileNotFound(_)

@@ -29,6 +29,7 @@ pub use post::Destinations;
 use post::{Envelope, NotSent};
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, OutboxSignal, Store, StoreError};
+use switchboard_wire::Shapes;
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
@@ -61,6 +62,8 @@ pub struct DispatcherConfig {
     pub extra_roots: Vec<Vec<u8>>,
     /// Where notifications may be posted.
     pub destinations: Destinations,
+    /// Headers as live Graph sends them, or as documented.
+    pub shapes: Shapes,
 }
 
 impl Default for DispatcherConfig {
@@ -81,6 +84,7 @@ impl Default for DispatcherConfig {
                 addresses: switchboard_egress::AddressPolicy::public_and(Vec::new()),
                 loopback_http: false,
             },
+            shapes: Shapes::default(),
         }
     }
 }
@@ -493,7 +497,7 @@ impl Dispatcher {
         rng: &mut fastrand::Rng,
         slots: &Slots,
     ) -> Sent {
-        let envelope = Envelope::new(batch);
+        let envelope = Envelope::new(batch, self.config.shapes);
         let wait = disorder.delay(rng);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -785,15 +789,15 @@ pub(crate) mod tests {
     #[test]
     fn a_batch_is_one_comms_notifications_body_with_an_id_of_its_own() {
         let records = [record(1, "http://a/", 0), record(2, "http://a/", 0)];
-        let single = Envelope::new(&records[..1]);
+        let single = Envelope::new(&records[..1], Shapes::Documented);
         assert_eq!(single.body, records[0].notification.body.as_bytes());
-        let batch = Envelope::new(&records);
+        let batch = Envelope::new(&records, Shapes::Documented);
         let body: serde_json::Value = serde_json::from_slice(&batch.body).unwrap();
         assert_eq!(body["value"], serde_json::json!([{"n": 1}, {"n": 2}]));
         assert_eq!(body["@odata.type"], "#microsoft.graph.commsNotifications");
         let id = |envelope: &Envelope| envelope.header("x-microsoft-skype-message-id");
         assert_eq!(id(&single), records[0].notification.message_id.to_string());
-        assert_eq!(id(&batch), id(&Envelope::new(&records)), "the same batch, the same id");
+        assert_eq!(id(&batch), id(&Envelope::new(&records, Shapes::Documented)), "the same batch, the same id");
         assert_ne!(id(&batch), id(&single));
         assert_eq!(
             (single.header("switchboard-sequence"), batch.header("switchboard-sequence")),

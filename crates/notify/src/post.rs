@@ -10,6 +10,7 @@ use reqwest::{
 use serde_json::Value;
 use switchboard_egress::{AddressPolicy, refusal};
 use switchboard_store::NotificationRecord;
+use switchboard_wire::Shapes;
 use url::Url;
 use uuid::Uuid;
 
@@ -28,11 +29,12 @@ pub(crate) struct Envelope {
     pub(crate) url: String,
     pub(crate) body: Vec<u8>,
     headers: HeaderMap,
+    shapes: Shapes,
 }
 
 impl Envelope {
     /// `records` are consecutive notifications of one call, for one URL.
-    pub(crate) fn new(records: &[NotificationRecord]) -> Envelope {
+    pub(crate) fn new(records: &[NotificationRecord], shapes: Shapes) -> Envelope {
         let (first, last) = (&records[0], &records[records.len() - 1]);
         let notification = &first.notification;
         let body = if records.len() == 1 {
@@ -76,9 +78,18 @@ impl Envelope {
         put("scenario-id", &notification.scenario_id);
         put("x-microsoft-skype-chain-id", &notification.chain_id);
         put("x-microsoft-skype-message-id", &message_id.to_string());
-        put("x-microsoft-tenant", &notification.tenant_id.to_string());
+        if shapes.observed() {
+            // Live POSTs (comms-samples #571, 2022; msteams-docs#9170, 2023) carry the caller's region and where in
+            // Teams the call is served, and no tenant header. Their values were redacted: these are Switchboard's.
+            put("x-microsoft-skype-caller-region", "amer");
+            put("ms-teams-region", "amer");
+            put("ms-teams-partition", "switchboard");
+            put("ms-teams-ring", "general");
+        } else {
+            put("x-microsoft-tenant", &notification.tenant_id.to_string());
+        }
         put(SEQUENCE_HEADER, &sequence);
-        Envelope { url: notification.url.clone().unwrap_or_default(), body, headers }
+        Envelope { url: notification.url.clone().unwrap_or_default(), body, headers, shapes }
     }
 }
 
@@ -175,9 +186,12 @@ pub(crate) async fn send(
             Ok(target) => target,
             Err(why) => return Sent { headers: journal_headers(&headers), url, result: Err(NotSent::Forbidden(why)) },
         };
-        // A fresh id per request, as every Graph request has one.
-        let request_id = HeaderValue::from_str(&Uuid::new_v4().to_string()).expect("a UUID is a valid header value");
-        headers.insert(HeaderName::from_static("client-request-id"), request_id);
+        // A fresh id per request, as the docs' Graph requests have one; live notification POSTs have none.
+        if envelope.shapes == Shapes::Documented {
+            let request_id =
+                HeaderValue::from_str(&Uuid::new_v4().to_string()).expect("a UUID is a valid header value");
+            headers.insert(HeaderName::from_static("client-request-id"), request_id);
+        }
         let response = client.post(target).headers(headers.clone()).body(envelope.body.clone()).send().await;
         let journaled = journal_headers(&headers);
         let response = match response {

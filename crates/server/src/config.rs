@@ -25,6 +25,7 @@ use switchboard_egress::{AddressPolicy, IpNet};
 use switchboard_engine::model::{Behaviour, Response};
 use switchboard_identity::{AppConfig, DirectoryConfig, TenantConfig};
 use switchboard_notify::{Destinations, Disorder, DispatcherConfig};
+use switchboard_wire::Shapes;
 use url::Url;
 
 /// How strictly the server behaves.
@@ -251,6 +252,15 @@ impl Default for MediaSettings {
     }
 }
 
+/// The `[fidelity]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct FidelitySettings {
+    /// Where Graph's documentation and its live traffic differ: `observed` sends what live Graph sends, `documented`
+    /// what the docs' examples show (docs/fidelity.md) [default: observed]
+    pub(crate) shapes: Shapes,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum LogFormat {
@@ -295,6 +305,8 @@ pub(crate) struct Settings {
     pub(crate) notifications: NotificationSettings,
     /// The media engine; config file only.
     pub(crate) media: MediaSettings,
+    /// Graph as it behaves or as it is documented; config file only.
+    pub(crate) fidelity: FidelitySettings,
     /// Tenants and apps to create (or bring in line) at every start; config file only.
     pub(crate) tenants: Vec<TenantConfig>,
     pub(crate) apps: Vec<AppConfig>,
@@ -343,6 +355,7 @@ impl Settings {
                 addresses: self.address_policy(n.allow_private_addresses, &n.allowed_networks),
                 loopback_http: self.mode == Mode::Dev,
             },
+            shapes: self.fidelity.shapes,
         })
     }
 
@@ -419,6 +432,7 @@ impl Default for Settings {
             world: WorldSettings::default(),
             notifications: NotificationSettings::default(),
             media: MediaSettings::default(),
+            fidelity: FidelitySettings::default(),
             tenants: Vec::new(),
             apps: Vec::new(),
         }

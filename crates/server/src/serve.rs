@@ -246,7 +246,8 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         Clock::Virtual => ClockMode::Virtual,
     };
     let media = settings.media(tls.as_ref().map(|t| t.ca_file.as_path()))?;
-    let calls_config = CallsConfig { world: settings.world(), public_url: base.clone(), media };
+    let calls_config =
+        CallsConfig { world: settings.world(), public_url: base.clone(), media, shapes: settings.fidelity.shapes };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
     calls.restore_clock().await?;
     if clock_mode == ClockMode::Virtual {

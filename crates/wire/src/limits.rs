@@ -211,7 +211,9 @@ impl Validate for Call {
 
 impl Validate for AnswerPostRequestBody {
     fn validate(&self, policy: &Policy) -> Result<(), Invalid> {
-        callback_uri(&self.callback_uri, true, policy)?;
+        // The docs mark it required, yet say the app's calling webhook is used without it (docs:call-answer), as
+        // for reject and redirect: a bot relying on its webhook answers with none.
+        callback_uri(&self.callback_uri, false, policy)?;
         media_config(&self.media_config)?;
         let modalities = required(&self.accepted_modalities, "acceptedModalities")?;
         count(modalities, "acceptedModalities", 1..=usize::MAX, "docs:call-answer")?;

@@ -33,6 +33,7 @@ impl Machine<'_> {
         let mut running = false;
         // Running until the media engine reports its end, rather than finishing on its own.
         let mut media_driven = false;
+        let mut echoed_prompts = Vec::new();
         let mut properties = Map::new();
         let mut failure = None;
         let mut awaiting = Vec::new();
@@ -144,9 +145,11 @@ impl Machine<'_> {
             ActionKind::PlayPrompt { prompts, looped } => {
                 self.require_service_hosted(name)?;
                 self.require_room_in_media_queue(name)?;
+                let uris = prompts.iter().map(|p| p.uri.clone()).collect();
+                echoed_prompts = prompts;
                 self.queue_media(MediaJob {
                     operation_id: operation_id.clone(),
-                    kind: MediaJobKind::Play { prompts, looped },
+                    kind: MediaJobKind::Play { prompts: uris, looped },
                 });
                 (running, media_driven) = (true, true);
             }
@@ -181,6 +184,7 @@ impl Machine<'_> {
             created_at: self.now,
             awaiting,
             failure,
+            prompts: echoed_prompts,
         });
         self.forget_old_operations();
         if running && immediate && !media_driven {

@@ -313,6 +313,7 @@ impl Machine<'_> {
         if answer.callback_uri.is_some() {
             self.call.callback_uri = answer.callback_uri;
         }
+        self.call.api_version = answer.api_version;
         self.call.resource.extend(answer.properties);
         self.set_state(CallState::Establishing, None);
         self.establish();

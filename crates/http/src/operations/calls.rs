@@ -2,7 +2,7 @@
 //! redirect, transfer, keepAlive, operations, and the call-level actions that answer with an operation. Each is a
 //! thin adapter: the calls runtime does the work and renders Graph JSON; this maps it to status and headers.
 
-use switchboard_engine::ActionKind;
+use switchboard_engine::{ActionKind, model::Prompt};
 use switchboard_wire::model as wire;
 
 use crate::{
@@ -60,7 +60,7 @@ impl Operation for Answer {
     type Body = Json<wire::AnswerPostRequestBody>;
 
     async fn handle(request: GraphRequest, Json(body): Self::Body) -> Result<GraphResponse, ApiError> {
-        request.state.calls.answer(&request.caller(), request.call_id(), &body).await?;
+        request.state.calls.answer(&request.caller(), request.version, request.call_id(), &body).await?;
         Ok(GraphResponse::success(&request))
     }
 }
@@ -226,13 +226,14 @@ impl CallAction for SubscribeToTone {
 }
 
 /// The URIs of `mediaPrompt`s (checked to be http(s) URLs by the body's validation).
-fn prompt_uris(prompts: &switchboard_wire::Maybe<Vec<wire::AnyPrompt>>) -> Vec<String> {
+fn prompts(prompts: &switchboard_wire::Maybe<Vec<wire::AnyPrompt>>) -> Vec<Prompt> {
     prompts
         .as_ref()
         .into_iter()
         .flatten()
         .filter_map(|wire::AnyPrompt::MediaPrompt(prompt)| {
-            prompt.media_info.as_ref().and_then(|info| info.uri.as_ref()).cloned()
+            let info = prompt.media_info.as_ref()?;
+            Some(Prompt { uri: info.uri.as_ref().cloned()?, resource_id: info.resource_id.as_ref().cloned() })
         })
         .collect()
 }
@@ -243,7 +244,7 @@ impl CallAction for PlayPrompt {
     fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
         // beta `loop: true` plays the prompts again and again until cancelled.
         let looped = body.loop_.as_ref().copied().unwrap_or(false);
-        (ActionKind::PlayPrompt { prompts: prompt_uris(&body.prompts), looped }, context(&body.client_context))
+        (ActionKind::PlayPrompt { prompts: prompts(&body.prompts), looped }, context(&body.client_context))
     }
 }
 
@@ -258,7 +259,7 @@ macro_rules! record_action {
                     value.as_ref().and_then(|s| u32::try_from(*s).ok()).unwrap_or(RECORD_DEFAULT_SECONDS)
                 };
                 let job = switchboard_engine::model::RecordJob {
-                    prompt: prompt_uris(&body.prompts).into_iter().next(),
+                    prompt: prompts(&body.prompts).into_iter().next().map(|p| p.uri),
                     play_beep: body.play_beep.as_ref().copied().unwrap_or(true),
                     initial_silence_timeout_s: seconds(&body.initial_silence_timeout_in_seconds),
                     max_silence_timeout_s: seconds(&body.max_silence_timeout_in_seconds),

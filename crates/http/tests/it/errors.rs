@@ -148,10 +148,10 @@ async fn urls_graph_does_not_know() {
     // `/` itself is the console.
     assert_error(&get("/v3").await, 400, "BadRequest", "Invalid version");
     assert_error(&get("/v1.0/communications").await, 501, "NotImplemented", "serves the calls API only");
-    assert_error(&get("/v1.0/communications/calls/%FF%FE").await, 404, "NotFound", "was not found");
+    assert_error(&get("/v1.0/communications/calls/%FF%FE").await, 404, "8522", "Call not found.");
     // OData key syntax and percent-encoding resolve like key segments.
     let reply = server.send("POST", "/beta/communications/calls('a%20b')/microsoft.graph.keepAlive", None).await;
-    assert_error(&reply, 404, "NotFound", "Call 'a b' was not found");
+    assert_error(&reply, 404, "8522", "Call 'a b' may have ended");
 }
 
 #[tokio::test]

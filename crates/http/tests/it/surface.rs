@@ -108,8 +108,8 @@ async fn every_operation_answers_graph_shaped_under_every_path_form() {
                         assert_eq!(reply.status, 404, "{context}");
                         let (code, message) = reply.graph_error();
                         assert_eq!(
-                            (code.as_str(), message.contains("'call-1' was not found")),
-                            ("NotFound", true),
+                            (code.as_str(), message.starts_with("Call not found. Call 'call-1'")),
+                            ("8522", true),
                             "{context}"
                         );
                     }

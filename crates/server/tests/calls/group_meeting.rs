@@ -44,7 +44,7 @@ async fn a_group_call_reports_its_roster_as_people_join_and_leave() {
     h.advance(11.0).await;
     let last = h.receiver.take(2).await;
     assert_eq!(roster_ids(&last[0]), [crate::support::DEV_APP]);
-    assert_eq!(last[1].result(), Some((200, 5002)), "everyone else left");
+    assert_eq!(last[1].result(), Some((200, 5010)), "everyone else left: live Graph's 5010");
 }
 
 #[tokio::test]

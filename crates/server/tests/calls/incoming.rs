@@ -29,7 +29,9 @@ async fn an_incoming_call_reaches_the_registered_webhook_with_the_whole_call() {
     assert_eq!(call["requestedModalities"], json!(["audio"]));
     assert_eq!(call["tenantId"], DEV_TENANT);
     assert_eq!(call["callbackUri"], format!("{}/incoming", h.receiver.url));
-    assert!(call["myParticipantId"].is_string() && call["@odata.etag"].is_string());
+    assert!(call["myParticipantId"].is_string() && call["id"] == id.as_str(), "offers carry the call's id");
+    assert!(call.get("@odata.etag").is_none() && call.get("@odata.id").is_none(), "live Graph sends neither");
+    assert_eq!(incoming.notification["resource"], format!("/app/calls/{id}"));
 
     let got = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200);
     assert_eq!(got.body["state"], "incoming");
@@ -48,7 +50,7 @@ async fn an_incoming_call_not_acted_on_within_15_seconds_ends() {
     assert_eq!(ended.result(), Some((408, 1106)));
     let late =
         h.graph("POST", &format!("/v1.0/communications/calls/{id}/answer"), Some(&answer_body(&h.callback()))).await;
-    assert_eq!(late.expect(404).error_code(), "NotFound", "too late: the call is gone");
+    assert_eq!(late.expect(404).error_code(), "8522", "too late: the call is gone");
 }
 
 #[tokio::test]
@@ -70,7 +72,7 @@ async fn answering_establishes_the_call_on_the_answers_callback() {
     h.advance(15.0).await;
     assert_eq!(h.inspect(&id).await["state"], "established", "the 15-second deadline no longer applies");
     h.advance(45.0).await;
-    assert_eq!(h.receiver.next().await.result(), Some((200, 4521)), "Alice hangs up after a minute");
+    assert_eq!(h.receiver.next().await.result(), Some((200, 5002)), "Alice hangs up after a minute");
 }
 
 #[tokio::test]
@@ -83,11 +85,9 @@ async fn rejecting_deletes_the_call_with_only_its_id() {
     let deleted = h.receiver.next().await;
     assert_eq!(deleted.change_type(), "deleted");
     assert_eq!(deleted.path, "/callback", "the reject's callbackUri");
-    assert_eq!(
-        deleted.data(),
-        &json!({"@odata.type": "#microsoft.graph.call", "@odata.id": format!("/communications/calls/{id}")}),
-        "docs:call-reject: only @odata.type and @odata.id"
-    );
+    // No rejection was recorded from live Graph; the documented shape is tested in fidelity.rs.
+    assert_eq!(deleted.state(), "terminated");
+    assert!(deleted.data().get("@odata.id").is_none());
 }
 
 fn redirect_target(id: &str) -> serde_json::Value {
@@ -163,5 +163,5 @@ async fn the_caller_hanging_up_before_the_answer_ends_the_call() {
     let (_, id) = h.incoming_from(&alice).await;
     h.sim("POST", &format!("/calls/{id}/participants/{alice}/hangUp"), None).await.expect(200);
     let ended = h.receiver.next().await;
-    assert_eq!(ended.result(), Some((200, 4521)));
+    assert_eq!(ended.result(), Some((200, 5002)));
 }

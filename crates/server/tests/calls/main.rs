@@ -9,6 +9,7 @@ mod actions;
 mod console;
 mod delivery;
 mod faults;
+mod fidelity;
 mod group_meeting;
 mod incoming;
 mod isolation;

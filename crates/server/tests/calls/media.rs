@@ -57,7 +57,9 @@ async fn a_prompt_is_heard_by_the_other_party_and_then_completes() {
         (Some(200), Some(0))
     );
     assert_eq!(done.data()["clientContext"], "d45324c1-fcb5-430a-902c-f20af696537c");
-    assert!(done.data().get("completionReason").is_none(), "v1.0 has no completionReason for prompts");
+    // Live Graph echoes the prompts and says how it completed, in v1.0 too (docs/fidelity.md).
+    assert_eq!(done.data()["completionReason"], "completedSuccessfully");
+    assert_eq!(done.data()["prompts"], json!([prompt(&uri)]));
     let heard = h.heard(&id, &alice).await;
     assert!(
         (1400..=1600).contains(&heard.ms_of(440.0)),

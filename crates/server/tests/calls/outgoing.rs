@@ -51,10 +51,15 @@ async fn a_call_to_a_user_rings_connects_and_ends_when_the_bot_hangs_up() {
     assert_eq!(ended[0].summary(), "updated terminating");
     assert_eq!(ended[1].summary(), "deleted terminated");
     assert_eq!(ended[1].result(), Some((200, 5001)), "docs:call-delete: the terminated notification");
-    assert_eq!(ended[1].data()["resultInfo"]["message"], "The conversation has ended.");
+    assert_eq!(
+        ended[1].data()["resultInfo"]["message"],
+        "The conversation has ended. DiagCode: 0#5001.@",
+        "live Graph's messages end with their diagnostic code"
+    );
 
     let after = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(404);
-    assert_eq!(after.error_code(), "NotFound");
+    assert_eq!(after.error_code(), "8522", "live Graph's code for a call that is gone");
+    assert!(after.error_message().starts_with("Call not found."), "{}", after.error_message());
     h.graph("DELETE", &format!("/v1.0/communications/calls/{id}"), None).await.expect(404);
 }
 
@@ -81,7 +86,7 @@ async fn each_way_a_callee_fails_ends_the_call_with_its_code() {
         (json!({"response": {"kind": "unreachable"}}), 0.0, (480, 10076)),
         (json!({"response": {"kind": "reject", "afterMs": 1500, "declined": false}}), 1.5, (486, 0)),
         (json!({"response": {"kind": "reject", "afterMs": 1500, "declined": true}}), 1.5, (603, 0)),
-        (json!({"response": {"kind": "answer", "afterMs": 0}, "hangUpAfterMs": 30000}), 30.0, (200, 4521)),
+        (json!({"response": {"kind": "answer", "afterMs": 0}, "hangUpAfterMs": 30000}), 30.0, (200, 5002)),
     ];
     for (behaviour, wait, expected) in cases {
         let callee = h.user("Callee", behaviour.clone()).await;
@@ -175,7 +180,7 @@ async fn keep_alive_extends_the_call_and_45_minutes_without_one_end_it() {
     let ended = h.receiver.next().await;
     assert_eq!(ended.result(), Some((408, 8537)), "Keep Alive timeout, cleaned up inactive call.");
     let after = h.graph("POST", &format!("/v1.0/communications/calls/{id}/keepAlive"), None).await.expect(404);
-    assert_eq!(after.error_code(), "NotFound", "docs:call-keepalive: 404 after the call ended");
+    assert_eq!(after.error_code(), "8522", "docs:call-keepalive: 404 after the call ended");
 }
 
 #[tokio::test]

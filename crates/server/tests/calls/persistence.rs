@@ -23,7 +23,7 @@ async fn a_ringing_call_and_its_timers_survive_a_restart() {
 
     h.restart().await;
     h.advance(60.0).await;
-    assert_eq!(h.receiver.next().await.result(), Some((200, 4521)), "Alice's hang-up timer came through two restarts");
+    assert_eq!(h.receiver.next().await.result(), Some((200, 5002)), "Alice's hang-up timer came through two restarts");
     assert_eq!(h.settled_journal(&id).await.len(), 4, "the journal kept every notification");
 }
 

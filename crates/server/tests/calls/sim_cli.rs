@@ -38,7 +38,7 @@ async fn the_cli_plays_a_call_from_a_simulated_user() {
     let listed = sim(&h, &["calls"]).unwrap();
     assert_eq!(listed["value"][0]["id"], call_id);
     sim(&h, &["act", call_id, alice_id, "hang-up"]).unwrap();
-    assert_eq!(h.receiver.next().await.result(), Some((200, 4521)));
+    assert_eq!(h.receiver.next().await.result(), Some((200, 5002)));
     let journal = sim(&h, &["notifications", "--call", call_id]).unwrap();
     assert_eq!(journal["value"].as_array().unwrap().len(), 2);
 
@@ -47,7 +47,7 @@ async fn the_cli_plays_a_call_from_a_simulated_user() {
     let fault = sim(&h, &["fault", "answer", "--status", "500", "--count", "2"]).unwrap();
     assert_eq!(fault["count"], 2);
     let missing = sim(&h, &["show", "00000000-0000-4000-8000-000000000000"]).unwrap_err();
-    assert!(missing.contains("404") && missing.contains("was not found"), "{missing}");
+    assert!(missing.contains("404") && missing.contains("Call not found."), "{missing}");
     let bad = sim(&h, &["call", "--from", "alice", "--app", DEV_APP]).unwrap_err();
     assert!(bad.contains("user:<id>"), "{bad}");
     sim(&h, &["reset"]).unwrap();

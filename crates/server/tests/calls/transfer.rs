@@ -31,7 +31,7 @@ async fn a_blind_transfer_completes_when_the_target_answers() {
     assert_eq!(notifications[1].summary(), "updated transferAccepted audio inactive");
     assert_eq!(notifications[2].summary(), "deleted terminated");
     assert_eq!(notifications[2].result(), Some((0, 7015)));
-    assert_eq!(notifications[2].data()["resultInfo"]["message"], "GracefulTransferCompleted");
+    assert_eq!(notifications[2].data()["resultInfo"]["message"], "GracefulTransferCompleted. DiagCode: 0#7015.@");
 }
 
 #[tokio::test]
