@@ -54,8 +54,9 @@ fn media_state(call: &Call) -> Value {
     json!({"@odata.type": "#microsoft.graph.callMediaState", "audio": if call.audio_active { "active" } else { "inactive" }})
 }
 
-/// The properties Graph returns for every call, `null` until known: the v1.0 create-call responses list beta ones
-/// too (`ringingTimeoutInSeconds`, `answeredBy`, `terminationReason`, …; docs:application-post-calls examples 2–9).
+/// The properties Graph returns for every call, `null` until known: the docs' v1.0 create-call responses list beta
+/// ones too (`ringingTimeoutInSeconds`, `answeredBy`, `terminationReason`, …; docs:application-post-calls examples
+/// 2–9), which observed shapes leave to beta (see `call_entity`).
 const CALL_PROPERTIES: &[&str] = &[
     "state",
     "direction",
@@ -118,6 +119,13 @@ pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str, shapes: Sha
                 "lastModifiedDateTime": transcription.changed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             }),
         );
+    }
+    if version == ApiVersion::V1 && shapes.observed() {
+        // The docs' v1.0 examples show beta's properties too; v1.0's schema has none of these, and live v1.0 traffic
+        // shows only beta's `meetingCapability` and `terminationReason` (docs/fidelity.md).
+        for beta_only in ["activeModalities", "answeredBy", "ringingTimeoutInSeconds", "routingPolicies"] {
+            body.remove(beta_only);
+        }
     }
     body.insert("@odata.context".into(), format!("{base_url}/{}/$metadata#app/calls/$entity", version.as_str()).into());
     Value::Object(body)

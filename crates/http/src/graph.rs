@@ -253,15 +253,34 @@ pub(crate) async fn admit(
     if graph_version(request.uri().path()).is_none() {
         return next.run(request).await;
     }
-    let app = match authenticate(&state, request.headers()).await {
-        Ok(app) => app,
-        Err(error) => return error.into_graph_response(&ids),
+    let scenario_id = request.headers().get("scenario-id").cloned();
+    let mut response = match authenticate(&state, request.headers()).await {
+        Err(error) => error.into_graph_response(&ids),
+        Ok(app) => match state.graph_request_slot() {
+            None => ApiError::AtCapacity { limit: state.config.max_requests_in_flight }.into_graph_response(&ids),
+            Some(_slot) => {
+                request.extensions_mut().insert(app);
+                next.run(request).await
+            }
+        },
     };
-    let Some(_slot) = state.graph_request_slot() else {
-        return ApiError::AtCapacity { limit: state.config.max_requests_in_flight }.into_graph_response(&ids);
-    };
-    request.extensions_mut().insert(app);
-    next.run(request).await
+    graph_headers(response.headers_mut(), scenario_id);
+    response
+}
+
+/// What live Graph puts on its answers (comms-samples #433, #571): the caller's `scenario-id` echoed, and
+/// `OData-Version` on those with a body (keepAlive's empty `text/plain` 200 has none, contrib#4849).
+fn graph_headers(headers: &mut HeaderMap, scenario_id: Option<HeaderValue>) {
+    if let Some(scenario_id) = scenario_id {
+        headers.insert("scenario-id", scenario_id);
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if json && !headers.contains_key("odata-version") {
+        headers.insert("odata-version", HeaderValue::from_static("4.0"));
+    }
 }
 
 /// The fallback of the router: everything not served by a fixed route is a Graph request.

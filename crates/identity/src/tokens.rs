@@ -87,7 +87,12 @@ impl AuthenticatedApp {
 /// Why a request's token was refused. The messages are Graph's where Graph's are known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenRejection {
-    #[error("Access token is empty.")]
+    /// Graph's words, then the usual cause: Graph clients send their token only to hosts they trust (README,
+    /// "Authenticating like production").
+    #[error(
+        "Access token is empty. A Graph SDK sends no token to a host it does not know: allow this server's host \
+         (Kiota SDKs: allowedHosts / AllowedHostsValidator; @microsoft/microsoft-graph-client: customHosts)."
+    )]
     Missing,
     /// Graph's wording for a token it cannot parse.
     #[error("CompactToken parsing failed with error code: 80049217")]

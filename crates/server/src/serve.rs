@@ -370,6 +370,7 @@ fn print_banner(
     };
     println!("Switchboard {} — the Microsoft Graph calling API, self-hosted", env!("CARGO_PKG_VERSION"));
     println!("  Graph base URL   {base}/v1.0  (and {base}/beta)");
+    println!("  Console          {base}/");
     println!("  Health           {base}/healthz");
     println!("  Metrics          {base}/metrics");
     println!("  Store            {store}");

@@ -231,6 +231,9 @@ async fn the_dev_banner_prints_working_credentials() {
     ];
     let response = reqwest::Client::new().post(&token_url).form(&form).send().await.unwrap();
     assert_eq!(response.status(), 200, "the banner's credentials work as printed");
+    let console = reqwest::get(value("Console")).await.unwrap();
+    assert_eq!(console.status(), 200, "the banner names the console");
+    assert!(console.text().await.unwrap().contains("<html"), "the console's page");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -50,7 +50,8 @@ impl Operation for KeepAlive {
 
     async fn handle(request: GraphRequest, _: NoBody) -> Result<GraphResponse, ApiError> {
         request.state.calls.keep_alive(&request.caller(), request.call_id()).await?;
-        Ok(GraphResponse::success(&request))
+        // Live Graph answers an empty text/plain body (microsoft-graph-docs-contrib#4849).
+        Ok(GraphResponse::bytes(&request, "text/plain", Vec::new()))
     }
 }
 

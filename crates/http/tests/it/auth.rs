@@ -66,7 +66,7 @@ async fn every_operation_refuses_every_kind_of_bad_token() {
     let now = good["iat"].as_i64().unwrap();
     let bearer = |token: String| Some(format!("Bearer {token}"));
     let cases: Vec<(&str, Option<String>, &str)> = vec![
-        ("missing", None, "Access token is empty."),
+        ("missing", None, "Access token is empty. A Graph SDK sends no token to a host it does not know"),
         ("empty", Some("Bearer ".into()), "Access token is empty."),
         ("malformed", bearer("definitely.not.ajwt".into()), "CompactToken parsing failed"),
         ("wrong signature", bearer(forge(&server, &good, true).await), "Invalid signature."),

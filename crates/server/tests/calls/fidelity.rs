@@ -190,3 +190,44 @@ async fn a_bot_answers_without_a_callback_and_through_beta_gets_a_beta_call_at_i
     assert_eq!(cancelled.summary(), "deleted operation failed");
     assert_eq!(cancelled.data()["completionReason"], "mediaOperationCanceled", "answered through beta: a beta call");
 }
+
+#[tokio::test]
+async fn answers_carry_graphs_headers_and_keep_alive_answers_empty_text() {
+    let h = Harness::start().await;
+    let alice = h.user("Alice", json!({"response": {"kind": "answer", "afterMs": 0}})).await;
+    let created = h
+        .http
+        .post(format!("{}/v1.0/communications/calls", h.base))
+        .bearer_auth(&h.token)
+        .header("scenario-id", "0e9a4c1d-0000-4000-8000-00000000005c")
+        .json(&h.call_body(vec![user_identity(&alice)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["scenario-id"], "0e9a4c1d-0000-4000-8000-00000000005c", "echoed");
+    assert_eq!(created.headers()["odata-version"], "4.0");
+    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    h.advance(0.0).await;
+
+    // Each version keeps to its schema, but for the two beta properties live v1.0 traffic shows.
+    let v1 = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200).body;
+    let beta = h.graph("GET", &format!("/beta/communications/calls/{id}"), None).await.expect(200).body;
+    for beta_only in ["activeModalities", "answeredBy", "ringingTimeoutInSeconds", "routingPolicies"] {
+        assert!(v1.get(beta_only).is_none(), "{beta_only} in v1.0: {v1}");
+        assert!(beta.get(beta_only).is_some(), "{beta_only} in beta: {beta}");
+    }
+    assert!(v1.get("terminationReason").is_some() && v1.get("meetingCapability").is_some());
+
+    let alive = h
+        .http
+        .post(format!("{}/v1.0/communications/calls/{id}/keepAlive", h.base))
+        .bearer_auth(&h.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alive.status(), 200);
+    assert_eq!(alive.headers()["content-type"], "text/plain");
+    assert!(alive.headers().get("odata-version").is_none());
+    assert!(alive.bytes().await.unwrap().is_empty());
+}
