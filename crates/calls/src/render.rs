@@ -620,5 +620,33 @@ fn full_call(call: &Call, shapes: Shapes) -> Value {
         }
     }
     data.extend(state_properties(call, shapes).into_iter().filter(|(_, v)| !v.is_null()));
+    if shapes.observed() {
+        observed_offer(&mut data, call);
+    }
     Value::Object(data)
+}
+
+/// Live offers name the caller's leg (`source.id`, `endpointType`) and tenant, and give an application instance
+/// target an empty region and language (comms-samples #191, #417, msteams-docs#9159, #9170).
+fn observed_offer(data: &mut Map<String, Value>, call: &Call) {
+    if call.direction == Direction::Incoming
+        && let Some(Value::Object(source)) = data.get_mut("source")
+    {
+        if let Some(caller) = call.peers.first() {
+            source.entry("id").or_insert_with(|| caller.participant_id.clone().into());
+        }
+        source.entry("endpointType").or_insert_with(|| "default".into());
+        if let Some(identity) = source.get("identity") {
+            let identity = observed_identity(identity, call.tenant_id);
+            source.insert("identity".into(), identity);
+        }
+    }
+    for target in data.get_mut("targets").and_then(Value::as_array_mut).into_iter().flatten() {
+        if target["identity"].get("applicationInstance").is_some()
+            && let Some(target) = target.as_object_mut()
+        {
+            target.entry("region").or_insert_with(|| "".into());
+            target.entry("languageId").or_insert_with(|| "".into());
+        }
+    }
 }

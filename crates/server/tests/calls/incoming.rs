@@ -25,6 +25,9 @@ async fn an_incoming_call_reaches_the_registered_webhook_with_the_whole_call() {
     assert_eq!(call["@odata.type"], "#microsoft.graph.call");
     assert_eq!(call["source"]["identity"]["user"]["id"], alice.as_str());
     assert_eq!(call["source"]["identity"]["user"]["displayName"], "Alice");
+    // As live offers: the caller's leg, its endpoint type and tenant (docs/fidelity.md).
+    assert!(call["source"]["id"].is_string() && call["source"]["endpointType"] == "default", "{}", call["source"]);
+    assert_eq!(call["source"]["identity"]["user"]["tenantId"], DEV_TENANT);
     assert_eq!(call["targets"][0]["identity"]["application"]["id"], DEV_APP);
     assert_eq!(call["requestedModalities"], json!(["audio"]));
     assert_eq!(call["tenantId"], DEV_TENANT);
