@@ -130,7 +130,7 @@ impl From<AttemptRecord> for AttemptEntry {
             error: d.error,
             outcome: d.outcome.as_str(),
             next_attempt_at: match d.outcome {
-                AttemptOutcome::RetryAt(at) => Some(at),
+                AttemptOutcome::RetryAt(at) | AttemptOutcome::SetAside(at) => Some(at),
                 _ => None,
             },
         }

@@ -64,6 +64,9 @@ pub struct DispatcherConfig {
     pub destinations: Destinations,
     /// Headers as live Graph sends them, or as documented.
     pub shapes: Shapes,
+    /// How long a notification that cannot be delivered holds its call's later ones back; after it, it is set aside
+    /// (retried on its own) and they go out, the `switchboard-sequence` header showing the gap.
+    pub max_hold_back: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -85,6 +88,7 @@ impl Default for DispatcherConfig {
                 loopback_http: false,
             },
             shapes: Shapes::default(),
+            max_hold_back: Duration::from_secs(5),
         }
     }
 }
@@ -222,6 +226,8 @@ enum Sent {
     DeadLettered,
     /// The call's next notifications wait behind this one.
     RetryAt(DateTime<Utc>),
+    /// Retried then on its own: the call's next notifications may go on.
+    SetAside(DateTime<Utc>),
 }
 
 /// Watches delivery attempts: the notifications a POST carried and how it went.
@@ -472,21 +478,32 @@ impl Dispatcher {
             rng.shuffle(&mut window);
             let mut retry_at = None;
             for record in window {
-                if let Sent::RetryAt(at) = self.deliver(&[record], disorder, &mut rng, slots).await {
+                if let Sent::RetryAt(at) | Sent::SetAside(at) = self.deliver(&[record], disorder, &mut rng, slots).await
+                {
                     retry_at = Some(retry_at.map_or(at, |earlier: DateTime<Utc>| earlier.min(at)));
                 }
             }
             return (true, retry_at);
         }
         let all_taken = records.len() >= per_call as usize;
+        let mut set_aside_until: Option<DateTime<Utc>> = None;
         for batch in batches(&records, self.config.batch_size) {
             match self.deliver(batch, disorder, &mut rng, slots).await {
                 Sent::Delivered => {}
-                Sent::DeadLettered => return (true, None),
-                Sent::RetryAt(at) => return (false, Some(at)),
+                Sent::DeadLettered => return (true, set_aside_until),
+                Sent::RetryAt(at) => return (false, Some(set_aside_until.map_or(at, |other| other.min(at)))),
+                Sent::SetAside(at) => set_aside_until = Some(set_aside_until.map_or(at, |other| other.min(at))),
             }
         }
-        (all_taken, None)
+        (all_taken, set_aside_until)
+    }
+
+    /// Whether retrying `batch` at `retry_at` would keep its call's later notifications waiting longer than allowed
+    /// since it was queued (or last replayed); one already set aside stays so.
+    fn held_back_too_long(&self, batch: &[NotificationRecord], retry_at: DateTime<Utc>) -> bool {
+        let head = &batch[0];
+        let since = head.replayed_at.unwrap_or(head.notification.queued_at);
+        head.set_aside || (retry_at - since).to_std().unwrap_or_default() > self.config.max_hold_back
     }
 
     /// One attempt at `batch`, journaled.
@@ -517,6 +534,9 @@ impl Dispatcher {
         let outcome = match answer {
             Answer::Accepted => AttemptOutcome::Delivered,
             Answer::Transient => match self.policy.retry_at(head, now, retry_after, rng) {
+                // Graph says notifications may come out of order; it does not make a bot wait an hour for the rest
+                // of a call behind one its webhook keeps failing.
+                Ok(at) if self.held_back_too_long(batch, at) => AttemptOutcome::SetAside(at),
                 Ok(at) => AttemptOutcome::RetryAt(at),
                 Err(why) => {
                     tracing::warn!(call_id = %head.notification.call_id, seq = head.seq, "{why}");
@@ -543,6 +563,7 @@ impl Dispatcher {
             (true, AttemptOutcome::Delivered | AttemptOutcome::Duplicate) => Sent::Delivered,
             (true, AttemptOutcome::DeadLettered) => Sent::DeadLettered,
             (true, AttemptOutcome::RetryAt(at)) => Sent::RetryAt(at),
+            (true, AttemptOutcome::SetAside(at)) => Sent::SetAside(at),
             // Unjournaled, the batch is still pending and due: what follows it in the call waits, so that the bot
             // sees the call's notifications in order when the batch goes out again.
             (false, _) => Sent::RetryAt(now),
@@ -610,7 +631,9 @@ impl Dispatcher {
                     metrics::histogram!(telemetry::DELIVERY_SECONDS).record(waited.as_secs_f64());
                 }
             }
-            AttemptOutcome::RetryAt(_) => metrics::counter!(telemetry::RETRIED).increment(count),
+            AttemptOutcome::RetryAt(_) | AttemptOutcome::SetAside(_) => {
+                metrics::counter!(telemetry::RETRIED).increment(count)
+            }
             AttemptOutcome::DeadLettered => metrics::counter!(telemetry::DEAD_LETTERED).increment(count),
             AttemptOutcome::Duplicate => {}
         }
@@ -757,6 +780,7 @@ pub(crate) mod tests {
                 queued_at: at(0),
             },
             status: DeliveryStatus::Pending,
+            set_aside: false,
             attempts: round_attempts,
             round_attempts,
             replayed_at: None,

@@ -119,6 +119,10 @@ pub(crate) struct NotificationSettings {
     /// No retry later than this after a notification was queued (or replayed) [default: 1h]
     #[serde(with = "humantime_serde")]
     pub(crate) retry_horizon: Duration,
+    /// How long a notification that cannot be delivered holds its call's later ones back before it is set aside
+    /// and they go on [default: 5s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) max_hold_back: Duration,
     /// Calls delivered to at once [default: 64]
     pub(crate) concurrency: usize,
     /// Connections open at once to one receiving host [default: 8]
@@ -151,6 +155,7 @@ impl Default for NotificationSettings {
             max_backoff: dispatcher.max_backoff,
             max_attempts: dispatcher.max_attempts,
             retry_horizon: dispatcher.retry_horizon,
+            max_hold_back: dispatcher.max_hold_back,
             concurrency: dispatcher.concurrency,
             connections_per_host: dispatcher.connections_per_host,
             batch_size: dispatcher.batch_size,
@@ -345,6 +350,7 @@ impl Settings {
             max_backoff: n.max_backoff,
             max_attempts: n.max_attempts.max(1),
             retry_horizon: n.retry_horizon,
+            max_hold_back: n.max_hold_back,
             concurrency: n.concurrency.max(1),
             connections_per_host: n.connections_per_host.max(1),
             batch_size: n.batch_size.max(1),

@@ -95,6 +95,8 @@ pub struct NotificationRecord {
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Pending but set aside: it retries on its own and no longer holds the call's later notifications back.
+    pub set_aside: bool,
 }
 
 impl NotificationRecord {
@@ -127,6 +129,8 @@ pub struct DeliveryAttempt {
 pub enum AttemptOutcome {
     Delivered,
     RetryAt(DateTime<Utc>),
+    /// Retried at this time, and set aside: the call's later notifications no longer wait for it.
+    SetAside(DateTime<Utc>),
     DeadLettered,
     /// A deliberate extra delivery of a notification already delivered (the duplicate knob): journaled only.
     Duplicate,
@@ -137,6 +141,7 @@ impl AttemptOutcome {
         match self {
             AttemptOutcome::Delivered => "delivered",
             AttemptOutcome::RetryAt(_) => "retry",
+            AttemptOutcome::SetAside(_) => "setAside",
             AttemptOutcome::DeadLettered => "deadLettered",
             AttemptOutcome::Duplicate => "duplicate",
         }

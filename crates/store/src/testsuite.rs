@@ -29,6 +29,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     concurrent_changes_stand_or_fall_alone(open_empty().await).await;
     timers_come_due_in_order(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
+    a_notification_set_aside_holds_nothing_back(open_empty().await).await;
     a_calls_due_notifications_are_handed_out_together(open_empty().await).await;
     receivers_take_turns(open_empty().await).await;
     every_attempt_is_journaled(open_empty().await).await;
@@ -449,6 +450,33 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert_eq!(store.notifications(of_app).await.unwrap().len(), 2);
     let paged = store.notifications(NotificationFilter { after: of_c1[1].seq, limit: 1, ..journal() }).await.unwrap();
     assert_eq!(bodies(&paged), [r#"{"n":3}"#]);
+    store.close().await;
+}
+
+async fn a_notification_set_aside_holds_nothing_back(store: impl Store) {
+    two_calls(&store).await;
+    let now = epoch();
+    let first = store.deliverable_notifications(now, 1, 10).await.unwrap();
+    let held = first[0].seq;
+    store.record_attempt(&[held], attempt(0, AttemptOutcome::RetryAt(now + seconds(60)))).await.unwrap();
+    assert_eq!(store.deliverable_notifications_of(&["c1".into()], now, 3).await.unwrap(), [], "held back");
+    store.record_attempt(&[held], attempt(1, AttemptOutcome::SetAside(now + seconds(60)))).await.unwrap();
+    for later in [
+        store.deliverable_notifications(now, 3, 10).await.unwrap(),
+        store.deliverable_notifications_of(&["c1".into()], now, 3).await.unwrap(),
+    ] {
+        let c1: Vec<_> = later.into_iter().filter(|n| n.notification.call_id == "c1").collect();
+        assert_eq!(bodies(&c1), [r#"{"n":2}"#, r#"{"n":3}"#], "the later ones go on");
+    }
+    let journaled = store.notification(held).await.unwrap().unwrap();
+    assert!(journaled.set_aside && journaled.status == DeliveryStatus::Pending, "still pending, set aside");
+    assert_eq!(store.next_retry_due(&[]).await.unwrap(), Some(now + seconds(60)), "its retry is still kept");
+    assert_eq!(store.deliverable_retries(now + seconds(59), 3, 10).await.unwrap(), []);
+    // Due, it goes with the call's others, first.
+    let due = store.deliverable_retries(now + seconds(60), 3, 10).await.unwrap();
+    assert_eq!(bodies(&due), [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]);
+    let attempts = store.delivery_attempts(held).await.unwrap();
+    assert_eq!(attempts.last().unwrap().delivery.outcome, AttemptOutcome::SetAside(now + seconds(60)));
     store.close().await;
 }
 

@@ -83,6 +83,50 @@ async fn failed_deliveries_are_retried_in_order() {
 }
 
 #[tokio::test]
+async fn a_notification_the_webhook_keeps_failing_holds_the_later_ones_back_only_for_a_while() {
+    // Its retry would come an hour later, past the 300 ms the call's later notifications may wait: it is set aside.
+    let h = Harness::start_with_config(
+        "[notifications]\ninitial_backoff = \"1h\"\nmax_backoff = \"1h\"\nmax_hold_back = \"300ms\"\n",
+    )
+    .await;
+    h.receiver.answer_next_with(&[503]);
+    let alice = h.user("Alice", answers_after(0)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    h.advance(0.0).await;
+    let arrived = h.receiver.take(3).await;
+    let seen: Vec<(String, String)> =
+        arrived.iter().map(|a| (a.summary(), a.header("switchboard-sequence").to_owned())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("updated establishing".to_owned(), "1".to_owned()),
+            ("updated established".to_owned(), "2".to_owned()),
+            ("updated established audio active".to_owned(), "3".to_owned())
+        ],
+        "the later ones go on; the sequence header shows the gap"
+    );
+    let journal = h.journal(&id).await;
+    let held = h.journal_until_attempts(&journal[0]["seq"], 1).await;
+    assert_eq!(held["status"], "pending", "it keeps retrying: {held}");
+    assert_eq!(held["deliveryAttempts"][0]["outcome"], "setAside", "{held}");
+
+    // Without a bound worth the name, the call waits behind it, as before.
+    let strict = Harness::start_with_config(
+        "[notifications]\ninitial_backoff = \"1h\"\nmax_backoff = \"1h\"\nmax_hold_back = \"2h\"\n",
+    )
+    .await;
+    strict.receiver.answer_next_with(&[503]);
+    let alice = strict.user("Alice", answers_after(0)).await;
+    let id = strict.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    strict.advance(0.0).await;
+    assert_eq!(strict.receiver.next().await.summary(), "updated establishing");
+    let journal = strict.journal_until(&id, |j| j.len() == 3 && j[0]["attempts"] == 1).await;
+    let held = strict.journal_until_attempts(&journal[0]["seq"], 1).await;
+    assert_eq!(held["deliveryAttempts"][0]["outcome"], "retry", "{held}");
+    assert!(journal[1..].iter().all(|n| n["status"] == "pending" && n["attempts"] == 0), "they wait: {journal:?}");
+}
+
+#[tokio::test]
 async fn a_bot_that_refuses_a_notification_or_keeps_failing_is_given_up_on() {
     let h = Harness::start_with_config("[notifications]\ninitial_backoff = \"10ms\"\nmax_attempts = 2\n").await;
     h.receiver.answer_next_with(&[403]);

@@ -96,6 +96,7 @@ fn notification_from_row(row: &Row<'_>) -> Result<NotificationRecord, StoreError
         last_status: status_column(row, "last_status")?,
         last_error: get(row, "last_error")?,
         finished_at: optional_timestamp(row, "finished_at")?,
+        set_aside: get(row, "set_aside")?,
     })
 }
 
@@ -118,7 +119,7 @@ pub(super) fn deliverable(
         "SELECT call_id FROM (SELECT n.call_id, n.seq, n.next_attempt_at IS NOT NULL AS retry, \
          ROW_NUMBER() OVER (PARTITION BY n.url ORDER BY n.next_attempt_at IS NOT NULL, n.seq) AS turn \
          FROM notification n JOIN (SELECT MIN(seq) AS head FROM notification \
-         WHERE status = 'pending' GROUP BY call_id) h ON n.seq = h.head \
+         WHERE status = 'pending' AND NOT set_aside GROUP BY call_id) h ON n.seq = h.head \
          WHERE n.next_attempt_at IS NULL OR n.next_attempt_at <= ?) \
          ORDER BY turn, retry, seq LIMIT ?",
         now,
@@ -156,24 +157,32 @@ pub(super) fn first_due_of(
     );
     query.bind_list(call_ids.iter().cloned());
     query.push(")) WHERE position <= ").bind(i64::from(per_call.max(1))).push(" ORDER BY call_id, seq");
-    let rows = all(connection, &query.sql, query.params(), |row| {
-        Ok((get::<i64>(row, "position")?, notification_from_row(row)?))
-    })?;
-    let mut by_call: HashMap<String, Vec<NotificationRecord>> = HashMap::new();
-    for (position, record) in rows {
-        let call = by_call.entry(record.notification.call_id.clone()).or_default();
-        // Nothing of a call may overtake a notification that is waiting for its retry.
-        if i64::try_from(call.len()).unwrap_or(i64::MAX) == position - 1 && is_due(&record, now) {
+    let rows = all(connection, &query.sql, query.params(), notification_from_row)?;
+    // Per call: what is taken, and whether a notification waiting for its retry holds the rest back.
+    let mut by_call: HashMap<String, (Vec<NotificationRecord>, bool)> = HashMap::new();
+    for record in rows {
+        let (call, held) = by_call.entry(record.notification.call_id.clone()).or_default();
+        let due = is_due(&record, now);
+        if record.set_aside {
+            // Set aside, it goes when due and holds nothing back.
+            if due {
+                call.push(record);
+            }
+        } else if !*held && due {
             call.push(record);
+        } else {
+            // Nothing of a call may overtake a notification that is waiting for its retry.
+            *held = true;
         }
     }
-    Ok(call_ids.iter().flat_map(|call_id| by_call.remove(call_id).unwrap_or_default()).collect())
+    Ok(call_ids.iter().flat_map(|call_id| by_call.remove(call_id).map(|(call, _)| call).unwrap_or_default()).collect())
 }
 
 /// A call's oldest pending notification (`n`), waiting for a retry: read through the retry index, one row per retry
 /// rather than the whole outbox.
-const RETRY_HEAD: &str = "n.status = 'pending' AND n.next_attempt_at IS NOT NULL \
-     AND n.seq = (SELECT MIN(h.seq) FROM notification h WHERE h.status = 'pending' AND h.call_id = n.call_id)";
+const RETRY_HEAD: &str = "n.status = 'pending' AND n.next_attempt_at IS NOT NULL AND (n.set_aside \
+     OR n.seq = (SELECT MIN(h.seq) FROM notification h \
+     WHERE h.status = 'pending' AND NOT h.set_aside AND h.call_id = n.call_id))";
 
 pub(super) fn due_retries(
     connection: &Connection,
@@ -205,17 +214,20 @@ pub(super) fn record_attempt(
     let finished = Some(timestamp(attempt.started_at + chrono::Duration::milliseconds(attempt.latency_ms.into())));
     let (status, next_attempt_at, finished_at) = match attempt.outcome {
         AttemptOutcome::Delivered | AttemptOutcome::Duplicate => (DeliveryStatus::Delivered, None, finished),
-        AttemptOutcome::RetryAt(next) => (DeliveryStatus::Pending, Some(timestamp(next)), None),
+        AttemptOutcome::RetryAt(next) | AttemptOutcome::SetAside(next) => {
+            (DeliveryStatus::Pending, Some(timestamp(next)), None)
+        }
         AttemptOutcome::DeadLettered => (DeliveryStatus::DeadLettered, None, finished),
     };
     let headers = serde_json::to_string(&attempt.request_headers).expect("header pairs always serialise");
+    let set_aside = matches!(attempt.outcome, AttemptOutcome::SetAside(_));
     let transaction = connection.savepoint().map_err(classify)?;
     for seq in seqs {
         execute(
             &transaction,
             "INSERT INTO delivery_attempt (seq, attempt, started_at, latency_ms, url, request_headers, batch_size, \
-             status, response_excerpt, error, outcome, next_attempt_at) \
-             VALUES (?, (SELECT COUNT(*) + 1 FROM delivery_attempt WHERE seq = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             status, response_excerpt, error, outcome, next_attempt_at, set_aside) \
+             VALUES (?, (SELECT COUNT(*) + 1 FROM delivery_attempt WHERE seq = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rusqlite::params![
                 seq,
                 seq,
@@ -227,8 +239,10 @@ pub(super) fn record_attempt(
                 attempt.status.map(i64::from),
                 &attempt.response_excerpt,
                 &attempt.error,
-                attempt.outcome.as_str(),
+                // Stored as the retry it is; the column says it set the notification aside.
+                if set_aside { "retry" } else { attempt.outcome.as_str() },
                 &next_attempt_at,
+                set_aside,
             ],
         )?;
         if attempt.outcome == AttemptOutcome::Duplicate {
@@ -237,8 +251,17 @@ pub(super) fn record_attempt(
         execute(
             &transaction,
             "UPDATE notification SET status = ?, attempts = attempts + 1, round_attempts = round_attempts + 1, \
-             next_attempt_at = ?, last_status = ?, last_error = ?, finished_at = ? WHERE seq = ? AND status = 'pending'",
-            (status.as_str(), &next_attempt_at, attempt.status.map(i64::from), &attempt.error, &finished_at, seq),
+             next_attempt_at = ?, last_status = ?, last_error = ?, finished_at = ?, set_aside = set_aside OR ? \
+             WHERE seq = ? AND status = 'pending'",
+            (
+                status.as_str(),
+                &next_attempt_at,
+                attempt.status.map(i64::from),
+                &attempt.error,
+                &finished_at,
+                set_aside,
+                seq,
+            ),
         )?;
     }
     transaction.commit().map_err(classify)
@@ -278,6 +301,9 @@ fn attempt_from_row(row: &Row<'_>) -> Result<AttemptRecord, StoreError> {
         "delivered" => AttemptOutcome::Delivered,
         "deadLettered" => AttemptOutcome::DeadLettered,
         "duplicate" => AttemptOutcome::Duplicate,
+        "retry" if get::<bool>(row, "set_aside")? => {
+            AttemptOutcome::SetAside(required_timestamp(row, "next_attempt_at")?)
+        }
         "retry" => AttemptOutcome::RetryAt(required_timestamp(row, "next_attempt_at")?),
         other => return Err(StoreError::Backend(format!("stored attempt outcome '{other}' is unknown"))),
     };
