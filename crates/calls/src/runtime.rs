@@ -12,7 +12,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use switchboard_catalogue::Permission;
-use switchboard_engine::{Call, Command, Effect, Rejection, Timer, handle, model::CallState};
+use switchboard_engine::{Call, Command, Effect, NotificationKind, Rejection, Timer, handle, model::CallState};
 use switchboard_store::{CallChange, CallRecord, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
 use switchboard_wire::Shapes;
 use tokio::sync::{Mutex, MutexGuard, Notify};
@@ -327,6 +327,7 @@ impl Calls {
                         raised_at: now,
                         // Delivery runs on the wall clock, whatever the simulation's clock says.
                         queued_at: Utc::now(),
+                        offer: matches!(notification.kind, NotificationKind::Incoming),
                     });
                 }
             }

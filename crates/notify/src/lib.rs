@@ -778,6 +778,7 @@ pub(crate) mod tests {
                 scenario_id: "scenario".into(),
                 raised_at: at(0),
                 queued_at: at(0),
+                offer: false,
             },
             status: DeliveryStatus::Pending,
             set_aside: false,

@@ -48,6 +48,8 @@ pub struct NewNotification {
     pub raised_at: DateTime<Utc>,
     /// When it was committed to the outbox, on the wall clock (delivery latency is measured from here).
     pub queued_at: DateTime<Utc>,
+    /// An incoming call's offer: dead-lettered if still undelivered when its call ends.
+    pub offer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

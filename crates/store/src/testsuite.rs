@@ -30,6 +30,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     timers_come_due_in_order(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
     a_notification_set_aside_holds_nothing_back(open_empty().await).await;
+    an_undelivered_offer_is_given_up_when_its_call_ends(open_empty().await).await;
     a_calls_due_notifications_are_handed_out_together(open_empty().await).await;
     receivers_take_turns(open_empty().await).await;
     every_attempt_is_journaled(open_empty().await).await;
@@ -232,6 +233,7 @@ fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
         scenario_id: format!("scenario-{call_id}"),
         raised_at: epoch() + seconds(n.into()),
         queued_at: epoch(),
+        offer: false,
     }
 }
 
@@ -477,6 +479,25 @@ async fn a_notification_set_aside_holds_nothing_back(store: impl Store) {
     assert_eq!(bodies(&due), [r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]);
     let attempts = store.delivery_attempts(held).await.unwrap();
     assert_eq!(attempts.last().unwrap().delivery.outcome, AttemptOutcome::SetAside(now + seconds(60)));
+    store.close().await;
+}
+
+async fn an_undelivered_offer_is_given_up_when_its_call_ends(store: impl Store) {
+    let mut offered = change(call_record("c1", 10, 1, false), None);
+    let offer = NewNotification { offer: true, ..notification("c1", 10, 1) };
+    offered.notifications = vec![offer, notification("c1", 10, 2)];
+    store.commit_call(offered).await.unwrap();
+    let mut ended = change(call_record("c1", 10, 2, true), Some(1));
+    ended.notifications = vec![notification("c1", 10, 3)];
+    store.commit_call(ended).await.unwrap();
+    let journal = store.notifications(journal()).await.unwrap();
+    let states: Vec<_> = journal.iter().map(|n| (n.notification.offer, n.status)).collect();
+    assert_eq!(
+        states,
+        [(true, DeliveryStatus::DeadLettered), (false, DeliveryStatus::Pending), (false, DeliveryStatus::Pending)],
+        "only the offer is given up; the call's other notifications still go"
+    );
+    assert!(journal[0].last_error.as_deref().unwrap_or_default().contains("call ended before its offer"));
     store.close().await;
 }
 

@@ -572,3 +572,18 @@ async fn a_302_with_a_location_is_followed_as_graph_does() {
     assert_eq!((attempt["outcome"].as_str(), attempt["status"].as_u64()), (Some("delivered"), Some(202)));
     assert!(attempt["url"].as_str().unwrap().ends_with("/region-2/callback"), "where it went in the end: {attempt}");
 }
+
+#[tokio::test]
+async fn an_offer_the_webhook_never_took_is_given_up_when_the_caller_hangs_up() {
+    let h = Harness::start_with_config("[notifications]\ninitial_backoff = \"1h\"\nmax_backoff = \"1h\"\n").await;
+    h.receiver.answer_next_with(&[503]);
+    let alice = h.user("Alice", answers_after(0)).await;
+    let (offer, id) = h.incoming_from(&alice).await;
+    assert_eq!(offer.change_type(), "created", "the offer, refused with 503");
+    let journal = h.journal_until(&id, |j| j.first().is_some_and(|n| n["attempts"] == 1)).await;
+    h.sim("POST", &format!("/calls/{id}/participants/{alice}/hangUp"), None).await.expect(200);
+    assert_eq!(h.receiver.next().await.summary(), "deleted terminated", "the end goes out");
+    let offer = h.journal_entry(&journal[0]["seq"]).await;
+    assert_eq!(offer["status"], "deadLettered", "not retried once the call is over: {offer}");
+    assert!(offer["lastError"].as_str().unwrap_or_default().contains("call ended before its offer"), "{offer}");
+}

@@ -59,8 +59,14 @@ pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Re
     for key in &cancelled_timers {
         execute(&transaction, "DELETE FROM call_timer WHERE call_id = ? AND timer_key = ?", (&call.call_id, key))?;
     }
-    if call.ended_at.is_some() {
+    if let Some(ended_at) = call.ended_at {
         execute(&transaction, "DELETE FROM call_timer WHERE call_id = ?", [&call.call_id])?;
+        execute(
+            &transaction,
+            "UPDATE notification SET status = 'deadLettered', last_error = ?, finished_at = ?, next_attempt_at = NULL \
+             WHERE call_id = ? AND status = 'pending' AND offer",
+            (super::outbox::OFFER_OUTLIVED, timestamp(ended_at), &call.call_id),
+        )?;
     }
     for notification in &notifications {
         super::outbox::insert(&transaction, notification)?;

@@ -25,7 +25,7 @@ use connection::Worker;
 
 /// The schema's migrations, in order: (version, description, SQL). Kept in sqlx's `_sqlx_migrations` table with
 /// sqlx's checksums, so data directories written by earlier builds (which migrated with sqlx) open unchanged.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "calls", include_str!("../../migrations/sqlite/0003_calls.sql")),
@@ -34,6 +34,7 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
     (6, "retry_index", include_str!("../../migrations/sqlite/0006_retry_index.sql")),
     (7, "secret_hash", include_str!("../../migrations/sqlite/0007_secret_hash.sql")),
     (8, "set_aside", include_str!("../../migrations/sqlite/0008_set_aside.sql")),
+    (9, "offers", include_str!("../../migrations/sqlite/0009_offers.sql")),
 ];
 
 pub struct SqliteStore {

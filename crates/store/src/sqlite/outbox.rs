@@ -14,6 +14,8 @@ use crate::{
 
 /// Why a notification with nowhere to go is dead-lettered at once, so the journal shows why the bot heard nothing.
 const NOWHERE: &str = "the call has no callbackUri and the app has no calling webhook registered";
+/// Why an undelivered offer is given up when its call ends.
+pub(super) const OFFER_OUTLIVED: &str = "the call ended before its offer was delivered; there is nothing to answer";
 
 /// Inserts a notification inside the transaction of the change that raised it, numbering it within its call.
 pub(super) fn insert(connection: &Connection, notification: &NewNotification) -> Result<(), StoreError> {
@@ -34,8 +36,8 @@ pub(super) fn insert(connection: &Connection, notification: &NewNotification) ->
     execute(
         connection,
         "INSERT INTO notification (message_id, call_id, call_sequence, tenant_id, app_id, url, body, chain_id, \
-         scenario_id, raised_at, queued_at, status, last_error, finished_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         scenario_id, raised_at, queued_at, status, last_error, finished_at, offer) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rusqlite::params![
             notification.message_id.to_string(),
             &notification.call_id,
@@ -51,6 +53,7 @@ pub(super) fn insert(connection: &Connection, notification: &NewNotification) ->
             status.as_str(),
             error,
             finished,
+            notification.offer,
         ],
     )
     .map(drop)
@@ -87,6 +90,7 @@ fn notification_from_row(row: &Row<'_>) -> Result<NotificationRecord, StoreError
             scenario_id: text(row, "scenario_id")?,
             raised_at: required_timestamp(row, "raised_at")?,
             queued_at: required_timestamp(row, "queued_at")?,
+            offer: get(row, "offer")?,
         },
         status,
         attempts: count(row, "attempts")?,
