@@ -41,6 +41,7 @@ impl Calls {
         Ok(render::collection(
             self.base_url(),
             version,
+            caller.root,
             &call.id,
             "participants",
             render::roster(&call, version, self.config.shapes),
@@ -136,7 +137,7 @@ impl Calls {
     ) -> Result<Value, CallsError> {
         let call = self.live_call(caller, call_id).await?;
         let groups = call.audio_routing_groups.iter().map(render::audio_routing_group).collect();
-        Ok(render::collection(self.base_url(), version, &call.id, "audioRoutingGroups", groups))
+        Ok(render::collection(self.base_url(), version, caller.root, &call.id, "audioRoutingGroups", groups))
     }
 
     pub async fn get_audio_routing_group(&self, caller: &Caller, call_id: &str, id: &str) -> Result<Value, CallsError> {
@@ -214,7 +215,7 @@ impl Calls {
         let call = self.live_call(caller, call_id).await?;
         let sessions =
             call.content_sharing_sessions.iter().map(|s| render::content_sharing_session(version, s)).collect();
-        Ok(render::collection(self.base_url(), version, &call.id, "contentSharingSessions", sessions))
+        Ok(render::collection(self.base_url(), version, caller.root, &call.id, "contentSharingSessions", sessions))
     }
 
     pub async fn get_content_sharing_session(

@@ -2,7 +2,7 @@
 //! `commsNotifications` (graph-calls.md §c), in the shapes of the docs examples they cite.
 
 use serde_json::{Map, Value, json};
-use switchboard_catalogue::ApiVersion;
+use switchboard_catalogue::{ApiVersion, Root};
 use switchboard_engine::{
     Change, Notification, NotificationKind,
     model::{
@@ -421,9 +421,17 @@ pub fn content_sharing_session(version: ApiVersion, session: &ContentSharingSess
 }
 
 /// A collection answer: `{"@odata.context", "value"}`.
-pub fn collection(base_url: &str, version: ApiVersion, call_id: &str, segment: &str, value: Vec<Value>) -> Value {
+/// `@odata.context` names the root the request came through (`app/calls('…')/participants`, comms-samples #102).
+pub fn collection(
+    base_url: &str,
+    version: ApiVersion,
+    root: Root,
+    call_id: &str,
+    segment: &str,
+    value: Vec<Value>,
+) -> Value {
     json!({
-        "@odata.context": format!("{base_url}/{}/$metadata#communications/calls('{call_id}')/{segment}", version.as_str()),
+        "@odata.context": format!("{base_url}/{}/$metadata#{}('{call_id}')/{segment}", version.as_str(), root.as_str()),
         "value": value,
     })
 }

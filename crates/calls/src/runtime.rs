@@ -11,7 +11,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use switchboard_catalogue::Permission;
+use switchboard_catalogue::{Permission, Root};
 use switchboard_engine::{Call, Command, Effect, NotificationKind, Rejection, Timer, handle, model::CallState};
 use switchboard_store::{CallChange, CallRecord, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
 use switchboard_wire::Shapes;
@@ -51,6 +51,8 @@ pub struct Caller {
     pub roles: Vec<Permission>,
     /// The request's `scenario-id` header, if it had one.
     pub scenario_id: Option<String>,
+    /// The root the request came through, which collections name in their `@odata.context`.
+    pub root: Root,
 }
 
 impl Caller {

@@ -13,7 +13,7 @@ mod endpoints;
 mod path;
 
 pub use endpoints::ENDPOINTS;
-pub use path::{PathParams, Resolution, resolve};
+pub use path::{PathParams, Resolution, Root, resolve};
 
 /// A Graph API version, the first segment of every Graph URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

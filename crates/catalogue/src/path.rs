@@ -12,6 +12,8 @@ use crate::{ApiVersion, Documentation, ENDPOINTS, Endpoint, Kind, Method};
 /// The key segments of a matched path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PathParams {
+    /// The root the request came through.
+    pub root: Root,
     pub call: Option<String>,
     pub participant: Option<String>,
     pub operation: Option<String>,
@@ -48,6 +50,24 @@ pub enum Resolution {
 }
 
 const ROOTS: [[&str; 2]; 2] = [["communications", "calls"], ["app", "calls"]];
+
+/// The two roots of the calls API: `/communications/calls` and the deprecated `/app/calls`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Root {
+    #[default]
+    Communications,
+    App,
+}
+
+impl Root {
+    /// As OData names it in `@odata.context`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Root::Communications => "communications/calls",
+            Root::App => "app/calls",
+        }
+    }
+}
 
 /// Splits a path into decoded segments, expanding OData key syntax `name('key')` into `name`, `key`.
 fn segments(path: &str) -> Vec<String> {
@@ -144,7 +164,8 @@ pub fn resolve(version: ApiVersion, method: &str, path: &str) -> Resolution {
     let served = |e: &Endpoint| e.documentation != Documentation::Undocumented;
     match same_resource.iter().find(|e| e.method.as_str() == method && served(e)) {
         Some(endpoint) => {
-            let mut params = PathParams::default();
+            let root = if root[0] == ROOTS[1][0] { Root::App } else { Root::Communications };
+            let mut params = PathParams { root, ..PathParams::default() };
             for (template, segment) in template_segments(endpoint).zip(rest) {
                 if template.starts_with('{') {
                     params.set(template, segment);

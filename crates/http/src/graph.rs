@@ -42,6 +42,7 @@ impl GraphRequest {
             app_id: self.app.app_id(),
             roles: self.app.roles().iter().copied().collect(),
             scenario_id: self.headers.get("scenario-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            root: self.params.root,
         }
     }
 

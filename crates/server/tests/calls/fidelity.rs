@@ -121,6 +121,12 @@ async fn roster_entries_have_the_properties_of_live_ones() {
 
     let listed = h.graph("GET", &format!("/v1.0/communications/calls/{id}/participants"), None).await.expect(200);
     assert_eq!(keys(&listed.body["value"][1]), keys(live_user), "GET answers the same entries");
+    let through_app = h.graph("GET", &format!("/v1.0/app/calls/{id}/participants"), None).await.expect(200);
+    assert_eq!(
+        through_app.body["@odata.context"],
+        format!("{}/v1.0/$metadata#app/calls('{id}')/participants", h.base),
+        "the context names the root the bot used"
+    );
 
     h.advance(20.0).await;
     let end = h.receiver.take(3).await;
