@@ -117,14 +117,15 @@ pub fn invitation_cancelled() -> ResultInfo {
 }
 
 /// An invitation that failed, in the words Graph uses (`addParticipants failed for participant 8:orgid:…. Underlying
-/// reason: …. DiagCode: 410#301004.`, comms-samples issues #700 and #410), with the code of why it failed.
+/// reason: …. DiagCode: 410#301004.@`, comms-samples issues #700 and #410): live Graph fails the operation with
+/// 412/9999 and keeps why it failed in the DiagCode (#410, 2021; docs/fidelity.md).
 pub fn invitation_failed(participant: &str, why: &ResultInfo) -> ResultInfo {
     let reason = why.message.trim_end_matches('.');
     let message = format!(
-        "addParticipants failed for participant {participant}. Underlying reason: {reason}. DiagCode: {}#{}.",
+        "addParticipants failed for participant {participant}. Underlying reason: {reason}. DiagCode: {}#{}.@",
         why.code, why.subcode
     );
-    result(why.code, why.subcode, &message)
+    result(412, 9999, &message)
 }
 
 /// An action that completed at once (docs:call-playprompt's operation result).

@@ -70,10 +70,11 @@ fn failed_invitations_fail_the_operation_with_the_reason() {
         let operation = h.call.operation("inv").unwrap();
         assert_eq!(operation.status, OperationStatus::Failed, "{response:?}");
         let result = operation.result_info.clone().unwrap();
-        assert_eq!((result.code, result.subcode), expected, "{response:?}");
+        assert_eq!((result.code, result.subcode), (412, 9999), "live Graph's code for a failed invitation");
         assert!(
-            result.message.starts_with("addParticipants failed for participant 8:orgid:endpoint-b."),
-            "{}",
+            result.message.starts_with("addParticipants failed for participant 8:orgid:endpoint-b.")
+                && result.message.ends_with(&format!("DiagCode: {}#{}.@", expected.0, expected.1)),
+            "why it failed is in the DiagCode: {}",
             result.message
         );
         assert_eq!(h.take().last(), Some(&finished("inv")), "{response:?}");

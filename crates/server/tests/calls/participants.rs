@@ -112,9 +112,10 @@ async fn an_invitation_completes_then_the_roster_shows_the_invitee() {
     h.graph("POST", &format!("/v1.0/communications/calls/{call}/participants/invite"), Some(&invite)).await.expect(200);
     h.advance(1.0).await;
     let failed = h.receiver.next().await;
-    assert_eq!((failed.summary().as_str(), failed.result()), ("deleted operation failed", Some((486, 0))));
+    assert_eq!((failed.summary().as_str(), failed.result()), ("deleted operation failed", Some((412, 9999))));
     let message = failed.data()["resultInfo"]["message"].as_str().unwrap();
     assert!(message.starts_with(&format!("addParticipants failed for participant 8:orgid:{busy}.")), "{message}");
+    assert!(message.ends_with("DiagCode: 486#0.@"), "busy, in the DiagCode: {message}");
 }
 
 #[tokio::test]
@@ -135,7 +136,9 @@ async fn removing_participants_and_cancelling_an_invitation() {
     .await
     .expect(204);
     let cancelled = h.receiver.next().await;
-    assert_eq!((cancelled.summary().as_str(), cancelled.result()), ("deleted operation failed", Some((487, 0))));
+    assert_eq!((cancelled.summary().as_str(), cancelled.result()), ("deleted operation failed", Some((412, 9999))));
+    let message = cancelled.data()["resultInfo"]["message"].as_str().unwrap();
+    assert!(message.ends_with("DiagCode: 487#0.@"), "cancelled, in the DiagCode: {message}");
 
     let a_id = participant_of(&h, &call, &a).await;
     let removed = h.graph("DELETE", &format!("/v1.0/communications/calls/{call}/participants/{a_id}"), None).await;
