@@ -126,7 +126,8 @@ fn removing_a_participant_or_cancelling_an_invitation() {
     h.send(act("inv", ActionKind::Invite(vec![invitee("b", Response::Ring)]))).unwrap();
     h.send(Command::RemoveParticipant { participant_id: "b".into() }).unwrap();
     let result = h.call.operation("inv").unwrap().result_info.clone().unwrap();
-    assert_eq!((status(&h, "inv"), result.code), (OperationStatus::Failed, 487), "the open invitation is cancelled");
+    assert_eq!((status(&h, "inv"), result.code), (OperationStatus::Failed, 412), "the open invitation is cancelled");
+    assert!(result.message.ends_with("DiagCode: 487#0.@"), "{}", result.message);
     assert_eq!(h.take(), [finished("inv")]);
 
     let bot = h.call.my_participant_id.clone();
