@@ -135,7 +135,7 @@ pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str, shapes: Sha
 fn state_properties(call: &Call, shapes: Shapes) -> Map<String, Value> {
     let mut properties = Map::new();
     properties.insert("state".into(), call.state.as_str().into());
-    properties.insert("direction".into(), serde_json::to_value(call.direction).expect("a direction always serialises"));
+    properties.insert("direction".into(), direction(call));
     properties.insert("id".into(), call.id.clone().into());
     properties.insert("myParticipantId".into(), call.my_participant_id.clone().into());
     properties.insert("callChainId".into(), call.call_chain_id.clone().into());
@@ -180,8 +180,8 @@ struct Entry<'a> {
     call_id: &'a str,
     tenant_id: Uuid,
     id: &'a str,
-    /// What live Graph reports as `info.clientVersion`.
-    client_version: String,
+    /// The bot's own leg: its app, which live Graph names in `info.clientVersion`.
+    app_id: Option<Uuid>,
     identity: Value,
     client_muted: bool,
     server_muted: bool,
@@ -208,7 +208,7 @@ fn bot_entry(call: &Call) -> Entry<'_> {
         call_id: &call.id,
         tenant_id: call.tenant_id,
         id: &call.my_participant_id,
-        client_version: format!("Switchboard (appid:{})", call.app_id),
+        app_id: Some(call.app_id),
         identity: bot_identity(call),
         client_muted: false,
         server_muted: call.bot.muted,
@@ -226,7 +226,7 @@ fn peer_entry<'a>(call: &'a Call, peer: &'a Peer, position: usize) -> Entry<'a> 
         call_id: &call.id,
         tenant_id: call.tenant_id,
         id: &peer.participant_id,
-        client_version: "Switchboard simulated endpoint".into(),
+        app_id: None,
         identity: peer.identity.clone(),
         client_muted: peer.roster.client_muted,
         server_muted: peer.roster.server_muted,
@@ -259,7 +259,11 @@ fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value 
         if entry.identity.get("user").is_some() {
             info.insert("languageId".into(), "en-US".into());
         }
-        info.insert("clientVersion".into(), entry.client_version.clone().into());
+        let client_version = match entry.app_id {
+            Some(app_id) => format!("Switchboard (appid:{app_id})"),
+            None => "Switchboard simulated endpoint".to_owned(),
+        };
+        info.insert("clientVersion".into(), client_version.into());
         info.insert("participantId".into(), entry.id.into());
         info.insert("replacementLink".into(), replacement_link(entry).into());
     } else {
@@ -299,7 +303,9 @@ fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value 
     if observed {
         body.insert("publishedStates".into(), json!([]));
         body.insert("meetingRole".into(), "none".into());
-        body.insert("replacementLink".into(), replacement_link(entry).into());
+        // The same link as `info`'s, as live entries repeat it.
+        let link = body["info"]["replacementLink"].clone();
+        body.insert("replacementLink".into(), link);
         body.insert("isIdentityAnonymized".into(), false.into());
         body.extend(recording.map(|r| ("recordingInfo".to_owned(), r)));
         body.extend(removed.map(|r| ("removedState".to_owned(), r)));

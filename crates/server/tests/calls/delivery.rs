@@ -84,11 +84,12 @@ async fn failed_deliveries_are_retried_in_order() {
 
 #[tokio::test]
 async fn a_notification_the_webhook_keeps_failing_holds_the_later_ones_back_only_for_a_while() {
-    // Its retry would come an hour later, past the 300 ms the call's later notifications may wait: it is set aside.
-    let h = Harness::start_with_config(
-        "[notifications]\ninitial_backoff = \"1h\"\nmax_backoff = \"1h\"\nmax_hold_back = \"300ms\"\n",
-    )
-    .await;
+    // Every retry comes an hour later; the call's later notifications may wait `hold_back` for one.
+    let holding_back = |hold_back: &str| {
+        format!("[notifications]\ninitial_backoff = \"1h\"\nmax_backoff = \"1h\"\nmax_hold_back = \"{hold_back}\"\n")
+    };
+    // An hour is past the 300 ms: it is set aside.
+    let h = Harness::start_with_config(&holding_back("300ms")).await;
     h.receiver.answer_next_with(&[503]);
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
@@ -111,10 +112,7 @@ async fn a_notification_the_webhook_keeps_failing_holds_the_later_ones_back_only
     assert_eq!(held["deliveryAttempts"][0]["outcome"], "setAside", "{held}");
 
     // Without a bound worth the name, the call waits behind it, as before.
-    let strict = Harness::start_with_config(
-        "[notifications]\ninitial_backoff = \"1h\"\nmax_backoff = \"1h\"\nmax_hold_back = \"2h\"\n",
-    )
-    .await;
+    let strict = Harness::start_with_config(&holding_back("2h")).await;
     strict.receiver.answer_next_with(&[503]);
     let alice = strict.user("Alice", answers_after(0)).await;
     let id = strict.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
