@@ -1,6 +1,8 @@
-// Microsoft's JavaScript Graph client (@microsoft/microsoft-graph-client) with @azure/identity against a real
-// Switchboard over https, set up as README.md "From JavaScript" says: the authority and instance discovery, the
-// allowed host, the CA. The bot runs in a node process of its own, since NODE_EXTRA_CA_CERTS is read at start.
+// Microsoft's JavaScript Graph clients with @azure/identity against a real Switchboard over https, set up as
+// README.md "From JavaScript" says: the authority and instance discovery, the allowed host, the CA. The legacy
+// client (@microsoft/microsoft-graph-client) and the Kiota-based preview SDK (@microsoft/msgraph-sdk, through its
+// request adapter and models) each place, read and end a call. Each bot runs in a node process of its own, since
+// NODE_EXTRA_CA_CERTS is read at start.
 //
 //   SWITCHBOARD_BIN=target/debug/switchboard node --test tests/js/clients.test.mjs
 
@@ -33,19 +35,16 @@ function startServer(dataDir) {
   return { server, listening };
 }
 
-const bot = String.raw`
+// What every bot below shares: its credential, its webhook, a simulated user who answers, and the call to her.
+const shared = String.raw`
 import http from "node:http";
 import { ClientSecretCredential } from "@azure/identity";
-import { Client } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 
 const BASE = process.env.BASE;
 const credential = new ClientSecretCredential(
   "5b1ed0c5-0000-4000-8000-000000000001", "5b1ed0c5-0000-4000-8000-0000000000a1",
   "switchboard-dev-secret-do-not-use-in-production",
   { authorityHost: BASE, disableInstanceDiscovery: true });
-const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.com/.default"] });
-const client = (customHosts) => Client.initWithMiddleware({ authProvider, baseUrl: BASE, customHosts });
 
 // The bot's webhook: the notifications of its call, as they come.
 const notifications = [];
@@ -78,6 +77,14 @@ const call = {
   requestedModalities: ["audio"],
   mediaConfig: { "@odata.type": "#microsoft.graph.serviceHostedMediaConfig" },
 };
+`;
+
+const legacyBot = String.raw`
+import { Client } from "@microsoft/microsoft-graph-client";
+import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
+${shared}
+const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.com/.default"] });
+const client = (customHosts) => Client.initWithMiddleware({ authProvider, baseUrl: BASE, customHosts });
 const result = {};
 try {
   await client(undefined).api("/communications/calls").version("v1.0").post(call);
@@ -97,32 +104,109 @@ console.log(JSON.stringify(result));
 webhook.close();
 `;
 
-test("the JavaScript Graph client places, reads and ends a call as the README says", async () => {
+// The Kiota-based preview SDK publishes no communications package (`@microsoft/msgraph-sdk-communications` is not
+// on npm at preview.90), so a bot sends its requests through the SDK's request adapter, with the SDK's own models.
+const kiotaBot = String.raw`
+import { GraphAzureIdentityAuthenticationProvider } from "@microsoft/msgraph-sdk-core";
+import { HttpMethod, RequestInformation } from "@microsoft/kiota-abstractions";
+import { GraphRequestAdapter } from "@microsoft/msgraph-sdk";
+import { createCallFromDiscriminatorValue, serializeCall } from "@microsoft/msgraph-sdk/models/index.js";
+import { createODataErrorFromDiscriminatorValue } from "@microsoft/msgraph-sdk/models/oDataErrors/index.js";
+${shared}
+const adapter = (allowedHosts) => {
+  // The Graph SDK's provider: it sends tokens only to Graph's own hosts unless told otherwise.
+  const auth = new GraphAzureIdentityAuthenticationProvider(credential, ["https://graph.microsoft.com/.default"], undefined, allowedHosts);
+  const graph = new GraphRequestAdapter(auth);
+  graph.baseUrl = BASE + "/v1.0";
+  return graph;
+};
+const errors = { XXX: createODataErrorFromDiscriminatorValue };
+const calls = "{+baseurl}/communications/calls";
+const place = (graph) => {
+  const request = new RequestInformation(HttpMethod.POST, calls);
+  request.setContentFromParsable(graph, "application/json", {
+    odataType: "#microsoft.graph.call",
+    callbackUri,
+    targets: [{ odataType: "#microsoft.graph.invitationParticipantInfo", identity: { odataType: "#microsoft.graph.identitySet", user: { odataType: "#microsoft.graph.identity", id: alice.id } } }],
+    requestedModalities: ["audio"],
+    mediaConfig: { odataType: "#microsoft.graph.serviceHostedMediaConfig" },
+  }, serializeCall);
+  return graph.send(request, createCallFromDiscriminatorValue, errors);
+};
+const oneCall = (method, id) => new RequestInformation(method, calls + "/{call%2Did}", { "call%2Did": id });
+const result = {};
+try {
+  await place(adapter(undefined));
+  result.withoutHost = "accepted";
+} catch (error) {
+  result.withoutHost = { status: error.responseStatusCode, message: error.errorEscaped?.message };
+}
+const graph = adapter(new Set(["127.0.0.1"]));
+const created = await place(graph);
+await until(() => notifications.some((n) => n.resourceData?.mediaState?.audio === "active"));
+result.created = { id: created.id, state: created.state };
+const fetched = await graph.send(oneCall(HttpMethod.GET, created.id), createCallFromDiscriminatorValue, errors);
+result.fetched = { state: fetched.state, audio: fetched.mediaState?.audio, chain: fetched.callChainId };
+await graph.sendNoResponseContent(oneCall(HttpMethod.DELETE, created.id), errors);
+await until(() => notifications.some((n) => n.changeType === "deleted"));
+try {
+  await graph.send(oneCall(HttpMethod.GET, created.id), createCallFromDiscriminatorValue, errors);
+} catch (error) {
+  result.gone = { status: error.responseStatusCode, code: error.errorEscaped?.code };
+}
+result.notifications = notifications.map((n) => ({ changeType: n.changeType, resource: n.resource, state: n.resourceData?.state }));
+console.log(JSON.stringify(result));
+webhook.close();
+`;
+
+/** Runs `script` as a bot in a node process of its own against a fresh server; resolves with what it printed last. */
+async function runBot(script) {
   const dataDir = mkdtempSync(join(tmpdir(), "switchboard-js-"));
   const { server, listening } = startServer(dataDir);
   try {
     const base = await listening;
     assert.match(base, /^https:/, "MSAL insists on https: --tls");
-    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", bot], {
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
       cwd: here,
       env: { ...process.env, BASE: base, NODE_EXTRA_CA_CERTS: join(dataDir, "tls", "ca.pem") },
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout.trim().split("\n").pop());
-    // Without the host allowed, the client sends no token at all; the 401 says why.
-    assert.equal(result.withoutHost.status, 401, JSON.stringify(result.withoutHost));
-    assert.match(result.withoutHost.message, /^Access token is empty\. A Graph SDK sends no token/);
-    assert.equal(result.created.state, "establishing");
-    assert.equal(result.fetched, "established");
-    const states = result.notifications.map((n) => `${n.changeType} ${n.state}`);
-    assert.deepEqual(states.slice(0, 2), ["updated establishing", "updated established"]);
-    assert.equal(states.at(-1), "deleted terminated");
-    assert.ok(
-      result.notifications.every((n) => n.resource === `/app/calls/${result.created.id}`),
-      "live Graph's resource on every notification",
-    );
+    return JSON.parse(stdout.trim().split("\n").pop());
   } finally {
     server.kill();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** What both clients must have seen: the 401 naming the missing host, the call's life, live Graph's `resource`. */
+function assertPlacedAndEnded(result) {
+  // Without the host allowed, the client sends no token at all; the 401 says why.
+  assert.equal(result.withoutHost.status, 401, JSON.stringify(result.withoutHost));
+  assert.match(result.withoutHost.message, /^Access token is empty\. A Graph SDK sends no token/);
+  assert.equal(result.created.state, "establishing");
+  const states = result.notifications.map((n) => `${n.changeType} ${n.state}`);
+  assert.deepEqual(states.slice(0, 2), ["updated establishing", "updated established"]);
+  assert.equal(states.at(-1), "deleted terminated");
+  assert.ok(
+    result.notifications.every((n) => n.resource === `/app/calls/${result.created.id}`),
+    "live Graph's resource on every notification",
+  );
+}
+
+test("the JavaScript Graph client places, reads and ends a call as the README says", async () => {
+  const result = await runBot(legacyBot);
+  assertPlacedAndEnded(result);
+  assert.equal(result.fetched, "established");
+});
+
+test("the Kiota-based preview SDK's adapter and models place, read and end a call", async () => {
+  const result = await runBot(kiotaBot);
+  assertPlacedAndEnded(result);
+  assert.deepEqual(
+    [result.fetched.state, result.fetched.audio],
+    ["established", "active"],
+    "the SDK's models read the call",
+  );
+  assert.match(result.fetched.chain, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(result.gone, { status: 404, code: "8522" }, "the ended call, as Graph answers");
 });

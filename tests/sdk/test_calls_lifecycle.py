@@ -35,6 +35,7 @@ from msgraph.generated.models.operation_status import OperationStatus
 from msgraph.generated.models.participant import Participant
 from msgraph.generated.models.reject_reason import RejectReason
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
+from msgraph.generated.models.token_meeting_info import TokenMeetingInfo
 
 
 class Receiver:
@@ -80,7 +81,22 @@ def summary(notification):
     text = f"{notification['changeType']} {data.get('state', data.get('status'))}"
     if "mediaState" in data:
         text += f" audio {data['mediaState']['audio']}"
+    # What live Graph tells about a peer-to-peer call's conversation once media flows (docs/fidelity.md).
+    if "replacesContext" in data:
+        text += " chat"
+        if data.get("meetingInfo", {}).get("@odata.type") == "#microsoft.graph.tokenMeetingInfo":
+            text += " token"
     return text
+
+
+# A peer-to-peer call with a simulated user until it is established with media and its conversation announced.
+USER_CALL_SETUP = [
+    "updated establishing",
+    "updated established",
+    "updated established audio active",
+    "updated established audio active chat",
+    "updated established audio active chat token",
+]
 
 
 def parse(data, model):
@@ -158,7 +174,13 @@ def test_a_bot_places_a_call_that_rings_connects_and_hangs_up(world):
         assert path == "/callback" and establishing["changeType"] == "updated"
         assert parse(establishing["resourceData"], Call).state == CallState.Establishing
         world.advance(3)
-        assert world.receiver.states(2) == ["updated established", "updated established audio active"]
+        assert world.receiver.states(2) == USER_CALL_SETUP[1:3]
+        _, chat = world.receiver.next()
+        _, token = world.receiver.next()
+        assert [summary(chat), summary(token)] == USER_CALL_SETUP[3:]
+        # The SDK's models read both: the chat of a peer-to-peer call, then the conversation's token.
+        assert parse(chat["resourceData"], Call).chat_info.thread_id.startswith("19:")
+        assert isinstance(parse(token["resourceData"], Call).meeting_info, TokenMeetingInfo)
         current = await graph.communications.calls.by_call_id(created.id).get()
         assert current.state == CallState.Established and current.media_state.audio == MediaState.Active
 
@@ -228,9 +250,7 @@ def test_a_bot_answers_an_incoming_call(world):
         assert call.source.identity.user.id == alice and call.source.identity.user.display_name == "Alice"
         assert call.targets[0].identity.application.id == DEV_APP
         await graph.communications.calls.by_call_id(call.id).answer.post(answer_body(world))
-        assert world.receiver.states(3) == [
-            "updated establishing", "updated established", "updated established audio active"
-        ]
+        assert world.receiver.states(len(USER_CALL_SETUP)) == USER_CALL_SETUP
         world.advance(30)
         _, ended = world.receiver.next()
         result = parse(ended["resourceData"], Call).result_info
@@ -279,7 +299,7 @@ def test_a_bot_transfers_a_call(world):
         heidi = world.user("Heidi", answers(4000))
         created = await graph.communications.calls.post(new_call(world, to(alice)))
         world.advance(0)
-        world.receiver.states(3)
+        world.receiver.states(len(USER_CALL_SETUP))
         await graph.communications.calls.by_call_id(created.id).transfer.post(TransferPostRequestBody(transfer_target=to(heidi)))
         assert world.receiver.states(1) == ["updated transferring"]
         world.advance(4)

@@ -31,7 +31,7 @@ from msgraph.generated.models.play_prompt_operation import PlayPromptOperation
 from msgraph.generated.models.record_operation import RecordOperation
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
 from msgraph.generated.models.subscribe_to_tone_operation import SubscribeToToneOperation
-from test_calls_lifecycle import answers, parse, sim_server, to, world  # noqa: F401 (fixtures)
+from test_calls_lifecycle import USER_CALL_SETUP, answers, parse, sim_server, to, world  # noqa: F401 (fixtures)
 
 CONTEXT = "d45324c1-fcb5-430a-902c-f20af696537c"
 
@@ -78,8 +78,7 @@ async def established_call(world, graph):
     )
     created = await graph.communications.calls.post(call)
     world.advance(0)
-    for _ in range(3):
-        world.receiver.next()
+    world.receiver.states(len(USER_CALL_SETUP))
     return created.id, alice
 
 

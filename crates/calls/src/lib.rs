@@ -14,7 +14,9 @@ pub mod participants;
 pub mod render;
 mod runtime;
 pub mod simulation;
+mod tokens;
 pub mod world;
 
 pub use error::CallsError;
 pub use runtime::{Caller, Calls, CallsConfig};
+pub use tokens::{ConversationToken, ConversationTokens};

@@ -1,17 +1,22 @@
 //! Graph JSON from the engine's documents: the call entity `GET` and `POST` return, operations, and the bodies of
 //! `commsNotifications` (graph-calls.md §c), in the shapes of the docs examples they cite.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use switchboard_catalogue::{ApiVersion, Root};
 use switchboard_engine::{
     Change, Notification, NotificationKind,
     model::{
-        AudioRoutingGroup, Call, CallKind, CallState, ContentSharingSession, Direction, Operation, OperationStatus,
-        Peer, Prompt, ResultInfo,
+        AudioRoutingGroup, Call, CallKind, CallState, ContentSharingSession, Direction, EndpointKind, Operation,
+        OperationStatus, Peer, Prompt, ResultInfo,
     },
 };
 use switchboard_wire::Shapes;
 use uuid::Uuid;
+
+use base64::{Engine as _, prelude::BASE64_STANDARD};
+
+use crate::tokens::{ConversationToken, ConversationTokens};
 
 /// Where a call lives, relative to the service root, as notifications name it.
 pub fn call_path(call_id: &str) -> String {
@@ -265,7 +270,7 @@ fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value 
         };
         info.insert("clientVersion".into(), client_version.into());
         info.insert("participantId".into(), entry.id.into());
-        info.insert("replacementLink".into(), replacement_link(entry).into());
+        info.insert("replacementLink".into(), replacement_link(entry.call_id, entry.id).into());
     } else {
         info.insert("languageId".into(), "en-US".into());
         info.insert("region".into(), Value::Null);
@@ -346,8 +351,8 @@ fn observed_identity(identity: &Value, tenant_id: Uuid) -> Value {
 
 /// Where Graph would let another endpoint take this participant's place. Switchboard has no such service: the
 /// link has the shape of Graph's, at a host that never resolves.
-fn replacement_link(entry: &Entry<'_>) -> String {
-    format!("https://switchboard.invalid/cc/v1/callParticipant/{}/{}/replacement", entry.call_id, entry.id)
+fn replacement_link(call_id: &str, participant_id: &str) -> String {
+    format!("https://switchboard.invalid/cc/v1/callParticipant/{call_id}/{participant_id}/replacement")
 }
 
 /// The roster: the bot (unless hidden after an escalation), then everyone on the roster, in the order they came.
@@ -444,8 +449,13 @@ pub fn collection(
 
 /// The `commsNotifications` body of one notification, sent to `callback_uri`, in the shapes asked for: as live
 /// Graph sends them (docs/fidelity.md, with the recordings in tests/fixtures/observed) or as the docs' examples show
-/// them (graph-calls.md §c).
-pub fn notification(notification: &Notification, callback_uri: &str, shapes: Shapes) -> Value {
+/// them (graph-calls.md §c). `None` for a notification only live Graph sends, when the docs' shapes are asked for.
+pub fn notification(
+    notification: &Notification,
+    callback_uri: &str,
+    shapes: Shapes,
+    tokens: &ConversationTokens,
+) -> Option<Value> {
     let call = &notification.call;
     let observed = shapes.observed();
     let mut resource_url = call_path(&call.id);
@@ -462,15 +472,16 @@ pub fn notification(notification: &Notification, callback_uri: &str, shapes: Sha
             }
             ("updated", call_update(data, call, shapes))
         }
-        NotificationKind::MediaStateChanged => {
+        NotificationKind::ConversationAnnounced if !observed => return None,
+        NotificationKind::MediaStateChanged | NotificationKind::ConversationAnnounced => {
             let mut data = call_change(call, shapes);
             data.insert("mediaState".into(), media_state(call));
             if observed {
-                meeting_capability(&mut data);
+                conversation(&mut data, call, tokens);
             }
             ("updated", call_update(data, call, shapes))
         }
-        NotificationKind::Ended => ("deleted", ended(call, shapes)),
+        NotificationKind::Ended => ("deleted", ended(call, shapes, tokens)),
         NotificationKind::ToneReceived { tone, sequence_id } => {
             // docs:call-subscribetotone: the tone, with no participant id (docs-contrib issue #1130); live Graph
             // sends no callChainId with it.
@@ -482,7 +493,7 @@ pub fn notification(notification: &Notification, callback_uri: &str, shapes: Sha
             ("updated", Value::Object(data))
         }
         // No rejection was recorded from live Graph: its shape is the terminated notification's.
-        NotificationKind::Rejected if observed => ("deleted", ended(call, shapes)),
+        NotificationKind::Rejected if observed => ("deleted", ended(call, shapes, tokens)),
         NotificationKind::Rejected => {
             ("deleted", json!({"@odata.type": "#microsoft.graph.call", "@odata.id": call_path(&call.id)}))
         }
@@ -545,7 +556,7 @@ pub fn notification(notification: &Notification, callback_uri: &str, shapes: Sha
         entry.insert("callbackUri".into(), callback_uri.into());
     }
     entry.insert("resourceData".into(), resource_data);
-    json!({"@odata.type": "#microsoft.graph.commsNotifications", "value": [entry]})
+    Some(json!({"@odata.type": "#microsoft.graph.commsNotifications", "value": [entry]}))
 }
 
 fn direction(call: &Call) -> Value {
@@ -558,6 +569,45 @@ fn meeting_capability(data: &mut Map<String, Value>) {
     data.insert("coOrganizers".into(), json!([]));
 }
 
+/// What live Graph's `established` updates say about the conversation once media flows: its chat, its token, the
+/// empty capabilities and the Teams user's replacement link, in the recordings' order
+/// (tests/fixtures/observed/sambetts/p2p-established-*).
+fn conversation(data: &mut Map<String, Value>, call: &Call, tokens: &ConversationTokens) {
+    let user = call.connected_parties().find(|p| p.kind == EndpointKind::User);
+    let announced = call.conversation.has_chat() && call.state == CallState::Established;
+    let (Some(user), true) = (user, announced) else {
+        return meeting_capability(data);
+    };
+    // A peer-to-peer chat is `19:<guid>`, without a meeting's `@thread.v2`.
+    let thread = Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("switchboard:chat:{}", call.id).as_bytes());
+    data.insert(
+        "chatInfo".into(),
+        json!({"@odata.type": "#microsoft.graph.chatInfo", "threadId": format!("19:{thread}"), "messageId": "0"}),
+    );
+    if let Some(issued_at) = call.conversation.token_issued_at() {
+        data.insert("meetingInfo".into(), token_meeting_info(call, issued_at, tokens));
+    }
+    data.insert("meetingCapability".into(), json!({"@odata.type": "#microsoft.graph.meetingCapability"}));
+    data.insert(
+        "meetingProperties".into(),
+        json!({"@odata.type": "#microsoft.graph.meetingProperties", "meetingLabel": Uuid::nil().to_string()}),
+    );
+    data.insert("coOrganizers".into(), json!([]));
+    let link = replacement_link(&call.id, &user.participant_id);
+    data.insert("replacesContext".into(), BASE64_STANDARD.encode(link).into());
+}
+
+fn token_meeting_info(call: &Call, issued_at: DateTime<Utc>, tokens: &ConversationTokens) -> Value {
+    let token = tokens.sign(&ConversationToken {
+        tenant_id: call.tenant_id,
+        app_id: call.app_id,
+        activity_id: &call.call_chain_id,
+        call_id: &call.id,
+        issued_at,
+    });
+    json!({"@odata.type": "#microsoft.graph.tokenMeetingInfo", "token": token})
+}
+
 /// A call update as sent: live Graph ends every call-state update with the call's `callChainId` (2023–2025).
 fn call_update(mut data: Map<String, Value>, call: &Call, shapes: Shapes) -> Value {
     if shapes.observed() {
@@ -567,12 +617,16 @@ fn call_update(mut data: Map<String, Value>, call: &Call, shapes: Shapes) -> Val
 }
 
 /// The terminated notification; live Graph re-sends an incoming call's direction, callback, caller and reason.
-fn ended(call: &Call, shapes: Shapes) -> Value {
+fn ended(call: &Call, shapes: Shapes, tokens: &ConversationTokens) -> Value {
     let mut data = call_change(call, shapes);
     if let Some(result) = &call.result_info {
         data.insert("resultInfo".into(), result_info(result, shapes));
     }
     if shapes.observed() {
+        if let Some(issued_at) = call.conversation.token_issued_at() {
+            // Live Graph's terminated updates keep the conversation's token (group-terminated-last-participant).
+            data.insert("meetingInfo".into(), token_meeting_info(call, issued_at, tokens));
+        }
         meeting_capability(&mut data);
         if call.direction == Direction::Incoming {
             data.insert("direction".into(), direction(call));

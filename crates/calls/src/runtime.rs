@@ -24,6 +24,7 @@ use crate::{
     clock::{ClockError, ClockMode, SimulationClock},
     media::{Media, MediaConfig},
     render,
+    tokens::ConversationTokens,
     world::{World, WorldConfig},
 };
 
@@ -41,6 +42,8 @@ pub struct CallsConfig {
     pub media: MediaConfig,
     /// Graph as it behaves or as it is documented, where the two differ (`[fidelity] shapes`).
     pub shapes: Shapes,
+    /// Signs the conversation tokens observed shapes put in calls' updates.
+    pub conversation_tokens: ConversationTokens,
 }
 
 /// The app a Graph request comes from, as authenticated by the HTTP layer.
@@ -313,8 +316,13 @@ impl Calls {
                             }
                         },
                     };
-                    let body =
-                        render::notification(&notification, url.as_deref().unwrap_or_default(), self.config.shapes);
+                    let rendered = render::notification(
+                        &notification,
+                        url.as_deref().unwrap_or_default(),
+                        self.config.shapes,
+                        &self.config.conversation_tokens,
+                    );
+                    let Some(body) = rendered else { continue };
                     // Calls stored before scenario ids existed use their chain id.
                     let scenario_id = if call.scenario_id.is_empty() { &call.call_chain_id } else { &call.scenario_id };
                     notifications.push(NewNotification {

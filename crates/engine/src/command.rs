@@ -320,6 +320,8 @@ pub enum NotificationKind {
     StateChanged { result_info: Option<ResultInfo> },
     /// `updated` on the call: `mediaState` changed.
     MediaStateChanged,
+    /// `updated` on the call: Graph told more about the conversation (see [`Conversation`](crate::model::Conversation)).
+    ConversationAnnounced,
     /// `deleted` on the call: it ended; state, `resultInfo` and `terminationReason` (docs:call-delete).
     Ended,
     /// `deleted` with only `@odata.type` and `@odata.id`: the bot rejected the call (docs:call-reject).

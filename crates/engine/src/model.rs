@@ -379,6 +379,35 @@ pub struct ContentSharingSession {
     pub png_of_current_slide: Option<String>,
 }
 
+/// Live Graph tells a bot in a peer-to-peer call with a Teams user about the conversation in two more `established`
+/// updates once media flows: first its chat (`chatInfo`, `meetingProperties`, `replacesContext`), then its token
+/// (`tokenMeetingInfo`); later updates repeat them (tests/fixtures/observed/sambetts/p2p-established-*).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Conversation {
+    #[default]
+    Unannounced,
+    Chat,
+    #[serde(rename_all = "camelCase")]
+    ChatAndToken {
+        /// When its token was issued: the token is the same in every later update.
+        issued_at: DateTime<Utc>,
+    },
+}
+
+impl Conversation {
+    pub fn has_chat(self) -> bool {
+        self != Conversation::Unannounced
+    }
+
+    pub fn token_issued_at(self) -> Option<DateTime<Utc>> {
+        match self {
+            Conversation::ChatAndToken { issued_at } => Some(issued_at),
+            _ => None,
+        }
+    }
+}
+
 /// One call, from the owning app's point of view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -440,6 +469,9 @@ pub struct Call {
     /// A ringing-timeout timer is armed (cancelled once nobody rings any more).
     #[serde(default)]
     pub ringing_timer_armed: bool,
+    /// What Graph has told the bot about the conversation behind a peer-to-peer call with a Teams user.
+    #[serde(default)]
+    pub conversation: Conversation,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; the `@odata.etag` of the call and the store's optimistic-concurrency check.
@@ -579,6 +611,7 @@ impl Call {
             lobby_timeout: setup.lobby_timeout,
             ringing_timeout: setup.ringing_timeout,
             ringing_timer_armed: false,
+            conversation: Conversation::Unannounced,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -12,7 +12,8 @@ use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, Command, Effect, NotificationKind, PeerAction, Rejection, Replaces, Timer,
     TransferRequest, handle,
     model::{
-        CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerRole, PeerStatus, Response, ResultInfo,
+        CallKind, CallState, Conversation, Direction, EndpointKind, OperationStatus, Peer, PeerRole, PeerStatus,
+        Response, ResultInfo,
     },
 };
 
@@ -23,8 +24,10 @@ fn outgoing_call_rings_connects_and_ends_when_the_bot_hangs_up() {
     h.advance(secs(2));
     assert_eq!(h.take(), []);
     h.advance(secs(1));
-    assert_eq!(h.take(), [changed(CallState::Established), media(CallState::Established)]);
+    let [chat, token] = announced();
+    assert_eq!(h.take(), [changed(CallState::Established), media(CallState::Established), chat, token]);
     assert!(h.call.audio_active);
+    assert_eq!(h.call.conversation, Conversation::ChatAndToken { issued_at: h.now });
     h.send(Command::HangUp).unwrap();
     assert_eq!(h.take(), [changed(CallState::Terminating), ended()]);
     assert_eq!(code(h.ended_with()), (200, 5001));
@@ -37,7 +40,8 @@ fn beta_calls_report_ringing() {
     let mut h = Harness::start(setup(Direction::Outgoing, CallKind::PeerToPeer, peers, ApiVersion::Beta));
     assert_eq!(h.take(), [changed(CallState::Establishing), changed(CallState::Ringing)]);
     h.advance(secs(1));
-    assert_eq!(h.take(), [changed(CallState::Established), media(CallState::Established)]);
+    let [chat, token] = announced();
+    assert_eq!(h.take(), [changed(CallState::Established), media(CallState::Established), chat, token]);
 }
 
 #[test]
@@ -106,9 +110,10 @@ fn answering_an_incoming_call_establishes_it() {
         properties: Map::from_iter([("acceptedModalities".to_owned(), json!(["audio"]))]),
     };
     h.send(Command::Answer(answer.clone())).unwrap();
+    let [chat, token] = announced();
     assert_eq!(
         h.take(),
-        [changed(CallState::Establishing), changed(CallState::Established), media(CallState::Established)]
+        [changed(CallState::Establishing), changed(CallState::Established), media(CallState::Established), chat, token]
     );
     assert_eq!(h.call.callback_uri.as_deref(), Some("https://bot.example/answered"));
     assert_eq!(h.call.api_version, ApiVersion::Beta, "answered through beta, the call is a beta call");
@@ -417,4 +422,22 @@ fn an_answered_call_disarms_its_ringing_timeout() {
     h.advance(secs(2));
     assert_eq!(h.call.state, CallState::Established);
     assert!(!h.timers.contains_key(&Timer::RingingTimeout.key()), "nobody rings: the timeout is disarmed");
+}
+
+#[test]
+fn only_a_peer_to_peer_call_with_a_teams_user_announces_its_conversation() {
+    let mut phone = Harness::outgoing(vec![peer("+15550100", EndpointKind::Phone, answers_after(0), None)]);
+    phone.advance(Duration::ZERO);
+    assert_eq!(
+        phone.take(),
+        [changed(CallState::Establishing), changed(CallState::Established), media(CallState::Established)]
+    );
+    assert_eq!(phone.call.conversation, Conversation::Unannounced);
+
+    let users = ["a", "b"].map(|id| peer(id, EndpointKind::User, answers_after(0), None));
+    let mut group = group(users.to_vec());
+    group.advance(Duration::ZERO);
+    let kinds: Vec<NotificationKind> = group.take().into_iter().map(|(kind, _)| kind).collect();
+    assert!(kinds.contains(&NotificationKind::MediaStateChanged), "{kinds:?}");
+    assert!(!kinds.contains(&NotificationKind::ConversationAnnounced), "a group call has a roster instead");
 }

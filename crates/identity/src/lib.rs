@@ -44,7 +44,7 @@ pub use directory::{
 };
 use keys::{KeySet, SigningKey};
 use oauth::{OAuthError, TokenRequest, TokenResponse};
-use tokens::{AccessClaims, CLOCK_SKEW_SECONDS, GRAPH_AUDIENCES, NotificationClaims, seconds};
+use tokens::{AccessClaims, CLOCK_SKEW_SECONDS, ConversationClaims, GRAPH_AUDIENCES, NotificationClaims, seconds};
 pub use tokens::{AuthenticatedApp, TokenRejection};
 
 /// The issuer Bot Framework uses on calling notifications; bots built from the Graph samples accept it.
@@ -612,6 +612,29 @@ impl Identity {
             exp: seconds(now + self.config.token_lifetime),
             tid: tenant_id.to_string(),
             jti: Uuid::new_v4().to_string(),
+        };
+        self.sign(&claims)
+    }
+
+    /// The token of a conversation a bot takes part in (live Graph's `tokenMeetingInfo`), valid for a day as
+    /// Graph's are; `controller` is where the conversation is controlled.
+    pub fn conversation_token(
+        &self,
+        tenant_id: Uuid,
+        app_id: Uuid,
+        activity_id: &str,
+        controller: String,
+        at: DateTime<Utc>,
+    ) -> String {
+        let claims = ConversationClaims {
+            app_id: app_id.to_string(),
+            conversation_controller: controller,
+            activity_id: activity_id.to_owned(),
+            tenant_id: tenant_id.to_string(),
+            nbf: seconds(at),
+            exp: seconds(at + Duration::days(1)),
+            iss: self.config.notification_issuer.clone(),
+            aud: self.config.notification_issuer.clone(),
         };
         self.sign(&claims)
     }

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 use chrono::Utc;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use switchboard_calls::{
-    Calls, CallsConfig,
+    Calls, CallsConfig, ConversationTokens,
     clock::{ClockMode, SimulationClock},
 };
 use switchboard_http::{AppState, ConnectionLimits, HttpConfig, ServeOptions, Shared, clock::SystemClock};
@@ -246,8 +246,13 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         Clock::Virtual => ClockMode::Virtual,
     };
     let media = settings.media(tls.as_ref().map(|t| t.ca_file.as_path()))?;
-    let calls_config =
-        CallsConfig { world: settings.world(), public_url: base.clone(), media, shapes: settings.fidelity.shapes };
+    let calls_config = CallsConfig {
+        world: settings.world(),
+        public_url: base.clone(),
+        media,
+        shapes: settings.fidelity.shapes,
+        conversation_tokens: conversation_tokens(identity.clone(), &base),
+    };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
     calls.restore_clock().await?;
     if clock_mode == ClockMode::Virtual {
@@ -429,4 +434,13 @@ async fn shutdown_signal() {
         () = interrupt => tracing::info!("interrupted; shutting down"),
         () = terminate => tracing::info!("terminated; shutting down"),
     }
+}
+
+/// Conversation tokens signed by the identity service, naming the call's Graph URL as its controller.
+fn conversation_tokens(identity: Arc<Identity>, base: &str) -> ConversationTokens {
+    let calls = format!("{}/v1.0/communications/calls", base.trim_end_matches('/'));
+    ConversationTokens::new(move |token| {
+        let controller = format!("{calls}/{}", token.call_id);
+        identity.conversation_token(token.tenant_id, token.app_id, token.activity_id, controller, token.issued_at)
+    })
 }

@@ -17,7 +17,10 @@ use switchboard_catalogue::ApiVersion;
 use crate::{
     codes,
     command::{Answer, Command, Effect, Notification, NotificationKind, Replaces, RosterEvent, Timer, TransferRequest},
-    model::{Call, CallKind, CallState, Direction, Peer, PeerRole, PeerStatus, Response, ResultInfo, Transfer},
+    model::{
+        Call, CallKind, CallState, Conversation, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response,
+        ResultInfo, Transfer,
+    },
 };
 
 /// "The bot must answer, reject, or redirect the call before the call times out. The current timeout value is 15
@@ -153,6 +156,20 @@ impl Machine<'_> {
         if self.call.audio_active != active {
             self.call.audio_active = active;
             self.notify(NotificationKind::MediaStateChanged);
+            if active {
+                self.announce_conversation();
+            }
+        }
+    }
+
+    /// Once media first flows in a peer-to-peer call with a Teams user, Graph sends its chat, then its token.
+    fn announce_conversation(&mut self) {
+        let with_user = self.call.connected_parties().any(|p| p.kind == EndpointKind::User);
+        if self.call.kind == CallKind::PeerToPeer && with_user && self.call.conversation == Conversation::Unannounced {
+            for stage in [Conversation::Chat, Conversation::ChatAndToken { issued_at: self.now }] {
+                self.call.conversation = stage;
+                self.notify(NotificationKind::ConversationAnnounced);
+            }
         }
     }
 

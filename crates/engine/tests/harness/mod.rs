@@ -163,6 +163,14 @@ pub fn media(state: CallState) -> (NotificationKind, CallState) {
     (NotificationKind::MediaStateChanged, state)
 }
 
+/// Graph tells about the conversation of a peer-to-peer call with a Teams user: its chat, then its token.
+pub fn announced() -> [(NotificationKind, CallState); 2] {
+    [
+        (NotificationKind::ConversationAnnounced, CallState::Established),
+        (NotificationKind::ConversationAnnounced, CallState::Established),
+    ]
+}
+
 pub fn roster() -> (NotificationKind, CallState) {
     (NotificationKind::RosterChanged { changed: Vec::new() }, CallState::Established)
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 /// An established group call with one participant besides the bot, its notifications taken.
 async fn group_call(h: &Harness, media: Value) -> (String, String) {
@@ -121,12 +121,12 @@ async fn pressed_keys_are_notified_after_subscribe_to_tone() {
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     let press = json!({"keys": "1#"});
     h.sim("POST", &format!("/calls/{id}/participants/{alice}/pressKeys"), Some(&press)).await.expect(202);
     // Each key lasts 100 ms with 100 ms after it: the media engine hears them as time passes.
     h.advance(1.0).await;
-    assert!(h.journal(&id).await.len() == 3, "without a subscription Graph sends no tones");
+    assert!(h.journal(&id).await.len() == USER_CALL_SETUP.len(), "without a subscription Graph sends no tones");
 
     let reply = h
         .graph(

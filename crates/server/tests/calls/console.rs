@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 #[tokio::test]
 async fn the_console_is_served_with_its_assets() {
@@ -34,7 +34,7 @@ async fn the_activity_feed_has_the_requests_changes_and_deliveries_of_a_call_and
 
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(1.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     // A request is the call's as the catalogue reads its URL, key syntax included.
     h.graph("GET", &format!("/beta/communications/calls('{id}')"), None).await.expect(200);
 

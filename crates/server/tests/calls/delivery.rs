@@ -10,7 +10,8 @@ use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use serde_json::{Value, json};
 
 use crate::support::{
-    DEV_APP, DEV_TENANT, Harness, Planned, Received, Receiver, TestCertificate, answers_after, user_identity,
+    DEV_APP, DEV_TENANT, Harness, Planned, Received, Receiver, TestCertificate, USER_CALL_SETUP, answers_after,
+    user_identity,
 };
 
 #[tokio::test]
@@ -94,18 +95,12 @@ async fn a_notification_the_webhook_keeps_failing_holds_the_later_ones_back_only
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    let arrived = h.receiver.take(3).await;
+    let arrived = h.receiver.take(USER_CALL_SETUP.len()).await;
     let seen: Vec<(String, String)> =
         arrived.iter().map(|a| (a.summary(), a.header("switchboard-sequence").to_owned())).collect();
-    assert_eq!(
-        seen,
-        [
-            ("updated establishing".to_owned(), "1".to_owned()),
-            ("updated established".to_owned(), "2".to_owned()),
-            ("updated established audio active".to_owned(), "3".to_owned())
-        ],
-        "the later ones go on; the sequence header shows the gap"
-    );
+    let expected: Vec<(String, String)> =
+        USER_CALL_SETUP.iter().enumerate().map(|(n, summary)| ((*summary).to_owned(), (n + 1).to_string())).collect();
+    assert_eq!(seen, expected, "the later ones go on; the sequence header shows the gap");
     let journal = h.journal(&id).await;
     let held = h.journal_until_attempts(&journal[0]["seq"], 1).await;
     assert_eq!(held["status"], "pending", "it keeps retrying: {held}");
@@ -118,7 +113,7 @@ async fn a_notification_the_webhook_keeps_failing_holds_the_later_ones_back_only
     let id = strict.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     strict.advance(0.0).await;
     assert_eq!(strict.receiver.next().await.summary(), "updated establishing");
-    let journal = strict.journal_until(&id, |j| j.len() == 3 && j[0]["attempts"] == 1).await;
+    let journal = strict.journal_until(&id, |j| j.len() == USER_CALL_SETUP.len() && j[0]["attempts"] == 1).await;
     let held = strict.journal_until_attempts(&journal[0]["seq"], 1).await;
     assert_eq!(held["deliveryAttempts"][0]["outcome"], "retry", "{held}");
     assert!(journal[1..].iter().all(|n| n["status"] == "pending" && n["attempts"] == 0), "they wait: {journal:?}");
@@ -133,7 +128,7 @@ async fn a_bot_that_refuses_a_notification_or_keeps_failing_is_given_up_on() {
     h.receiver.next().await;
     h.receiver.answer_next_with(&[503, 503]);
     h.advance(0.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     let journal = h.settled_journal(&id).await;
     let outcome: Vec<(Option<&str>, Option<u64>, Option<u64>)> =
         journal.iter().map(|n| (n["status"].as_str(), n["attempts"].as_u64(), n["lastStatus"].as_u64())).collect();
@@ -322,8 +317,8 @@ async fn a_gone_receiver_makes_a_dead_letter_that_can_be_replayed() {
     let gone = h.receiver.next().await;
     h.advance(0.0).await;
     assert_eq!(
-        h.receiver.summaries(2).await,
-        ["updated established", "updated established audio active"],
+        h.receiver.summaries(4).await,
+        USER_CALL_SETUP[1..],
         "a dead letter does not hold the call's later notifications back"
     );
     let journal = h.settled_journal(&id).await;
@@ -447,13 +442,13 @@ async fn notifications_queued_together_can_share_a_post() {
     assert_eq!(alone.header("switchboard-sequence"), "1");
     h.advance(0.0).await;
     let together = h.receiver.next().await;
-    assert_eq!(together.header("switchboard-sequence"), "2-3", "both notifications of one change, one POST");
+    assert_eq!(together.header("switchboard-sequence"), "2-5", "the notifications of one change, one POST");
     let states: Vec<_> =
         together.body["value"].as_array().unwrap().iter().map(|n| n["resourceData"]["state"].clone()).collect();
-    assert_eq!(states, ["established", "established"]);
+    assert_eq!(states, ["established"; 4]);
     let journal = h.settled_journal(&id).await;
     let entry = h.journal_entry(&journal[2]["seq"]).await;
-    assert_eq!(entry["deliveryAttempts"][0]["batchSize"], 2);
+    assert_eq!(entry["deliveryAttempts"][0]["batchSize"], 4);
 }
 
 #[tokio::test]
@@ -520,11 +515,11 @@ async fn the_journal_keeps_at_most_what_it_is_told_to() {
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    assert_eq!(h.settled_journal(&id).await.len(), 3);
+    assert_eq!(h.settled_journal(&id).await.len(), USER_CALL_SETUP.len());
     // The journal is pruned when the dispatcher starts and every minute after.
     h.restart().await;
     let kept = h.journal_until(&id, |j| j.len() <= 2).await;
-    assert_eq!(kept.iter().map(|n| n["sequenceNumber"].clone()).collect::<Vec<_>>(), [2, 3], "the newest are kept");
+    assert_eq!(kept.iter().map(|n| n["sequenceNumber"].clone()).collect::<Vec<_>>(), [4, 5], "the newest are kept");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 #[tokio::test]
 async fn the_next_requests_of_an_operation_fail_as_injected() {
@@ -64,7 +64,7 @@ async fn a_call_ends_with_any_injected_code() {
         let alice = h.user("Alice", answers_after(0)).await;
         let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
         h.advance(0.0).await;
-        h.receiver.take(3).await;
+        h.receiver.take(USER_CALL_SETUP.len()).await;
         let body = json!({"code": code, "subcode": subcode, "message": "Media connectivity failure."});
         let after = h.sim("POST", &format!("/calls/{id}/terminate"), Some(&body)).await.expect(200).body;
         assert_eq!(after["state"], "terminated");

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::support::{DEV_TENANT, Harness, Received, user_identity};
+use crate::support::{DEV_TENANT, Harness, Received, USER_CALL_SETUP, user_identity};
 
 pub(crate) const DOCUMENTED: &str = "[fidelity]\nshapes = \"documented\"\n";
 
@@ -29,12 +29,13 @@ fn assert_shaped_like(got: &Received, name: &str) {
     assert_eq!(keys(got.data()), keys(&live["resourceData"]), "{name}: resourceData {}", got.data());
 }
 
-/// Alice answers at once and hangs up after 30 s; the bot plays a prompt meanwhile.
-async fn a_call_alice_ends(h: &Harness) -> (String, Vec<Received>) {
+/// Alice answers at once and hangs up after 30 s; the bot plays a prompt meanwhile. Live Graph announces the
+/// conversation in two more updates once media flows; the docs show none.
+async fn a_call_alice_ends(h: &Harness, announced: &[&str]) -> (String, Vec<Received>) {
     let alice = h.user("Alice", json!({"response": {"kind": "answer", "afterMs": 0}, "hangUpAfterMs": 30000})).await;
     let id = h.place("v1.0", &h.call_body(vec![user_identity(&alice)])).await;
     h.advance(0.0).await;
-    let mut received = h.receiver.take(3).await;
+    let mut received = h.receiver.take(3 + announced.len()).await;
     let uri = h.upload_tone("welcome.wav", 440.0, 500).await;
     let prompt = crate::media::prompt(&uri);
     let body = json!({"clientContext": "d45324c1-fcb5-430a-902c-f20af696537c", "prompts": [prompt]});
@@ -44,34 +45,38 @@ async fn a_call_alice_ends(h: &Harness) -> (String, Vec<Received>) {
     h.advance(30.0).await;
     received.push(h.receiver.next().await);
     let summaries: Vec<String> = received.iter().map(Received::summary).collect();
-    assert_eq!(
-        summaries,
-        [
-            "updated establishing",
-            "updated established",
-            "updated established audio active",
-            "deleted operation completed",
-            "deleted terminated"
-        ]
-    );
+    let expected: Vec<&str> = ["updated establishing", "updated established", "updated established audio active"]
+        .into_iter()
+        .chain(announced.iter().copied())
+        .chain(["deleted operation completed", "deleted terminated"])
+        .collect();
+    assert_eq!(summaries, expected);
     (id, received)
 }
 
 #[tokio::test]
 async fn a_peer_to_peer_call_notifies_as_live_graph_does() {
     let h = Harness::start().await;
-    let (id, received) = a_call_alice_ends(&h).await;
-    let [establishing, established, media, prompt, ended] = &received[..] else { unreachable!() };
+    let (id, received) = a_call_alice_ends(&h, &USER_CALL_SETUP[3..]).await;
+    let [establishing, established, media, chat, token, prompt, ended] = &received[..] else { unreachable!() };
     assert_shaped_like(establishing, "p2p-outgoing-establishing");
     assert_shaped_like(established, "p2p-outgoing-established");
     assert_shaped_like(media, "p2p-established-media-active");
+    assert_shaped_like(chat, "p2p-established-chatinfo-replacescontext");
+    assert_shaped_like(token, "p2p-established-meetinginfo-token");
     assert_shaped_like(prompt, "playprompt-completed");
-    assert_shaped_like(ended, "p2p-terminated-by-peer");
+    // The recorded hang-up is of a call that never got a token; a call that did keeps it to the end, as the
+    // recorded group call's terminated update does.
+    let mut ended_keys = keys(&recorded("p2p-terminated-by-peer")["resourceData"]);
+    ended_keys.insert("meetingInfo".into());
+    assert_eq!(keys(ended.data()), ended_keys, "{}", ended.data());
+    assert_eq!(ended.data()["meetingInfo"], token.data()["meetingInfo"]);
+    assert_conversation_like_live(&h, &id, chat, token).await;
 
     assert_eq!(establishing.notification["resource"], format!("/app/calls/{id}"), "the deprecated root, as live");
     assert_eq!(established.data()["direction"], "outgoing");
     let chain = established.data()["callChainId"].as_str().unwrap();
-    for update in [establishing, media, ended] {
+    for update in [establishing, media, chat, token, ended] {
         assert_eq!(update.data()["callChainId"], chain, "every call-state update carries the chain id");
     }
     assert_eq!(
@@ -95,6 +100,51 @@ async fn a_peer_to_peer_call_notifies_as_live_graph_does() {
         assert_eq!(notification.header("x-microsoft-tenant"), "");
         assert_eq!(notification.header("client-request-id"), "");
     }
+}
+
+/// The chat and token updates: sub-objects keyed as live ones, a peer-to-peer thread id, the Teams user's
+/// replacement link in `replacesContext`, and a token with live Graph's claims signed with the notification keys.
+async fn assert_conversation_like_live(h: &Harness, call_id: &str, chat: &Received, token: &Received) {
+    use base64::{Engine as _, prelude::*};
+    let live = recorded("p2p-established-meetinginfo-token");
+    let live = &live["resourceData"];
+    for object in ["chatInfo", "meetingProperties", "meetingCapability"] {
+        assert_eq!(token.data()[object], chat.data()[object], "later updates repeat earlier ones");
+        assert_eq!(keys(&token.data()[object]), keys(&live[object]), "{object}");
+    }
+    assert_eq!(chat.data()["meetingProperties"], live["meetingProperties"]);
+    let thread = chat.data()["chatInfo"]["threadId"].as_str().unwrap();
+    assert!(thread.starts_with("19:") && !thread.ends_with("@thread.v2"), "a peer-to-peer chat: {thread}");
+    let link = BASE64_STANDARD.decode(chat.data()["replacesContext"].as_str().unwrap()).unwrap();
+    let link = String::from_utf8(link).unwrap();
+    assert!(link.starts_with(&format!("https://switchboard.invalid/cc/v1/callParticipant/{call_id}/")), "{link}");
+
+    let signed = token.data()["meetingInfo"]["token"].as_str().unwrap();
+    let claims_of = |jwt: &str| -> Value {
+        let payload = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&BASE64_URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    assert_eq!(keys(&claims_of(signed)), keys(&claims_of(live["meetingInfo"]["token"].as_str().unwrap())));
+    let openid: Value = h
+        .http
+        .get(format!("{}/v1/.well-known/OpenIdConfiguration", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        h.http.get(openid["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let kid = jsonwebtoken::decode_header(signed).unwrap().kid.unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).expect("signed with a published key")).unwrap();
+    let issuer = openid["issuer"].as_str().unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[issuer]);
+    validation.set_issuer(&[issuer]);
+    let claims = jsonwebtoken::decode::<Value>(signed, &key, &validation).expect("a valid token").claims;
+    assert_eq!(claims["activityId"], chat.data()["callChainId"]);
+    assert_eq!(claims["http://schemas.microsoft.com/identity/claims/tenantid"], DEV_TENANT);
 }
 
 #[tokio::test]
@@ -137,7 +187,7 @@ async fn roster_entries_have_the_properties_of_live_ones() {
 #[tokio::test]
 async fn documented_shapes_are_there_for_the_asking() {
     let h = Harness::start_with_config(DOCUMENTED).await;
-    let (id, received) = a_call_alice_ends(&h).await;
+    let (id, received) = a_call_alice_ends(&h, &[]).await;
     for notification in &received {
         let envelope = &notification.notification;
         assert!(envelope.get("resource").is_none() && envelope["callbackUri"] == h.callback(), "{envelope}");
@@ -146,6 +196,7 @@ async fn documented_shapes_are_there_for_the_asking() {
         assert!(notification.header("x-microsoft-skype-caller-region").is_empty());
     }
     let [establishing, _, _, prompt, ended] = &received[..] else { unreachable!() };
+    assert!(ended.data().get("meetingInfo").is_none(), "nor a conversation token");
     assert_eq!(establishing.data()["@odata.id"], format!("/communications/calls/{id}"));
     assert_eq!(establishing.data()["id"], id.as_str());
     assert!(establishing.data()["@odata.etag"].is_string() && establishing.data().get("callChainId").is_none());
@@ -182,9 +233,10 @@ async fn a_bot_answers_without_a_callback_and_through_beta_gets_a_beta_call_at_i
         "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
     });
     h.graph("POST", &format!("/beta/communications/calls/{id}/answer"), Some(&answer)).await.expect(202);
-    let established = h.receiver.take(3).await;
+    let established = h.receiver.take(USER_CALL_SETUP.len()).await;
     assert!(established.iter().all(|n| n.path == "/incoming"), "the app's calling webhook");
-    assert_eq!(established[2].summary(), "updated established audio active");
+    let summaries: Vec<String> = established.iter().map(Received::summary).collect();
+    assert_eq!(summaries, USER_CALL_SETUP);
 
     let uri = h.upload_tone("long.wav", 440.0, 5000).await;
     let play = json!({"clientContext": "first", "prompts": [crate::media::prompt(&uri)]});

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{DEV_APP, DEV_TENANT, Harness, answers_after, user_identity};
+use crate::support::{DEV_APP, DEV_TENANT, Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 fn answer_body(callback: &str) -> serde_json::Value {
     json!({
@@ -64,9 +64,9 @@ async fn answering_establishes_the_call_on_the_answers_callback() {
     let answered =
         h.graph("POST", &format!("/v1.0/communications/calls/{id}/answer"), Some(&answer_body(&h.callback()))).await;
     assert!(answered.expect(202).body.is_null(), "docs:call-answer: 202 Accepted, no body");
-    let notifications = h.receiver.take(3).await;
+    let notifications = h.receiver.take(USER_CALL_SETUP.len()).await;
     let summaries: Vec<String> = notifications.iter().map(|n| n.summary()).collect();
-    assert_eq!(summaries, ["updated establishing", "updated established", "updated established audio active"]);
+    assert_eq!(summaries, USER_CALL_SETUP);
     assert!(notifications.iter().all(|n| n.path == "/callback"), "after answering, the answer's callbackUri");
 
     let twice =

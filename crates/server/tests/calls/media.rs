@@ -3,14 +3,14 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 /// An established peer-to-peer call with Alice; returns the call id and Alice's participant id.
 pub(crate) async fn call_with_alice(h: &Harness) -> (String, String) {
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     (id, alice)
 }
 
@@ -48,7 +48,7 @@ async fn a_prompt_is_heard_by_the_other_party_and_then_completes() {
         (Some("#microsoft.graph.playPromptOperation"), Some("running"))
     );
     h.advance(1.0).await;
-    assert_eq!(h.journal(&id).await.len(), 3, "still playing after 1 s");
+    assert_eq!(h.journal(&id).await.len(), USER_CALL_SETUP.len(), "still playing after 1 s");
     h.advance(2.0).await;
     let done = h.receiver.next().await;
     assert_eq!(done.summary(), "deleted operation completed");
@@ -77,7 +77,7 @@ async fn prompts_queue_in_order_and_cancel_media_processing_cuts_them() {
     let body = h.call_body(vec![user_identity(&alice)]);
     let id = h.place("beta", &body).await;
     h.advance(0.0).await;
-    h.receiver.take(4).await;
+    h.receiver.take(USER_CALL_SETUP.len() + 1).await; // and beta's ringing
     let long = h.upload_tone("long.wav", 500.0, 5000).await;
     let next = h.upload_tone("next.wav", 900.0, 1000).await;
     let play = |uri: &str, context: &str| json!({"clientContext": context, "prompts": [prompt(uri)]});
@@ -251,7 +251,7 @@ async fn a_recording_that_hears_nobody_fails_after_the_initial_silence() {
     let body = json!({"initialSilenceTimeoutInSeconds": 2, "playBeep": false});
     h.graph("POST", &format!("/beta/communications/calls/{id}/record"), Some(&body)).await.expect(200);
     h.advance(1.9).await;
-    assert_eq!(h.journal(&id).await.len(), 3);
+    assert_eq!(h.journal(&id).await.len(), USER_CALL_SETUP.len());
     h.advance(0.2).await;
     let failed = h.receiver.next().await;
     assert_eq!(failed.summary(), "deleted operation failed");
@@ -336,7 +336,7 @@ async fn on_the_wall_clock_the_scheduler_plays_prompts_in_real_time() {
     h.sim("PUT", "/clock", Some(&json!({"mode": "realtime"}))).await.expect(200);
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     let uri = h.upload_tone("short.wav", 440.0, 300).await;
     let started = std::time::Instant::now();
     h.graph("POST", &format!("/v1.0/communications/calls/{id}/playPrompt"), Some(&json!({"prompts": [prompt(&uri)]})))

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 #[tokio::test]
 async fn a_call_to_a_user_rings_connects_and_ends_when_the_bot_hangs_up() {
@@ -39,7 +39,7 @@ async fn a_call_to_a_user_rings_connects_and_ends_when_the_bot_hangs_up() {
     let got = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200);
     assert_eq!(got.body["state"], "establishing", "Alice has not answered yet");
     h.advance(0.1).await;
-    assert_eq!(h.receiver.summaries(2).await, ["updated established", "updated established audio active"]);
+    assert_eq!(h.receiver.summaries(4).await, USER_CALL_SETUP[1..]);
     let got = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200);
     assert_eq!(
         (got.body["state"].as_str(), got.body["mediaState"]["audio"].as_str()),
@@ -138,7 +138,7 @@ async fn unknown_callees_are_created_in_dev_mode_and_fail_in_strict_mode() {
     let stranger = "0c0ffee0-0000-4000-8000-000000000001";
     h.call(user_identity(stranger)).await;
     h.advance(2.0).await;
-    assert_eq!(h.receiver.summaries(3).await[1], "updated established", "the default behaviour answers after 2 s");
+    assert_eq!(h.receiver.summaries(5).await, USER_CALL_SETUP, "the default behaviour answers after 2 s");
     let provisioned = h.sim("GET", &format!("/users/{stranger}"), None).await.expect(200);
     assert!(provisioned.body["behaviour"].is_null(), "created with the tenant's default behaviour");
 
@@ -169,7 +169,7 @@ async fn keep_alive_extends_the_call_and_45_minutes_without_one_end_it() {
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
 
     h.advance(44.0 * 60.0).await;
     let alive = h.graph("POST", &format!("/v1.0/communications/calls/{id}/keepAlive"), None).await.expect(200);

@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 use switchboard_wire::model::Participant;
 
-use crate::support::{DEV_APP, DEV_TENANT, Harness, Received, answers_after, join_meeting_id, user_identity};
+use crate::support::{
+    DEV_APP, DEV_TENANT, Harness, Received, USER_CALL_SETUP, answers_after, join_meeting_id, user_identity,
+};
 
 /// An established group call with the given users (each answering at once); returns the call id, its
 /// notifications taken.
@@ -486,7 +488,7 @@ async fn escalating_a_peer_to_peer_call_can_hide_the_bot() {
         json!({"@odata.type": "#microsoft.graph.outgoingCallOptions", "hideBotAfterEscalation": true});
     let call = h.place("v1.0", &body).await;
     h.advance(0.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     let bob = h.user("Bob", answers_after(0)).await;
     let invite = json!({"participants": [{"identity": user_identity(&bob)}]});
     h.graph("POST", &format!("/v1.0/communications/calls/{call}/participants/invite"), Some(&invite)).await.expect(200);

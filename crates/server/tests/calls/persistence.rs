@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 #[tokio::test]
 async fn a_ringing_call_and_its_timers_survive_a_restart() {
@@ -19,12 +19,12 @@ async fn a_ringing_call_and_its_timers_survive_a_restart() {
     h.advance(2.9).await;
     assert_eq!(h.inspect(&id).await["state"], "establishing", "the virtual clock went on from where it was");
     h.advance(0.1).await;
-    assert_eq!(h.receiver.summaries(2).await, ["updated established", "updated established audio active"]);
+    assert_eq!(h.receiver.summaries(4).await, USER_CALL_SETUP[1..]);
 
     h.restart().await;
     h.advance(60.0).await;
     assert_eq!(h.receiver.next().await.result(), Some((200, 5002)), "Alice's hang-up timer came through two restarts");
-    assert_eq!(h.settled_journal(&id).await.len(), 4, "the journal kept every notification");
+    assert_eq!(h.settled_journal(&id).await.len(), USER_CALL_SETUP.len() + 1, "the journal kept every notification");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{
     process::BINARY,
-    support::{DEV_APP, Harness, Heard, answers_after, user_identity},
+    support::{DEV_APP, Harness, Heard, USER_CALL_SETUP, answers_after, user_identity},
 };
 
 /// Runs `switchboard sim <args>` against the harness's server; returns the printed JSON, or the error text.
@@ -105,7 +105,7 @@ async fn the_cli_makes_a_person_speak_press_keys_and_mute_and_shows_what_the_bot
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    h.receiver.take(3).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
     sim(&h, &["act", &id, &alice, "say", "--tone-hz", "440", "--duration", "600ms"]).unwrap();
     sim(&h, &["act", &id, &alice, "press-keys", "--keys", "42", "--in-band"]).unwrap();
     sim(&h, &["clock", "advance", "2s"]).unwrap();

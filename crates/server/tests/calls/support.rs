@@ -91,9 +91,26 @@ impl Received {
         if let Some(audio) = self.data()["mediaState"]["audio"].as_str() {
             summary.push_str(&format!(" audio {audio}"));
         }
+        // What live Graph tells about a peer-to-peer call's conversation once media flows.
+        if self.data().get("replacesContext").is_some() {
+            summary.push_str(" chat");
+            if self.data()["meetingInfo"]["@odata.type"] == "#microsoft.graph.tokenMeetingInfo" {
+                summary.push_str(" token");
+            }
+        }
         summary
     }
 }
+
+/// The notifications of a peer-to-peer call with a simulated user until it is established with media and its
+/// conversation announced: establishing, established, audio active, its chat, its token (observed shapes).
+pub(crate) const USER_CALL_SETUP: [&str; 5] = [
+    "updated establishing",
+    "updated established",
+    "updated established audio active",
+    "updated established audio active chat",
+    "updated established audio active chat token",
+];
 
 /// How the receiver answers one POST.
 #[derive(Debug, Clone)]

@@ -3,14 +3,14 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Harness, answers_after, user_identity};
+use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
 /// An established call from the bot to a new simulated user; returns the call id and the user id.
 async fn established(h: &Harness, name: &str) -> (String, String) {
     let user = h.user(name, answers_after(0)).await;
     let id = h.call(user_identity(&user)).await["id"].as_str().unwrap().to_owned();
     h.advance(0.0).await;
-    assert_eq!(h.receiver.summaries(3).await[2], "updated established audio active");
+    assert_eq!(h.receiver.summaries(5).await, USER_CALL_SETUP);
     (id, user)
 }
 
