@@ -34,6 +34,9 @@ pub enum CallsError {
     Corrupt { call_id: String, error: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another live node owns the call (ARCHITECTURE.md, "Ownership"); nothing was changed.
+    #[error("call '{call_id}' is owned by another node at the moment; nothing was changed, try again shortly")]
+    OwnedElsewhere { call_id: String },
     /// No such recording, or the access token does not open it.
     #[error(
         "Recording '{recording_id}' was not found, or the access token is not its own. Recordings are deleted some time after their call ends."

@@ -10,6 +10,7 @@ pub mod clock;
 mod error;
 pub mod graph;
 pub mod media;
+mod ownership;
 pub mod participants;
 pub mod render;
 mod runtime;
@@ -18,5 +19,6 @@ mod tokens;
 pub mod world;
 
 pub use error::CallsError;
+pub use ownership::NodeConfig;
 pub use runtime::{Caller, Calls, CallsConfig};
 pub use tokens::{ConversationToken, ConversationTokens};

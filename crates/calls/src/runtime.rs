@@ -13,7 +13,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use switchboard_catalogue::{Permission, Root};
 use switchboard_engine::{Call, Command, Effect, NotificationKind, Rejection, Timer, handle, model::CallState};
-use switchboard_store::{CallChange, CallRecord, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
+use switchboard_store::{CallChange, CallRecord, Lease, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
 use switchboard_wire::Shapes;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use uuid::Uuid;
@@ -23,6 +23,7 @@ use crate::{
     activity::{Activity, Happened},
     clock::{ClockError, ClockMode, SimulationClock},
     media::{Media, MediaConfig},
+    ownership::{NodeConfig, Ownership},
     render,
     tokens::ConversationTokens,
     world::{World, WorldConfig},
@@ -44,6 +45,8 @@ pub struct CallsConfig {
     pub shapes: Shapes,
     /// Signs the conversation tokens observed shapes put in calls' updates.
     pub conversation_tokens: ConversationTokens,
+    /// This node among those sharing the store.
+    pub node: NodeConfig,
 }
 
 /// The app a Graph request comes from, as authenticated by the HTTP layer.
@@ -97,6 +100,7 @@ pub struct Calls {
     pub(crate) faults_maybe_armed: std::sync::atomic::AtomicBool,
     pub(crate) media: Media,
     activity: Arc<Activity>,
+    ownership: Ownership,
 }
 
 impl Calls {
@@ -112,6 +116,7 @@ impl Calls {
             faults_maybe_armed: std::sync::atomic::AtomicBool::new(true),
             media: Media::new(config.media.clone()),
             activity: Arc::new(Activity::new(ACTIVITY_KEPT, ACTIVITY_BYTES)),
+            ownership: Ownership::new(config.node.clone()),
             config,
         }
     }
@@ -174,8 +179,12 @@ impl Calls {
         for command in commands {
             effects.extend(handle(&mut call, command, now)?);
         }
-        let change = self.change(&call, None, None, effects, now).await?;
+        let lease = self.ownership.first_lease();
+        let change = self.change(&call, lease.clone(), None, None, effects, now).await?;
         self.commit(change, &call, None, &commands_seen, now).await?;
+        if !call.is_terminated() {
+            self.ownership.keep(&call.id, lease);
+        }
         Ok(call)
     }
 
@@ -226,9 +235,20 @@ impl Calls {
                     None => Ok(call),
                 };
             }
-            let change = self.change(&call, Some(record.version), fired.clone(), effects, now).await?;
+            // Only the call's owner changes it: this node, once it holds the lease.
+            let lease = self
+                .ownership
+                .lease(self.store.as_ref(), &record.call_id)
+                .await?
+                .ok_or_else(|| CallsError::OwnedElsewhere { call_id: record.call_id.clone() })?;
+            let change = self.change(&call, lease, Some(record.version), fired.clone(), effects, now).await?;
             match self.commit(change, &call, Some(previous_state), &commands, now).await {
                 Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(CallsError::Store(StoreError::Fenced { .. })) => {
+                    // Another node took the call over: this one lost it, and what it computed is gone.
+                    self.ownership.forget(&record.call_id);
+                    return Err(CallsError::OwnedElsewhere { call_id: record.call_id });
+                }
                 Err(error) => return Err(error),
                 Ok(()) => return Ok(call),
             }
@@ -250,6 +270,9 @@ impl Calls {
         let happened = change.notifications.iter().map(|n| n.queued_at).min().unwrap_or_else(Utc::now);
         let arms = !change.timers.is_empty();
         self.store.commit_call(change).await?;
+        if call.is_terminated() {
+            self.ownership.forget(&call.id);
+        }
         self.media.sync(call, now);
         self.activity.record_at(
             happened,
@@ -276,6 +299,7 @@ impl Calls {
     async fn change(
         &self,
         call: &Call,
+        lease: Lease,
         expected_version: Option<i64>,
         fired: Option<TimerRecord>,
         effects: Vec<Effect>,
@@ -353,7 +377,7 @@ impl Calls {
             updated_at: call.updated_at,
             ended_at: call.is_terminated().then_some(now),
         };
-        Ok(CallChange { call: record, expected_version, fired, timers, cancelled_timers, notifications })
+        Ok(CallChange { call: record, lease, expected_version, fired, timers, cancelled_timers, notifications })
     }
 
     /// The other active calls in the same meeting as `call` (other bots, or the same bot joined twice).
@@ -380,6 +404,33 @@ impl Calls {
             }
         }
         Ok(calls)
+    }
+
+    // ---- ownership ------------------------------------------------------------------------------------------------
+
+    /// Registers this node with the store (its first heartbeat): before it serves, so its calls' timers and leases
+    /// are its own from the start.
+    pub async fn register_node(&self) -> Result<(), CallsError> {
+        Ok(self.ownership.heartbeat(self.store.as_ref()).await?)
+    }
+
+    /// Heartbeats until `shutdown`, three times per lease time; a failed heartbeat is retried at the next.
+    pub async fn run_ownership(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.ownership.heartbeat_interval()) => {}
+            }
+            if let Err(error) = self.ownership.heartbeat(self.store.as_ref()).await {
+                tracing::error!(%error, "the node's heartbeat failed; its leases expire unless the next one succeeds");
+            }
+        }
+    }
+
+    /// This node's id and how many live calls it holds the lease of (`/_sim` and metrics).
+    pub fn ownership(&self) -> (&str, usize) {
+        (self.ownership.node_id(), self.ownership.held_count())
     }
 
     // ---- timers ---------------------------------------------------------------------------------------------------
@@ -411,7 +462,7 @@ impl Calls {
         let _sweeping = self.sweeping.lock().await;
         loop {
             let now = self.clock.now();
-            let due = self.store.due_timers(now, TIMER_BATCH).await?;
+            let due = self.store.due_timers(now, TIMER_BATCH, &self.ownership.claimant()).await?;
             if due.is_empty() {
                 break;
             }
@@ -422,7 +473,7 @@ impl Calls {
         if self.clock.mode() == ClockMode::Virtual {
             return Ok(None);
         }
-        let next = self.store.next_timer_due().await?;
+        let next = self.store.next_timer_due(&self.ownership.claimant()).await?;
         Ok(next.map(|due| (due - self.clock.now()).to_std().unwrap_or_default()))
     }
 
@@ -457,7 +508,7 @@ impl Calls {
         // happened in it), then the timer fires. Media being fetched takes no virtual time.
         loop {
             self.media.settled().await;
-            let timer = self.store.due_timers(target, 1).await?.pop();
+            let timer = self.store.due_timers(target, 1, &self.ownership.claimant()).await?.pop();
             let horizon = timer.as_ref().map_or(target, |t| t.due_at.max(self.clock.now()));
             let happenings = self.media.run_until(horizon);
             if !happenings.is_empty() {
@@ -493,7 +544,8 @@ impl Calls {
         };
         let call_id = record.call_id.clone();
         match self.execute_fired(&call_id, None, vec![Command::Timer(timer)], Some(record.clone())).await {
-            Ok(_) | Err(CallsError::Rejected(_)) => Ok(()),
+            // A call another node took over meanwhile: its timers are that node's to fire.
+            Ok(_) | Err(CallsError::Rejected(_) | CallsError::OwnedElsewhere { .. }) => Ok(()),
             Err(CallsError::CallNotFound { .. } | CallsError::Corrupt { .. }) => {
                 tracing::warn!(%call_id, key = %record.key, "dropping a timer of a call that is gone or unreadable");
                 Ok(self.store.delete_timer(&record).await?)

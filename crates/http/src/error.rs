@@ -224,7 +224,9 @@ impl ApiError {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
             }
         }
-        if matches!(self.store_error(), Some(StoreError::Busy(_))) || matches!(self, ApiError::AtCapacity { .. }) {
+        let moving = matches!(self, ApiError::Calls(CallsError::OwnedElsewhere { .. }))
+            || matches!(self.store_error(), Some(StoreError::Busy(_) | StoreError::Fenced { .. }));
+        if moving || matches!(self, ApiError::AtCapacity { .. }) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
@@ -234,7 +236,10 @@ impl ApiError {
 fn store_status(error: &StoreError) -> (StatusCode, &'static str) {
     match error {
         StoreError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "InsufficientStorage"),
-        StoreError::ReadOnly(_) | StoreError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        // A change made by a node that lost the call: the client tries again, and the call's owner answers.
+        StoreError::ReadOnly(_) | StoreError::Busy(_) | StoreError::Fenced { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+        }
         StoreError::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
         StoreError::Backend(_) | StoreError::Damaged(_) | StoreError::TooNew { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")
@@ -269,6 +274,7 @@ fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
         | CallsError::Clock(ClockError::Backwards { .. }) => (StatusCode::BAD_REQUEST, "BadRequest"),
         CallsError::Clock(ClockError::Realtime) => (StatusCode::CONFLICT, "Conflict"),
         CallsError::Forbidden { .. } => (StatusCode::FORBIDDEN, "7504"),
+        CallsError::OwnedElsewhere { .. } => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
         CallsError::InjectedFault { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "UnknownError"),
         CallsError::Corrupt { .. } | CallsError::World(WorldError::Corrupt { .. }) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError")

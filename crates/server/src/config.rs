@@ -266,6 +266,24 @@ pub(crate) struct FidelitySettings {
     pub(crate) shapes: Shapes,
 }
 
+/// The `[cluster]` section: this node among the nodes sharing a store (ARCHITECTURE.md, "Ownership").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ClusterSettings {
+    /// This node's id, unique among the nodes sharing a store [default: one made once and kept in the store]
+    pub(crate) node_id: Option<String>,
+    /// How long a node owns its calls without a heartbeat (it heartbeats three times as often); another node may
+    /// take them over after it [default: 10s]
+    #[serde(with = "humantime_serde")]
+    pub(crate) lease: Duration,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> ClusterSettings {
+        ClusterSettings { node_id: None, lease: Duration::from_secs(10) }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum LogFormat {
@@ -312,6 +330,8 @@ pub(crate) struct Settings {
     pub(crate) media: MediaSettings,
     /// Graph as it behaves or as it is documented; config file only.
     pub(crate) fidelity: FidelitySettings,
+    /// This node among the nodes sharing the store; config file only.
+    pub(crate) cluster: ClusterSettings,
     /// Tenants and apps to create (or bring in line) at every start; config file only.
     pub(crate) tenants: Vec<TenantConfig>,
     pub(crate) apps: Vec<AppConfig>,
@@ -439,6 +459,7 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             media: MediaSettings::default(),
             fidelity: FidelitySettings::default(),
+            cluster: ClusterSettings::default(),
             tenants: Vec::new(),
             apps: Vec::new(),
         }

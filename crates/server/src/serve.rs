@@ -6,7 +6,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 use chrono::Utc;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use switchboard_calls::{
-    Calls, CallsConfig, ConversationTokens,
+    Calls, CallsConfig, ConversationTokens, NodeConfig,
     clock::{ClockMode, SimulationClock},
 };
 use switchboard_http::{AppState, ConnectionLimits, HttpConfig, ServeOptions, Shared, clock::SystemClock};
@@ -252,8 +252,10 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         media,
         shapes: settings.fidelity.shapes,
         conversation_tokens: conversation_tokens(identity.clone(), &base),
+        node: NodeConfig { node_id: node_id(&settings, store.as_ref()).await?, lease: settings.cluster.lease },
     };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
+    calls.register_node().await?;
     calls.restore_clock().await?;
     if clock_mode == ClockMode::Virtual {
         // Tests on a virtual clock expect the media back before their next request.
@@ -288,6 +290,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
     let timer_worker = tokio::spawn(calls.clone().run_timers(stopped(workers_stopping.clone())));
+    let ownership_worker = tokio::spawn(calls.clone().run_ownership(stopped(workers_stopping.clone())));
     let media_worker = tokio::spawn(calls.clone().run_media(stopped(workers_stopping.clone())));
     let delivery_worker = tokio::spawn(dispatcher.run(stopped(workers_stopping)));
 
@@ -329,6 +332,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let _ = stop_workers.send(true);
     let workers = async {
         let _ = timer_worker.await;
+        let _ = ownership_worker.await;
         let _ = media_worker.await;
         let _ = delivery_worker.await;
     };
@@ -434,6 +438,21 @@ async fn shutdown_signal() {
         () = interrupt => tracing::info!("interrupted; shutting down"),
         () = terminate => tracing::info!("terminated; shutting down"),
     }
+}
+
+/// This node's id: the configured one, or the one the store gave its node the first time — a single node keeps
+/// its id across restarts, so it takes its own calls back at once rather than waiting for their leases to expire.
+async fn node_id(settings: &Settings, store: &dyn Store) -> Result<String, StartError> {
+    const NODE_ID_SETTING: &str = "node_id";
+    if let Some(node_id) = &settings.cluster.node_id {
+        return Ok(node_id.clone());
+    }
+    if let Some(node_id) = store.setting(NODE_ID_SETTING).await? {
+        return Ok(node_id);
+    }
+    let node_id = format!("node-{}", uuid::Uuid::new_v4());
+    store.put_setting(NODE_ID_SETTING, &node_id).await?;
+    Ok(node_id)
 }
 
 /// Conversation tokens signed by the identity service, naming the call's Graph URL as its controller.

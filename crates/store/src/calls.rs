@@ -178,10 +178,42 @@ pub struct NotificationCounts {
     pub dead_lettered: u64,
 }
 
+/// The right to change a call: held by one node, fenced by its epoch (ARCHITECTURE.md, "Ownership").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub node_id: String,
+    /// Raised by every takeover; a change carrying an older one is refused.
+    pub epoch: i64,
+}
+
+/// A node of a deployment, alive until `expires_at` unless its heartbeat moves that on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub node_id: String,
+    /// Where other nodes reach it (empty while nothing needs to).
+    pub address: String,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A node asking for due timers at a wall-clock time: it gets those of the calls it owns, and of calls no live node
+/// owns (it takes them over to fire them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimant {
+    pub node_id: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Everything one change of a call writes, committed in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallChange {
     pub call: CallRecord,
+    /// The lease the change was made under: a new call's first (epoch 1), or the one held on the stored call. A
+    /// lease that is no longer the call's is [`Fenced`].
+    ///
+    /// [`Fenced`]: crate::StoreError::Fenced
+    pub lease: Lease,
     /// The version the change was computed from; `None` for a new call. A mismatch is a [`Conflict`].
     ///
     /// [`Conflict`]: crate::StoreError::Conflict

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use calls::{
-    AttemptOutcome, AttemptRecord, CallChange, CallFilter, CallRecord, DeliveryAttempt, DeliveryStatus,
-    NewNotification, NotificationCounts, NotificationFilter, NotificationRecord, RecordingRecord, ReplaySelection,
-    TimerRecord, WorldEntityRecord,
+    AttemptOutcome, AttemptRecord, CallChange, CallFilter, CallRecord, Claimant, DeliveryAttempt, DeliveryStatus,
+    Lease, NewNotification, NodeRecord, NotificationCounts, NotificationFilter, NotificationRecord, RecordingRecord,
+    ReplaySelection, TimerRecord, WorldEntityRecord,
 };
 pub use signal::{OutboxSignal, Raised};
 pub use sqlite::SqliteStore;
@@ -133,6 +133,9 @@ pub enum StoreError {
     /// A concurrent change got there first; nothing was written. Reload and retry.
     #[error("the {what} changed while this change was being made; nothing was written")]
     Conflict { what: String },
+    /// The change was made under a lease the call no longer has (another node took it over); nothing was written.
+    #[error("call {call_id} is no longer owned by node {node_id} with epoch {epoch}; nothing was written")]
+    Fenced { call_id: String, node_id: String, epoch: i64 },
     /// The schema on disk is newer than this binary knows.
     #[error(
         "the data directory was written by a newer Switchboard (schema {found}, this build knows {known}); upgrade"
@@ -203,8 +206,22 @@ pub trait Store: Send + Sync + 'static {
     // ---- calls ---------------------------------------------------------------------------------------------------
 
     /// Writes a call with its timers and notifications, in one transaction. Refused with [`StoreError::Conflict`]
-    /// when the stored version is not `expected_version` (or, for a new call, when the id exists).
+    /// when the stored version is not `expected_version` (or, for a new call, when the id exists), and with
+    /// [`StoreError::Fenced`] when the change's lease is not the call's.
     async fn commit_call(&self, change: CallChange) -> Result<(), StoreError>;
+
+    /// Records a node's heartbeat (registering it the first time); returns whether it was still alive, that is,
+    /// whether its previous heartbeat had not expired by `node.heartbeat_at`.
+    async fn heartbeat(&self, node: NodeRecord) -> Result<bool, StoreError>;
+
+    /// Takes the lease of a stored call for `node_id` at wall time `now`, raising its epoch, if nobody else holds it:
+    /// it was released, its node is not alive, or it is `node_id`'s own (an earlier run's). `None` when a live
+    /// node holds it.
+    async fn acquire_call(&self, call_id: &str, node_id: &str, now: DateTime<Utc>)
+    -> Result<Option<Lease>, StoreError>;
+
+    /// Gives up the lease (its epoch stays), if it is still the call's.
+    async fn release_call(&self, call_id: &str, lease: &Lease) -> Result<(), StoreError>;
 
     async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
 
@@ -215,11 +232,16 @@ pub trait Store: Send + Sync + 'static {
     /// memory.
     async fn active_calls_after(&self, after: Option<String>, limit: u32) -> Result<Vec<CallRecord>, StoreError>;
 
-    /// Timers due at or before `until`, earliest first, at most `limit`.
-    async fn due_timers(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<TimerRecord>, StoreError>;
+    /// Timers due at or before `until` that `claimant` may fire, earliest first, at most `limit`.
+    async fn due_timers(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+        claimant: &Claimant,
+    ) -> Result<Vec<TimerRecord>, StoreError>;
 
-    /// When the earliest timer is due.
-    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When the earliest timer `claimant` may fire is due.
+    async fn next_timer_due(&self, claimant: &Claimant) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Removes a timer that fired without changing its call, unless it was re-armed since.
     async fn delete_timer(&self, timer: &TimerRecord) -> Result<(), StoreError>;

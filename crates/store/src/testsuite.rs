@@ -8,9 +8,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::{
-    ApplicationRecord, AttemptOutcome, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
-    DeliveryStatus, NewDeviceQualityReport, NewNotification, NotificationCounts, NotificationFilter, RecordingRecord,
-    ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
+    ApplicationRecord, AttemptOutcome, CallChange, CallFilter, CallRecord, CertificateRecord, Claimant,
+    DeliveryAttempt, DeliveryStatus, Lease, NewDeviceQualityReport, NewNotification, NodeRecord, NotificationCounts,
+    NotificationFilter, RecordingRecord, ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError,
+    TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 /// A fixed instant, so results do not depend on the clock.
@@ -28,6 +29,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     calls_commit_with_their_timers_and_notifications(open_empty().await).await;
     concurrent_changes_stand_or_fall_alone(open_empty().await).await;
     timers_come_due_in_order(open_empty().await).await;
+    ownership_is_a_lease_fenced_by_its_epoch(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
     a_notification_set_aside_holds_nothing_back(open_empty().await).await;
     an_undelivered_offer_is_given_up_when_its_call_ends(open_empty().await).await;
@@ -237,9 +239,20 @@ fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
     }
 }
 
+/// The lease the checks' changes are made under unless they say otherwise.
+fn lease(node_id: &str, epoch: i64) -> Lease {
+    Lease { node_id: node_id.into(), epoch }
+}
+
+/// The node that owns the checks' calls, asking for timers.
+fn owner() -> Claimant {
+    Claimant { node_id: "node-a".into(), at: epoch() }
+}
+
 fn change(call: CallRecord, expected_version: Option<i64>) -> CallChange {
     CallChange {
         call,
+        lease: lease("node-a", 1),
         expected_version,
         fired: None,
         timers: Vec::new(),
@@ -262,7 +275,7 @@ async fn calls_commit_with_their_timers_and_notifications(store: impl Store) {
     stale.notifications = vec![notification("c1", 10, 2)];
     assert!(matches!(store.commit_call(stale).await, Err(StoreError::Conflict { .. })));
     assert_eq!(store.call("c1").await.unwrap().unwrap().version, 1);
-    assert_eq!(store.due_timers(epoch() + seconds(10_000), 10).await.unwrap().len(), 2);
+    assert_eq!(store.due_timers(epoch() + seconds(10_000), 10, &owner()).await.unwrap().len(), 2);
     assert_eq!(store.notifications(journal()).await.unwrap().len(), 1);
 
     // The timer that fired goes, one re-armed with the same key moves, and a timer for another call is kept.
@@ -270,12 +283,12 @@ async fn calls_commit_with_their_timers_and_notifications(store: impl Store) {
     fired.fired = Some(timer("c1", "ring", 60));
     fired.timers = vec![timer("c1", "keepAlive", 3000), timer("c2", "replaced", 61)];
     store.commit_call(fired).await.expect("the current version");
-    let timers = store.due_timers(epoch() + seconds(10_000), 10).await.unwrap();
+    let timers = store.due_timers(epoch() + seconds(10_000), 10, &owner()).await.unwrap();
     assert_eq!(timers, [timer("c2", "replaced", 61), timer("c1", "keepAlive", 3000)]);
 
     // Ending a call drops its timers.
     store.commit_call(change(call_record("c1", 10, 3, true), Some(2))).await.unwrap();
-    assert_eq!(store.due_timers(epoch() + seconds(10_000), 10).await.unwrap(), [timer("c2", "replaced", 61)]);
+    assert_eq!(store.due_timers(epoch() + seconds(10_000), 10, &owner()).await.unwrap(), [timer("c2", "replaced", 61)]);
 
     store.commit_call(change(call_record("c3", 11, 1, false), None)).await.unwrap();
     let all = store.calls(CallFilter { limit: 10, ..CallFilter::default() }).await.unwrap();
@@ -322,20 +335,78 @@ async fn concurrent_changes_stand_or_fall_alone(store: impl Store) {
     store.close().await;
 }
 
+async fn ownership_is_a_lease_fenced_by_its_epoch(store: impl Store) {
+    let at = |s: i64| epoch() + seconds(s);
+    let node = |id: &str, now: DateTime<Utc>| NodeRecord {
+        node_id: id.into(),
+        address: String::new(),
+        started_at: epoch(),
+        heartbeat_at: now,
+        expires_at: now + seconds(10),
+    };
+    let claimant = |id: &str, now: DateTime<Utc>| Claimant { node_id: id.into(), at: now };
+    assert!(!store.heartbeat(node("a", at(0))).await.unwrap(), "a new node was not alive before");
+    store.heartbeat(node("b", at(0))).await.unwrap();
+    let mut created = change(call_record("c1", 10, 1, false), None);
+    created.lease = lease("a", 1);
+    created.timers = vec![timer("c1", "ring", 5)];
+    store.commit_call(created).await.unwrap();
+
+    // While a is alive, b can neither take the call nor fire its timers.
+    assert_eq!(store.acquire_call("c1", "b", at(5)).await.unwrap(), None);
+    assert_eq!(store.due_timers(at(100), 10, &claimant("b", at(5))).await.unwrap(), []);
+    assert_eq!(store.next_timer_due(&claimant("b", at(5))).await.unwrap(), None);
+    assert_eq!(store.due_timers(at(100), 10, &claimant("a", at(5))).await.unwrap(), [timer("c1", "ring", 5)]);
+    assert!(store.heartbeat(node("a", at(5))).await.unwrap(), "a was alive: it stays so until 15 s");
+    assert_eq!(store.acquire_call("c1", "b", at(12)).await.unwrap(), None);
+
+    // a misses its heartbeats: past 15 s, b takes the call over with a higher epoch, and its timers with it.
+    store.heartbeat(node("b", at(16))).await.unwrap();
+    let taken = store.acquire_call("c1", "b", at(16)).await.unwrap();
+    assert_eq!(taken, Some(lease("b", 2)));
+    assert_eq!(store.next_timer_due(&claimant("b", at(16))).await.unwrap(), Some(at(5)));
+    assert_eq!(store.due_timers(at(100), 10, &claimant("a", at(16))).await.unwrap(), [], "not a's any more");
+
+    // a, stale, cannot commit: nothing of its change is written.
+    let mut stale = change(call_record("c1", 10, 2, false), Some(1));
+    stale.lease = lease("a", 1);
+    stale.timers = vec![timer("c1", "late", 50)];
+    stale.notifications = vec![notification("c1", 10, 1)];
+    assert!(matches!(store.commit_call(stale).await, Err(StoreError::Fenced { epoch: 1, .. })));
+    assert_eq!(store.call("c1").await.unwrap().unwrap().version, 1);
+    assert!(store.notifications(journal()).await.unwrap().is_empty(), "nothing it raised is sent");
+    assert_eq!(store.next_timer_due(&claimant("b", at(16))).await.unwrap(), Some(at(5)), "nor armed");
+    assert!(!store.heartbeat(node("a", at(20))).await.unwrap(), "a had expired");
+    assert_eq!(store.acquire_call("c1", "a", at(20)).await.unwrap(), None, "b holds it");
+
+    // b commits under its lease; once it lets go, a takes the call again, the epoch still rising, and an owner
+    // taking its own call again (a restart) fences its earlier run too.
+    let mut current = change(call_record("c1", 10, 2, false), Some(1));
+    current.lease = lease("b", 2);
+    store.commit_call(current).await.unwrap();
+    store.release_call("c1", &lease("b", 2)).await.unwrap();
+    assert_eq!(store.acquire_call("c1", "a", at(21)).await.unwrap(), Some(lease("a", 3)));
+    assert_eq!(store.acquire_call("c1", "a", at(22)).await.unwrap(), Some(lease("a", 4)));
+    store.release_call("c1", &lease("a", 3)).await.unwrap();
+    assert_eq!(store.acquire_call("c1", "b", at(22)).await.unwrap(), None, "a stale release gives nothing up");
+    assert_eq!(store.acquire_call("missing", "a", at(22)).await.unwrap(), None, "no lease on what is not stored");
+    store.close().await;
+}
+
 async fn timers_come_due_in_order(store: impl Store) {
-    assert_eq!(store.next_timer_due().await.unwrap(), None);
+    assert_eq!(store.next_timer_due(&owner()).await.unwrap(), None);
     let mut new = change(call_record("c1", 10, 1, false), None);
     new.timers = vec![timer("c1", "b", 30), timer("c1", "a", 30), timer("c1", "early", 10)];
     store.commit_call(new).await.unwrap();
-    assert_eq!(store.next_timer_due().await.unwrap(), Some(epoch() + seconds(10)));
-    assert_eq!(store.due_timers(epoch() + seconds(9), 10).await.unwrap(), []);
-    let due = store.due_timers(epoch() + seconds(30), 2).await.unwrap();
+    assert_eq!(store.next_timer_due(&owner()).await.unwrap(), Some(epoch() + seconds(10)));
+    assert_eq!(store.due_timers(epoch() + seconds(9), 10, &owner()).await.unwrap(), []);
+    let due = store.due_timers(epoch() + seconds(30), 2, &owner()).await.unwrap();
     assert_eq!(due, [timer("c1", "early", 10), timer("c1", "a", 30)], "earliest first, then by key; limited");
     // Deleting a timer that was moved since it was read leaves the moved one alone.
     store.delete_timer(&timer("c1", "b", 20)).await.unwrap();
     store.delete_timer(&timer("c1", "early", 10)).await.unwrap();
-    assert_eq!(store.next_timer_due().await.unwrap(), Some(epoch() + seconds(30)));
-    assert_eq!(store.due_timers(epoch() + seconds(30), 10).await.unwrap().len(), 2);
+    assert_eq!(store.next_timer_due(&owner()).await.unwrap(), Some(epoch() + seconds(30)));
+    assert_eq!(store.due_timers(epoch() + seconds(30), 10, &owner()).await.unwrap().len(), 2);
     // Active calls can be walked by id, a page at a time; ended ones are left out.
     store.commit_call(change(call_record("c0", 10, 1, true), None)).await.unwrap();
     store.commit_call(change(call_record("c2", 10, 1, false), None)).await.unwrap();
@@ -347,7 +418,7 @@ async fn timers_come_due_in_order(store: impl Store) {
     let mut next = change(call_record("c1", 10, 2, false), Some(1));
     next.cancelled_timers = vec!["a".into(), "never-armed".into()];
     store.commit_call(next).await.unwrap();
-    assert_eq!(store.due_timers(epoch() + seconds(30), 10).await.unwrap(), [timer("c1", "b", 30)]);
+    assert_eq!(store.due_timers(epoch() + seconds(30), 10, &owner()).await.unwrap(), [timer("c1", "b", 30)]);
     store.close().await;
 }
 
@@ -673,7 +744,7 @@ async fn the_world_is_kept_per_tenant_and_reset(store: impl Store) {
     store.reset_simulation().await.unwrap();
     assert_eq!(store.world_entities(None, None).await.unwrap(), []);
     assert_eq!(store.call("c1").await.unwrap(), None);
-    assert_eq!(store.next_timer_due().await.unwrap(), None);
+    assert_eq!(store.next_timer_due(&owner()).await.unwrap(), None);
     assert_eq!(store.notifications(journal()).await.unwrap(), []);
     assert_eq!(store.tenants().await.unwrap().len(), 1, "the directory is not part of the simulation");
     store.close().await;

@@ -100,8 +100,12 @@ async fn notifications_of_an_older_schema_survive_the_upgrade() {
     call.version += 1;
     let mut next = journal[0].notification.clone();
     next.message_id = uuid::Uuid::from_u128(7);
+    // A call stored before ownership existed has no owner: the first node to ask takes it.
+    let lease = store.acquire_call("c1", "node-a", testsuite::epoch()).await.unwrap();
+    assert_eq!(lease, Some(switchboard_store::Lease { node_id: "node-a".into(), epoch: 1 }));
     let change = switchboard_store::CallChange {
         call,
+        lease: lease.unwrap(),
         expected_version: Some(3),
         fired: None,
         timers: Vec::new(),

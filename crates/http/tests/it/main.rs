@@ -4,6 +4,7 @@ mod auth;
 mod compat;
 mod errors;
 mod identity;
+mod ownership;
 mod support;
 mod surface;
 mod validation;

@@ -29,7 +29,18 @@ pub(crate) struct TestServer {
     pub(crate) token: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    _directory: tempfile::TempDir,
+    /// Shared by the nodes on it.
+    directory: Arc<tempfile::TempDir>,
+}
+
+/// What a node of a test server runs on.
+struct Node {
+    listener: TcpListener,
+    base: String,
+    store: Arc<SqliteStore>,
+    clock: Arc<ManualClock>,
+    identity: Arc<Identity>,
+    directory: Arc<tempfile::TempDir>,
 }
 
 pub(crate) struct Options {
@@ -68,6 +79,28 @@ impl TestServer {
         if options.dev_mode {
             identity.directory().provision_dev_defaults(now).await.expect("dev defaults");
         }
+        let node = Node { listener, base, store, clock, identity, directory: Arc::new(directory) };
+        TestServer::serve(node, options, "test-node").await
+    }
+
+    /// Another node on the same store and identity service, as a second Switchboard process sharing the database
+    /// would be; it serves the same apps.
+    pub(crate) async fn another_node(&self, node_id: &str) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let node = Node {
+            listener,
+            base,
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            identity: self.identity.clone(),
+            directory: self.directory.clone(),
+        };
+        TestServer::serve(node, Options::default(), node_id).await
+    }
+
+    async fn serve(node: Node, options: Options, node_id: &str) -> TestServer {
+        let Node { listener, base, store, clock, identity, directory } = node;
         let config = HttpConfig {
             dev_mode: options.dev_mode,
             max_body_bytes: options.max_body_bytes,
@@ -98,8 +131,10 @@ impl TestServer {
                         )
                     })
                 },
+                node: switchboard_calls::NodeConfig { node_id: node_id.into(), lease: Duration::from_secs(10) },
             },
         );
+        calls.register_node().await.expect("the node registers");
         let state = AppState::new(Shared {
             store: store.clone() as Arc<dyn Store>,
             calls: Arc::new(calls),
@@ -130,7 +165,7 @@ impl TestServer {
             token: String::new(),
             stop: Some(stop),
             task: Some(task),
-            _directory: directory,
+            directory,
         };
         if options.dev_mode {
             server.token = server.token_for(DEV_TENANT_ID, DEV_APP_ID, DEV_SECRET).await;

@@ -5,11 +5,21 @@ use rusqlite::{Connection, Row};
 use uuid::Uuid;
 
 use super::{Query, all, classify, execute, first, get, optional_timestamp, required_timestamp, text, timestamp, uuid};
-use crate::{CallChange, CallFilter, CallRecord, StoreError, TimerRecord, WorldEntityRecord};
+use crate::{
+    CallChange, CallFilter, CallRecord, Claimant, Lease, NodeRecord, StoreError, TimerRecord, WorldEntityRecord,
+};
 
 pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Result<(), StoreError> {
-    let CallChange { call, expected_version, fired, timers, cancelled_timers, notifications } = change;
+    let CallChange { call, lease, expected_version, fired, timers, cancelled_timers, notifications } = change;
     let transaction = connection.savepoint().map_err(classify)?;
+    let fenced =
+        || StoreError::Fenced { call_id: call.call_id.clone(), node_id: lease.node_id.clone(), epoch: lease.epoch };
+    if expected_version.is_some() {
+        let current = owner(&transaction, &call.call_id)?;
+        if current.as_ref() != Some(&lease) {
+            return Err(fenced());
+        }
+    }
     let written = match expected_version {
         None => execute(
             &transaction,
@@ -45,6 +55,14 @@ pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Re
     if written != 1 {
         return Err(StoreError::Conflict { what: format!("call {}", call.call_id) });
     }
+    if expected_version.is_none() {
+        execute(
+            &transaction,
+            "INSERT INTO call_owner (call_id, node_id, epoch) VALUES (?, ?, ?) \
+             ON CONFLICT (call_id) DO UPDATE SET node_id = excluded.node_id, epoch = excluded.epoch",
+            (&call.call_id, &lease.node_id, lease.epoch),
+        )?;
+    }
     if let Some(fired) = &fired {
         delete_timer(&transaction, fired)?;
     }
@@ -72,6 +90,88 @@ pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Re
         super::outbox::insert(&transaction, notification)?;
     }
     transaction.commit().map_err(classify)
+}
+
+/// The call's current lease, if a node holds it.
+fn owner(connection: &Connection, call_id: &str) -> Result<Option<Lease>, StoreError> {
+    let row = first(connection, "SELECT node_id, epoch FROM call_owner WHERE call_id = ?", [call_id], |row| {
+        Ok(Lease { node_id: text(row, "node_id")?, epoch: get(row, "epoch")? })
+    })?;
+    Ok(row.filter(|lease| !lease.node_id.is_empty()))
+}
+
+pub(super) fn heartbeat(connection: &mut Connection, node: &NodeRecord) -> Result<bool, StoreError> {
+    let transaction = connection.savepoint().map_err(classify)?;
+    let alive = first(
+        &transaction,
+        "SELECT expires_at > ? AS alive FROM node WHERE node_id = ?",
+        (timestamp(node.heartbeat_at), &node.node_id),
+        |row| get::<bool>(row, "alive"),
+    )?
+    .unwrap_or(false);
+    execute(
+        &transaction,
+        "INSERT INTO node (node_id, address, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, \
+         heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at",
+        (
+            &node.node_id,
+            &node.address,
+            timestamp(node.started_at),
+            timestamp(node.heartbeat_at),
+            timestamp(node.expires_at),
+        ),
+    )?;
+    transaction.commit().map_err(classify)?;
+    Ok(alive)
+}
+
+/// Whether a live node other than `node_id` holds the call (the condition [`acquire_call`] and the timer claim
+/// share): the call's owner, unless released, is `node_id` itself, or its node's heartbeat expired by `now`.
+const HELD_ELSEWHERE: &str = "o.node_id <> '' AND o.node_id <> ?1 \
+     AND EXISTS (SELECT 1 FROM node n WHERE n.node_id = o.node_id AND n.expires_at > ?2)";
+
+pub(super) fn acquire_call(
+    connection: &mut Connection,
+    call_id: &str,
+    node_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Lease>, StoreError> {
+    let transaction = connection.savepoint().map_err(classify)?;
+    if first(&transaction, "SELECT 1 AS found FROM call WHERE call_id = ?", [call_id], |row| get::<i64>(row, "found"))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let held = first(
+        &transaction,
+        &format!("SELECT 1 AS held FROM call_owner o WHERE o.call_id = ?3 AND {HELD_ELSEWHERE}"),
+        (node_id, timestamp(now), call_id),
+        |row| get::<i64>(row, "held"),
+    )?;
+    if held.is_some() {
+        return Ok(None);
+    }
+    let epoch = first(
+        &transaction,
+        "INSERT INTO call_owner (call_id, node_id, epoch) VALUES (?1, ?2, 1) \
+         ON CONFLICT (call_id) DO UPDATE SET node_id = excluded.node_id, epoch = call_owner.epoch + 1 \
+         RETURNING epoch",
+        (call_id, node_id),
+        |row| get::<i64>(row, "epoch"),
+    )?
+    .expect("invariant: an upsert with RETURNING returns its row");
+    transaction.commit().map_err(classify)?;
+    Ok(Some(Lease { node_id: node_id.to_owned(), epoch }))
+}
+
+pub(super) fn release_call(connection: &Connection, call_id: &str, lease: &Lease) -> Result<(), StoreError> {
+    execute(
+        connection,
+        "UPDATE call_owner SET node_id = '' WHERE call_id = ? AND node_id = ? AND epoch = ?",
+        (call_id, &lease.node_id, lease.epoch),
+    )
+    .map(drop)
 }
 
 pub(super) fn delete_timer(connection: &Connection, timer: &TimerRecord) -> Result<(), StoreError> {
@@ -137,22 +237,42 @@ fn timer_from_row(row: &Row<'_>) -> Result<TimerRecord, StoreError> {
     })
 }
 
+/// The timers `claimant` may fire: those of calls no other live node holds.
+fn claimable_timers(columns: &str, rest: &str) -> String {
+    format!(
+        "SELECT {columns} FROM call_timer t LEFT JOIN call_owner o ON o.call_id = t.call_id \
+         WHERE (o.call_id IS NULL OR NOT ({HELD_ELSEWHERE})) {rest}"
+    )
+}
+
 pub(super) fn due_timers(
     connection: &Connection,
     until: DateTime<Utc>,
     limit: u32,
+    claimant: &Claimant,
 ) -> Result<Vec<TimerRecord>, StoreError> {
     all(
         connection,
-        "SELECT * FROM call_timer WHERE due_at <= ? ORDER BY due_at, call_id, timer_key LIMIT ?",
-        (timestamp(until), limit),
+        &claimable_timers(
+            "t.call_id, t.timer_key, t.due_at",
+            "AND t.due_at <= ?3 ORDER BY t.due_at, t.call_id, t.timer_key LIMIT ?4",
+        ),
+        (&claimant.node_id, timestamp(claimant.at), timestamp(until), limit),
         timer_from_row,
     )
 }
 
-pub(super) fn next_timer_due(connection: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
-    first(connection, "SELECT MIN(due_at) AS due_at FROM call_timer", [], |row| optional_timestamp(row, "due_at"))
-        .map(Option::flatten)
+pub(super) fn next_timer_due(
+    connection: &Connection,
+    claimant: &Claimant,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    first(
+        connection,
+        &claimable_timers("MIN(t.due_at) AS due_at", ""),
+        (&claimant.node_id, timestamp(claimant.at)),
+        |row| optional_timestamp(row, "due_at"),
+    )
+    .map(Option::flatten)
 }
 
 fn entity_from_row(row: &Row<'_>) -> Result<WorldEntityRecord, StoreError> {
@@ -225,7 +345,7 @@ pub(super) fn reset_simulation(connection: &mut Connection) -> Result<(), StoreE
     transaction
         .execute_batch(
             "DELETE FROM world_entity; DELETE FROM call_timer; DELETE FROM notification; DELETE FROM recording; \
-             DELETE FROM call;",
+             DELETE FROM call_owner; DELETE FROM call;",
         )
         .map_err(classify)?;
     transaction.commit().map_err(classify)

@@ -16,16 +16,16 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, types::FromSql};
 use uuid::Uuid;
 
 use crate::{
-    ApplicationRecord, AttemptRecord, CallChange, CallFilter, CallRecord, CertificateRecord, DeliveryAttempt,
-    DeviceQualityReport, Instance, NewDeviceQualityReport, NotificationCounts, NotificationFilter, NotificationRecord,
-    RecordingRecord, ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError, TenantRecord, TimerRecord,
-    WorldEntityRecord,
+    ApplicationRecord, AttemptRecord, CallChange, CallFilter, CallRecord, CertificateRecord, Claimant, DeliveryAttempt,
+    DeviceQualityReport, Instance, Lease, NewDeviceQualityReport, NodeRecord, NotificationCounts, NotificationFilter,
+    NotificationRecord, RecordingRecord, ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError,
+    TenantRecord, TimerRecord, WorldEntityRecord,
 };
 use connection::Worker;
 
 /// The schema's migrations, in order: (version, description, SQL). Kept in sqlx's `_sqlx_migrations` table with
 /// sqlx's checksums, so data directories written by earlier builds (which migrated with sqlx) open unchanged.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "calls", include_str!("../../migrations/sqlite/0003_calls.sql")),
@@ -35,6 +35,7 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
     (7, "secret_hash", include_str!("../../migrations/sqlite/0007_secret_hash.sql")),
     (8, "set_aside", include_str!("../../migrations/sqlite/0008_set_aside.sql")),
     (9, "offers", include_str!("../../migrations/sqlite/0009_offers.sql")),
+    (10, "ownership", include_str!("../../migrations/sqlite/0010_ownership.sql")),
 ];
 
 pub struct SqliteStore {
@@ -648,12 +649,38 @@ impl Store for SqliteStore {
         self.run(move |c| calls::active_calls_after(c, after.as_deref(), limit)).await
     }
 
-    async fn due_timers(&self, until: DateTime<Utc>, limit: u32) -> Result<Vec<TimerRecord>, StoreError> {
-        self.run(move |c| calls::due_timers(c, until, limit)).await
+    async fn heartbeat(&self, node: NodeRecord) -> Result<bool, StoreError> {
+        self.run(move |c| calls::heartbeat(c, &node)).await
     }
 
-    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.run(|c| calls::next_timer_due(c)).await
+    async fn acquire_call(
+        &self,
+        call_id: &str,
+        node_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lease>, StoreError> {
+        let (call_id, node_id) = (call_id.to_owned(), node_id.to_owned());
+        self.run(move |c| calls::acquire_call(c, &call_id, &node_id, now)).await
+    }
+
+    async fn release_call(&self, call_id: &str, lease: &Lease) -> Result<(), StoreError> {
+        let (call_id, lease) = (call_id.to_owned(), lease.clone());
+        self.run(move |c| calls::release_call(c, &call_id, &lease)).await
+    }
+
+    async fn due_timers(
+        &self,
+        until: DateTime<Utc>,
+        limit: u32,
+        claimant: &Claimant,
+    ) -> Result<Vec<TimerRecord>, StoreError> {
+        let claimant = claimant.clone();
+        self.run(move |c| calls::due_timers(c, until, limit, &claimant)).await
+    }
+
+    async fn next_timer_due(&self, claimant: &Claimant) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let claimant = claimant.clone();
+        self.run(move |c| calls::next_timer_due(c, &claimant)).await
     }
 
     async fn delete_timer(&self, timer: &TimerRecord) -> Result<(), StoreError> {
