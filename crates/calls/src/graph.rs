@@ -412,7 +412,7 @@ impl Calls {
 
     /// `GET /communications/calls/{id}`.
     pub async fn get_call(&self, caller: &Caller, version: ApiVersion, call_id: &str) -> Result<Value, CallsError> {
-        let (_, call) = self.load(call_id, Some(caller)).await?;
+        let call = self.load(call_id, Some(caller)).await?;
         if call.is_terminated() {
             return Err(CallsError::CallNotFound { call_id: call_id.to_owned() });
         }
@@ -500,7 +500,7 @@ impl Calls {
         let identity = target.get("identity").cloned().unwrap_or(Value::Null);
         let endpoint = self.endpoint(caller.tenant_id, &identity, "transferTarget").await?;
         if endpoint.as_ref().is_some_and(|e| e.kind == EndpointKind::Phone) {
-            let (_, call) = self.load(call_id, Some(caller)).await?;
+            let call = self.load(call_id, Some(caller)).await?;
             let from_instance = call
                 .resource
                 .get("source")
@@ -546,10 +546,10 @@ impl Calls {
                     Some(format!("'replacesCallId' {replaced} is not a call of this application"))
                 }
                 Err(error) => return Err(error),
-                Ok((_, other)) if other.state != CallState::Established => {
+                Ok(other) if other.state != CallState::Established => {
                     Some(format!("the call to replace is {}, not established", other.state.as_str()))
                 }
-                Ok((_, other)) if !other.connected_parties().any(|p| p.endpoint_id == target.endpoint_id) => {
+                Ok(other) if !other.connected_parties().any(|p| p.endpoint_id == target.endpoint_id) => {
                     Some("the participant named is not in the call to replace".to_owned())
                 }
                 Ok(_) => None,
@@ -568,7 +568,7 @@ impl Calls {
         if let Some(id) = info.get("participantId").and_then(Value::as_str) {
             return Ok(id.to_owned());
         }
-        let (_, call) = self.load(call_id, Some(caller)).await?;
+        let call = self.load(call_id, Some(caller)).await?;
         let wanted = info.get("identity").map(identity_ids).unwrap_or_default();
         call.connected_parties()
             .find(|p| identity_ids(&p.identity).iter().any(|id| wanted.contains(id)))
@@ -602,7 +602,7 @@ impl Calls {
         call_id: &str,
         operation_id: &str,
     ) -> Result<Value, CallsError> {
-        let (_, call) = self.load(call_id, Some(caller)).await?;
+        let call = self.load(call_id, Some(caller)).await?;
         if call.is_terminated() {
             return Err(CallsError::CallNotFound { call_id: call_id.to_owned() });
         }

@@ -6,7 +6,12 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use chrono::{DateTime, Utc};
+use switchboard_engine::Call;
 use switchboard_store::{Claimant, Lease, NodeRecord, Store, StoreError};
+
+/// At most this many call documents are held in memory; past it, the document of another call is dropped (its lease
+/// is kept) and read from the store again on its next command. ~5–10 KiB each.
+const MAX_RESIDENT: usize = 10_000;
 
 /// Who this node is among those sharing a store, and how long it owns calls without a heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,23 +20,54 @@ pub struct NodeConfig {
     pub lease: Duration,
 }
 
-/// The leases this node holds, by call id. Only calls that are live and were changed here are in it.
+/// The leases this node holds, by call id, with the call documents it keeps in memory: only live calls changed
+/// here. A document in memory is the call as committed: nobody else changes a call while this node holds its lease.
 pub(crate) struct Ownership {
     config: NodeConfig,
     started_at: DateTime<Utc>,
-    held: Mutex<HashMap<String, Lease>>,
+    held: Mutex<Held>,
+}
+
+#[derive(Default)]
+struct Held {
+    calls: HashMap<String, Owned>,
+    /// How many of them have their document in memory.
+    resident: usize,
+}
+
+struct Owned {
+    lease: Lease,
+    call: Option<Call>,
+}
+
+impl Held {
+    fn remove(&mut self, call_id: &str) {
+        if let Some(owned) = self.calls.remove(call_id)
+            && owned.call.is_some()
+        {
+            self.resident -= 1;
+        }
+    }
+
+    fn evict(&mut self, call_id: &str) {
+        if let Some(owned) = self.calls.get_mut(call_id)
+            && owned.call.take().is_some()
+        {
+            self.resident -= 1;
+        }
+    }
 }
 
 impl Ownership {
     pub(crate) fn new(config: NodeConfig) -> Ownership {
-        Ownership { config, started_at: Utc::now(), held: Mutex::new(HashMap::new()) }
+        Ownership { config, started_at: Utc::now(), held: Mutex::new(Held::default()) }
     }
 
     pub(crate) fn node_id(&self) -> &str {
         &self.config.node_id
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
         self.held.lock().expect("invariant: nothing panics holding the lease map")
     }
 
@@ -43,28 +79,56 @@ impl Ownership {
     /// The lease this node holds on `call_id`, taking it from the store when it holds none; `None` when another
     /// live node holds it (or the call is not stored).
     pub(crate) async fn lease(&self, store: &dyn Store, call_id: &str) -> Result<Option<Lease>, StoreError> {
-        if let Some(lease) = self.held().get(call_id) {
-            return Ok(Some(lease.clone()));
+        if let Some(owned) = self.held().calls.get(call_id) {
+            return Ok(Some(owned.lease.clone()));
         }
         let lease = store.acquire_call(call_id, &self.config.node_id, Utc::now()).await?;
         if let Some(lease) = &lease {
-            self.held().insert(call_id.to_owned(), lease.clone());
+            // The document is read from the store once more, now that nobody else changes it.
+            self.held().calls.insert(call_id.to_owned(), Owned { lease: lease.clone(), call: None });
         }
         Ok(lease)
     }
 
-    /// Keeps `lease` for `call_id` (after the commit that created the call).
-    pub(crate) fn keep(&self, call_id: &str, lease: Lease) {
-        self.held().insert(call_id.to_owned(), lease);
+    /// The call as this node last committed it, if it owns the call and keeps its document in memory.
+    pub(crate) fn resident(&self, call_id: &str) -> Option<Call> {
+        self.held().calls.get(call_id).and_then(|owned| owned.call.clone())
     }
 
-    /// Forgets the lease of a call that ended (nothing changes it any more) or that this node lost.
+    /// Keeps `call` as committed under `lease`, dropping another call's document if too many are in memory.
+    pub(crate) fn keep(&self, call: &Call, lease: Lease) {
+        let mut held = self.held();
+        let previous = held.calls.insert(call.id.clone(), Owned { lease, call: Some(call.clone()) });
+        if previous.is_none_or(|p| p.call.is_none()) {
+            held.resident += 1;
+        }
+        if held.resident > MAX_RESIDENT {
+            let other = held.calls.iter().find(|(id, o)| o.call.is_some() && **id != call.id).map(|(id, _)| id.clone());
+            if let Some(other) = other {
+                held.evict(&other);
+            }
+        }
+    }
+
+    /// Drops a call's document from memory (it is read from the store on its next command); the lease stays.
+    pub(crate) fn evict(&self, call_id: &str) {
+        self.held().evict(call_id);
+    }
+
+    /// Forgets a call that ended (nothing changes it any more) or that this node lost.
     pub(crate) fn forget(&self, call_id: &str) {
         self.held().remove(call_id);
     }
 
-    pub(crate) fn held_count(&self) -> usize {
-        self.held().len()
+    /// Forgets every call (the simulation was reset, or this node's heartbeat had expired).
+    pub(crate) fn forget_all(&self) -> usize {
+        std::mem::take(&mut *self.held()).calls.len()
+    }
+
+    /// How many live calls this node holds the lease of, and how many of their documents are in memory.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let held = self.held();
+        (held.calls.len(), held.resident)
     }
 
     /// Asks for due timers as this node, now.
@@ -85,7 +149,7 @@ impl Ownership {
             expires_at: now + lease,
         };
         if !store.heartbeat(node).await? {
-            let forgotten = std::mem::take(&mut *self.held()).len();
+            let forgotten = self.forget_all();
             if forgotten > 0 {
                 tracing::warn!(node_id = %self.config.node_id, forgotten, "this node's heartbeat had expired: its leases may have been taken over");
             }

@@ -23,7 +23,7 @@ fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
 impl Calls {
     /// The call as its owner may see it: not ended.
     async fn live_call(&self, caller: &Caller, call_id: &str) -> Result<Call, CallsError> {
-        let (_, call) = self.load(call_id, Some(caller)).await?;
+        let call = self.load(call_id, Some(caller)).await?;
         if call.is_terminated() {
             return Err(CallsError::CallNotFound { call_id: call_id.to_owned() });
         }

@@ -66,7 +66,7 @@ impl Caller {
         permissions.iter().any(|p| self.roles.contains(p))
     }
 
-    fn owns(&self, call: &CallRecord) -> bool {
+    fn owns(&self, call: &Call) -> bool {
         call.tenant_id == self.tenant_id && call.app_id == self.app_id
     }
 }
@@ -158,16 +158,23 @@ impl Calls {
         self.stripes[stripe].lock().await
     }
 
-    /// The stored call, if `owner` (when given) may see it. Ended calls are returned too; callers decide.
-    pub(crate) async fn load(&self, call_id: &str, owner: Option<&Caller>) -> Result<(CallRecord, Call), CallsError> {
+    /// The call, if `owner` (when given) may see it. Ended calls are returned too; callers decide. A call this
+    /// node owns comes from memory (nobody else changes it); any other is read from the store.
+    pub(crate) async fn load(&self, call_id: &str, owner: Option<&Caller>) -> Result<Call, CallsError> {
         let not_found = || CallsError::CallNotFound { call_id: call_id.to_owned() };
-        let record = self.store.call(&call_id.to_ascii_lowercase()).await?.ok_or_else(not_found)?;
-        if owner.is_some_and(|owner| !owner.owns(&record)) {
+        let call_id = call_id.to_ascii_lowercase();
+        let call = match self.ownership.resident(&call_id) {
+            Some(call) => call,
+            None => {
+                let record = self.store.call(&call_id).await?.ok_or_else(not_found)?;
+                serde_json::from_str(&record.document)
+                    .map_err(|e| CallsError::Corrupt { call_id: record.call_id.clone(), error: e.to_string() })?
+            }
+        };
+        if owner.is_some_and(|owner| !owner.owns(&call)) {
             return Err(not_found());
         }
-        let call = serde_json::from_str(&record.document)
-            .map_err(|e| CallsError::Corrupt { call_id: record.call_id.clone(), error: e.to_string() })?;
-        Ok((record, call))
+        Ok(call)
     }
 
     /// Stores a new call after applying `commands` (its start) to it.
@@ -182,9 +189,6 @@ impl Calls {
         let lease = self.ownership.first_lease();
         let change = self.change(&call, lease.clone(), None, None, effects, now).await?;
         self.commit(change, &call, None, &commands_seen, now).await?;
-        if !call.is_terminated() {
-            self.ownership.keep(&call.id, lease);
-        }
         Ok(call)
     }
 
@@ -209,7 +213,8 @@ impl Calls {
         let _guard = self.lock(call_id).await;
         let mut attempt = 0;
         loop {
-            let (record, mut call) = self.load(call_id, owner).await?;
+            let mut call = self.load(call_id, owner).await?;
+            let loaded_version = call.version;
             let previous_state = call.state;
             let now = self.clock.now();
             let mut effects = Vec::new();
@@ -223,7 +228,7 @@ impl Calls {
                     }
                 }
             }
-            let unchanged = u64::try_from(record.version).is_ok_and(|v| v == call.version) && effects.is_empty();
+            let unchanged = loaded_version == call.version && effects.is_empty();
             if refused.is_some() || unchanged {
                 if let Some(fired) = &fired {
                     self.store.delete_timer(fired).await?;
@@ -238,16 +243,21 @@ impl Calls {
             // Only the call's owner changes it: this node, once it holds the lease.
             let lease = self
                 .ownership
-                .lease(self.store.as_ref(), &record.call_id)
+                .lease(self.store.as_ref(), &call.id)
                 .await?
-                .ok_or_else(|| CallsError::OwnedElsewhere { call_id: record.call_id.clone() })?;
-            let change = self.change(&call, lease, Some(record.version), fired.clone(), effects, now).await?;
+                .ok_or_else(|| CallsError::OwnedElsewhere { call_id: call.id.clone() })?;
+            let expected = i64::try_from(loaded_version).expect("invariant: a call's version fits an i64");
+            let change = self.change(&call, lease, Some(expected), fired.clone(), effects, now).await?;
             match self.commit(change, &call, Some(previous_state), &commands, now).await {
-                Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
+                Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {
+                    // Changed behind this node's back (before it took the lease): read it again.
+                    self.ownership.evict(&call.id);
+                    attempt += 1;
+                }
                 Err(CallsError::Store(StoreError::Fenced { .. })) => {
                     // Another node took the call over: this one lost it, and what it computed is gone.
-                    self.ownership.forget(&record.call_id);
-                    return Err(CallsError::OwnedElsewhere { call_id: record.call_id });
+                    self.ownership.forget(&call.id);
+                    return Err(CallsError::OwnedElsewhere { call_id: call.id });
                 }
                 Err(error) => return Err(error),
                 Ok(()) => return Ok(call),
@@ -269,9 +279,13 @@ impl Calls {
         // The change happened when its notifications were queued, so a timeline shows it before them.
         let happened = change.notifications.iter().map(|n| n.queued_at).min().unwrap_or_else(Utc::now);
         let arms = !change.timers.is_empty();
+        let lease = change.lease.clone();
         self.store.commit_call(change).await?;
+        // The owner keeps what it committed; an ended call is changed no more and leaves memory.
         if call.is_terminated() {
             self.ownership.forget(&call.id);
+        } else {
+            self.ownership.keep(call, lease);
         }
         self.media.sync(call, now);
         self.activity.record_at(
@@ -428,9 +442,15 @@ impl Calls {
         }
     }
 
-    /// This node's id and how many live calls it holds the lease of (`/_sim` and metrics).
-    pub fn ownership(&self) -> (&str, usize) {
-        (self.ownership.node_id(), self.ownership.held_count())
+    /// This node's id, how many live calls it holds the lease of, and how many of those it keeps in memory.
+    pub fn ownership(&self) -> (&str, usize, usize) {
+        let (held, resident) = self.ownership.counts();
+        (self.ownership.node_id(), held, resident)
+    }
+
+    /// Forgets every call this node held (the store's calls were deleted).
+    pub(crate) fn forget_calls(&self) {
+        self.ownership.forget_all();
     }
 
     // ---- timers ---------------------------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ impl Calls {
 
     /// A simulated endpoint in a call acts. `who` is its participant id or its endpoint id (user id, number, …).
     pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<Call, CallsError> {
-        let (_, call) = self.load(call_id, None).await?;
+        let call = self.load(call_id, None).await?;
         let participant_id = peer_of(&call, who)?;
         self.execute(call_id, None, vec![Command::Peer { participant_id, action }]).await
     }
@@ -205,7 +205,7 @@ impl Calls {
 
     /// A simulated person says something: a media file, a tone or silence, after what it is already saying.
     pub async fn say(&self, call_id: &str, who: &str, speech: Speech) -> Result<(), CallsError> {
-        let (_, call) = self.load(call_id, None).await?;
+        let call = self.load(call_id, None).await?;
         let participant_id = peer_of(&call, who)?;
         let clip = match speech {
             Speech { media: Some(name), tone_hz: None, silence_ms: None, .. } => self
@@ -232,7 +232,7 @@ impl Calls {
 
     /// A simulated person presses keys: as RFC 4733 events (the default, as phones send them) or as DTMF audio.
     pub async fn press_keys(&self, call_id: &str, who: &str, presses: Keypresses) -> Result<(), CallsError> {
-        let (_, call) = self.load(call_id, None).await?;
+        let call = self.load(call_id, None).await?;
         let participant_id = peer_of(&call, who)?;
         let keys: Vec<char> = presses.keys.chars().collect();
         if let Some(bad) = keys.iter().find(|k| switchboard_engine::tones::name(**k).is_none()) {
@@ -254,7 +254,7 @@ impl Calls {
         from_ms: u64,
         to_ms: u64,
     ) -> Result<(String, Heard), CallsError> {
-        let (_, call) = self.load(call_id, None).await?;
+        let call = self.load(call_id, None).await?;
         let leg = if who.eq_ignore_ascii_case("bot") || who.eq_ignore_ascii_case(&call.my_participant_id) {
             call.my_participant_id.clone()
         } else {
@@ -391,7 +391,7 @@ impl Calls {
 
     /// A call's document, ended or not.
     pub async fn inspect(&self, call_id: &str) -> Result<Call, CallsError> {
-        Ok(self.load(call_id, None).await?.1)
+        self.load(call_id, None).await
     }
 
     pub async fn set_fault(&self, tenant_id: Uuid, fault: Fault) -> Result<Fault, CallsError> {
@@ -427,6 +427,7 @@ impl Calls {
     /// Forgets the world, every call, timer and notification.
     pub async fn reset(&self) -> Result<(), CallsError> {
         self.store.reset_simulation().await?;
+        self.forget_calls();
         self.media.reset();
         self.activity().clear();
         Ok(())

@@ -35,5 +35,9 @@ async fn metrics(State(state): State<AppState>, ids: RequestIds) -> Response {
     if let Err(error) = switchboard_notify::telemetry::observe_outbox(state.store.as_ref()).await {
         return ApiError::Store(error).into_graph_response(&ids);
     }
+    // This node's calls (ARCHITECTURE.md, "Ownership"): the leases it holds, and the documents it keeps in memory.
+    let (_, owned, resident) = state.calls.ownership();
+    metrics::gauge!("switchboard_calls_owned").set(owned as f64);
+    metrics::gauge!("switchboard_calls_resident").set(resident as f64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }

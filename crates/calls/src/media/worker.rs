@@ -104,7 +104,7 @@ impl Calls {
 
     /// Stores a recording as a WAV, readable at the returned location with the returned access token.
     async fn keep_recording(&self, call_id: &str, samples: &[i16]) -> Result<(String, String), CallsError> {
-        let (record, _) = self.load(call_id, None).await?;
+        let call = self.load(call_id, None).await?;
         let recording_id = Uuid::new_v4();
         let mut secret = [0u8; 32];
         aws_lc_rs::rand::fill(&mut secret).expect("invariant: the system random source works");
@@ -112,9 +112,9 @@ impl Calls {
         self.store
             .put_recording(RecordingRecord {
                 recording_id,
-                call_id: record.call_id,
-                tenant_id: record.tenant_id,
-                app_id: record.app_id,
+                call_id: call.id,
+                tenant_id: call.tenant_id,
+                app_id: call.app_id,
                 token_sha256: sha256_hex(&token),
                 wav: codec::wav(samples),
                 created_at: self.clock.now(),
