@@ -29,7 +29,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, jwk::JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_catalogue::Permission;
@@ -296,12 +296,7 @@ impl Identity {
 
     /// Signs `claims` with the active key.
     fn sign(&self, claims: &impl serde::Serialize) -> String {
-        let keys = self.keys();
-        let key = keys.active();
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(key.kid.clone());
-        header.typ = Some("JWT".to_owned());
-        jsonwebtoken::encode(&header, claims, &key.encoding).expect("RS256 signing with a loaded key cannot fail")
+        self.keys().active().sign(claims)
     }
 
     /// The client-credentials flow: checks the tenant, the app, the scope and the credential, then issues an
