@@ -116,6 +116,8 @@ pub struct Identity {
     assertions: Mutex<HashMap<String, i64>>,
     /// When the keys were last read from the store on demand (see [`Identity::refresh_keys`]).
     keys_read: Mutex<Option<std::time::Instant>>,
+    /// The HS256 key of conversation tokens (see [`Identity::conversation_token`]), made at start.
+    conversation_key: jsonwebtoken::EncodingKey,
 }
 
 /// How many argon2 checks of secrets run at once.
@@ -184,6 +186,11 @@ impl Identity {
             throttle: throttle::Throttle::default(),
             assertions: Mutex::new(HashMap::new()),
             keys_read: Mutex::new(None),
+            conversation_key: {
+                let mut secret = [0u8; 32];
+                aws_lc_rs::rand::fill(&mut secret).expect("invariant: the system random source works");
+                jsonwebtoken::EncodingKey::from_secret(&secret)
+            },
         })
     }
 
@@ -612,7 +619,9 @@ impl Identity {
     }
 
     /// The token of a conversation a bot takes part in (live Graph's `tokenMeetingInfo`), valid for a day as
-    /// Graph's are; `controller` is where the conversation is controlled.
+    /// Graph's are; `controller` is where the conversation is controlled. Graph's are RS256 by Bot Framework, which
+    /// no bot can check either; these are HS256 under a key of this process, since an RSA signature (~0.8 ms here)
+    /// would cost more than the rest of a call's set-up (BENCHMARKS.md, "Signing"; docs/fidelity.md).
     pub fn conversation_token(
         &self,
         tenant_id: Uuid,
@@ -631,7 +640,10 @@ impl Identity {
             iss: self.config.notification_issuer.clone(),
             aud: self.config.notification_issuer.clone(),
         };
-        self.sign(&claims)
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.typ = Some("JWT".to_owned());
+        jsonwebtoken::encode(&header, &claims, &self.conversation_key)
+            .expect("invariant: HS256 signing of plain claims cannot fail")
     }
 }
 
