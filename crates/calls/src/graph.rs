@@ -63,7 +63,8 @@ const SERVICE_OWNED: &[&str] = &[
     "incomingContext",
 ];
 
-fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
+/// A wire type as the JSON object it serialises to.
+pub(crate) fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
     match serde_json::to_value(value).expect("wire types always serialise") {
         Value::Object(map) => map,
         _ => Map::new(),

@@ -11,14 +11,11 @@ use switchboard_engine::{
 use switchboard_wire::model as wire;
 use uuid::Uuid;
 
-use crate::{Caller, Calls, CallsError, graph::OperationCreated, render};
-
-fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
-    match serde_json::to_value(value).expect("wire types always serialise") {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
+use crate::{
+    Caller, Calls, CallsError,
+    graph::{OperationCreated, to_object},
+    render,
+};
 
 impl Calls {
     /// The call as its owner may see it: not ended.

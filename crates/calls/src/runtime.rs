@@ -167,8 +167,7 @@ impl Calls {
             Some(call) => call,
             None => {
                 let record = self.store.call(&call_id).await?.ok_or_else(not_found)?;
-                serde_json::from_str(&record.document)
-                    .map_err(|e| CallsError::Corrupt { call_id: record.call_id.clone(), error: e.to_string() })?
+                call_of(&record)?
             }
         };
         if owner.is_some_and(|owner| !owner.owns(&call)) {
@@ -411,8 +410,7 @@ impl Calls {
         };
         let mut calls = Vec::new();
         for record in self.store.calls(filter).await? {
-            let call: Call = serde_json::from_str(&record.document)
-                .map_err(|e| CallsError::Corrupt { call_id: record.call_id.clone(), error: e.to_string() })?;
+            let call = call_of(&record)?;
             if call.meeting_id() == Some(meeting_id) {
                 calls.push(call);
             }
@@ -573,6 +571,21 @@ impl Calls {
             Err(error) => Err(error),
         }
     }
+}
+
+/// The call a stored record holds, if this build can read it: a document of a newer schema is refused rather than
+/// read with what this build does not know about it dropped (and then written back without it).
+pub(crate) fn call_of(record: &CallRecord) -> Result<Call, CallsError> {
+    let corrupt = |error: String| CallsError::Corrupt { call_id: record.call_id.clone(), error };
+    let call: Call = serde_json::from_str(&record.document).map_err(|e| corrupt(e.to_string()))?;
+    if call.schema_version > switchboard_engine::model::SCHEMA_VERSION {
+        return Err(corrupt(format!(
+            "its document has schema {}, and this build knows {}: a newer Switchboard wrote it",
+            call.schema_version,
+            switchboard_engine::model::SCHEMA_VERSION
+        )));
+    }
+    Ok(call)
 }
 
 /// The commands of a change, briefly (their debug form, each cut to a line's length).

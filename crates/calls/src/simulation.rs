@@ -380,13 +380,7 @@ impl Calls {
 
     pub async fn list_calls(&self, filter: CallFilter) -> Result<Vec<Call>, CallsError> {
         let records = self.store.calls(filter).await?;
-        records
-            .into_iter()
-            .map(|r| {
-                serde_json::from_str(&r.document)
-                    .map_err(|e| CallsError::Corrupt { call_id: r.call_id, error: e.to_string() })
-            })
-            .collect()
+        records.into_iter().map(|record| crate::runtime::call_of(&record)).collect()
     }
 
     /// A call's document, ended or not.

@@ -274,7 +274,7 @@ async function callDetail(container, callId) {
       const speech = h("select", { "aria-label": `What ${name} says` },
         h("option", { value: "tone:440" }, "a 440 Hz tone (1 s)"),
         media.map((file) => h("option", { value: `media:${file.name}` }, file.name)));
-      const live = call.state !== "terminated" && peer.status !== "removed";
+      const live = call.state !== "terminated" && !["left", "gone"].includes(peer.status);
       const doing = (label, segment, body) => h("button", {
         onclick: () => act(`${name}: ${label}`, () => api("POST", `${path}/${segment}`, body)),
         disabled: !live,

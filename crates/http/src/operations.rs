@@ -10,6 +10,11 @@ pub(crate) use calls::{
     StartTranscription, StopRecording, StopTranscription, SubscribeToTone, Transfer, Unmute, UpdateRecordingStatus,
 };
 pub(crate) use device_quality::LogTeleconferenceDeviceQuality;
+
+/// An action's `clientContext`, as its operation keeps it.
+fn context(client_context: &switchboard_wire::Maybe<String>) -> Option<String> {
+    client_context.as_ref().cloned()
+}
 pub(crate) use participants::{
     AdmitAllFromLobby, AdmitFromLobby, CreateAudioRoutingGroup, DeleteAudioRoutingGroup, DeleteParticipant,
     GetAudioRoutingGroup, GetContentSharingSession, GetParticipant, GetPngOfCurrentSlide, InviteParticipants,

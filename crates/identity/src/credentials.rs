@@ -16,13 +16,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::AdminError;
 
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex(digest::digest(&digest::SHA256, data).as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub(crate) use switchboard_store::{hex, sha256_hex};
 
 /// `len` characters from the base64url alphabet, from the system's secure random source.
 pub(crate) fn random_text(len: usize) -> String {

@@ -20,6 +20,16 @@ pub use calls::{
     ReplaySelection, TimerRecord, WorldEntityRecord,
 };
 pub use signal::{OutboxSignal, Raised};
+
+/// Lower-case hex SHA-256: how the store keeps secrets and tokens it must recognise but never reveal.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref())
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 pub use sqlite::SqliteStore;
 
 /// The identity of a store, fixed when its data directory is first used.

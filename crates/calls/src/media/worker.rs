@@ -3,7 +3,6 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use aws_lc_rs::digest;
 use switchboard_engine::{Command, JobResult, MediaReport, RecordCompletion};
 use switchboard_media::{Event, JobOutcome, RecordEnd, codec};
 use switchboard_store::RecordingRecord;
@@ -16,11 +15,6 @@ use crate::{Calls, CallsError, clock::ClockMode};
 const TICK: Duration = Duration::from_millis(switchboard_media::FRAME_MS);
 /// How often recordings past their retention are deleted.
 const RECORDING_SWEEP: Duration = Duration::from_secs(60);
-
-/// Lower-case hex SHA-256, how recording access tokens are kept.
-pub(crate) fn sha256_hex(text: &str) -> String {
-    digest::digest(&digest::SHA256, text.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
 
 impl Calls {
     /// Steps every call's media in real time until `shutdown`, one frame every 20 ms for all calls, asleep while
@@ -108,14 +102,14 @@ impl Calls {
         let recording_id = Uuid::new_v4();
         let mut secret = [0u8; 32];
         aws_lc_rs::rand::fill(&mut secret).expect("invariant: the system random source works");
-        let token: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let token = switchboard_store::hex(&secret);
         self.store
             .put_recording(RecordingRecord {
                 recording_id,
                 call_id: call.id,
                 tenant_id: call.tenant_id,
                 app_id: call.app_id,
-                token_sha256: sha256_hex(&token),
+                token_sha256: switchboard_store::sha256_hex(token.as_bytes()),
                 wav: codec::wav(samples),
                 created_at: self.clock.now(),
             })
@@ -127,7 +121,7 @@ impl Calls {
     pub async fn recording(&self, recording_id: Uuid, token: &str) -> Result<Vec<u8>, CallsError> {
         let not_found = || CallsError::RecordingNotFound { recording_id };
         let recording = self.store.recording(recording_id).await?.ok_or_else(not_found)?;
-        let presented = sha256_hex(token);
+        let presented = switchboard_store::sha256_hex(token.as_bytes());
         if aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), recording.token_sha256.as_bytes())
             .is_err()
         {
@@ -158,7 +152,7 @@ impl Calls {
             let page = self.store.active_calls_after(after.take(), PAGE).await?;
             let now = self.clock.now();
             for record in &page {
-                match serde_json::from_str(&record.document) {
+                match crate::runtime::call_of(record) {
                     Ok(call) => self.media.sync(&call, now),
                     Err(error) => tracing::warn!(call_id = %record.call_id, %error, "a call this build cannot read"),
                 }

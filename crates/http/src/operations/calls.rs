@@ -2,6 +2,7 @@
 //! redirect, transfer, keepAlive, operations, and the call-level actions that answer with an operation. Each is a
 //! thin adapter: the calls runtime does the work and renders Graph JSON; this maps it to status and headers.
 
+use super::context;
 use switchboard_engine::{ActionKind, model::Prompt};
 use switchboard_wire::model as wire;
 
@@ -136,10 +137,6 @@ impl<A: CallAction> Operation for Act<A> {
             None => GraphResponse::success(&request),
         })
     }
-}
-
-fn context(client_context: &switchboard_wire::Maybe<String>) -> Option<String> {
-    client_context.as_ref().cloned()
 }
 
 pub(crate) struct Mute;

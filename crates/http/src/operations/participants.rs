@@ -1,6 +1,7 @@
 //! The people in a call (docs:participant-*, call-post-audioroutinggroups, res:contentsharingsession): the roster,
 //! invitations, removal, participant actions answered with operations, audio routing groups, content sharing.
 
+use super::context;
 use switchboard_engine::ActionKind;
 use switchboard_wire::model as wire;
 
@@ -9,10 +10,6 @@ use crate::{
     error::ApiError,
     graph::{GraphRequest, GraphResponse, Json, NoBody, Operation, Patch},
 };
-
-fn context(client_context: &switchboard_wire::Maybe<String>) -> Option<String> {
-    client_context.as_ref().cloned()
-}
 
 pub(crate) struct ListParticipants;
 

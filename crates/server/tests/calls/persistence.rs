@@ -52,3 +52,25 @@ async fn notifications_still_to_deliver_go_out_after_a_restart() {
     let journal = h.settled_journal(&id).await;
     assert_eq!((journal[0]["status"].as_str(), journal[0]["attempts"].as_u64()), (Some("delivered"), Some(2)));
 }
+
+#[tokio::test]
+async fn a_call_a_newer_build_wrote_is_refused_not_rewritten() {
+    let mut h = Harness::start().await;
+    let alice = h.user("Alice", answers_after(60_000)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    h.stop();
+    let database = rusqlite::Connection::open(h.data_dir().join("switchboard.sqlite")).unwrap();
+    let newer = "UPDATE call SET document = json_set(document, '$.schemaVersion', 99) WHERE call_id = ?";
+    assert_eq!(database.execute(newer, [&id]).unwrap(), 1);
+    h.try_start_again().await.unwrap();
+
+    let path = format!("/v1.0/communications/calls/{id}");
+    assert_eq!(h.graph("GET", &path, None).await.status, 500, "this build cannot read it");
+    assert_eq!(h.graph("DELETE", &path, None).await.status, 500, "nor change it");
+    let stored: String = database
+        .query_row("SELECT json_extract(document, '$.schemaVersion') FROM call WHERE call_id = ?", [&id], |r| {
+            r.get(0).map(|v: i64| v.to_string())
+        })
+        .unwrap();
+    assert_eq!(stored, "99", "the newer document is left as it was");
+}
