@@ -441,3 +441,49 @@ fn only_a_peer_to_peer_call_with_a_teams_user_announces_its_conversation() {
     assert!(kinds.contains(&NotificationKind::MediaStateChanged), "{kinds:?}");
     assert!(!kinds.contains(&NotificationKind::ConversationAnnounced), "a group call has a roster instead");
 }
+
+/// A timer's key is how the store keeps it: a key that changes (a renamed variant or field) would leave every timer
+/// stored by an earlier build unreadable, dropped at its due time. Changing one needs a migration of `call_timer`.
+#[test]
+fn timer_keys_are_a_stored_format() {
+    use switchboard_engine::RosterEvent;
+    let id = || "x".to_owned();
+    let cases = [
+        (Timer::AnswerDeadline, r#"{"timer":"answerDeadline"}"#),
+        (Timer::KeepAliveDeadline, r#"{"timer":"keepAliveDeadline"}"#),
+        (Timer::RingingTimeout, r#"{"timer":"ringingTimeout"}"#),
+        (Timer::RedirectTimeout, r#"{"timer":"redirectTimeout"}"#),
+        (Timer::TransferTimeout, r#"{"timer":"transferTimeout"}"#),
+        (Timer::PeerResponds { participant_id: id() }, r#"{"timer":"peerResponds","participantId":"x"}"#),
+        (Timer::PeerHangsUp { participant_id: id() }, r#"{"timer":"peerHangsUp","participantId":"x"}"#),
+        (Timer::OperationDue { operation_id: id() }, r#"{"timer":"operationDue","operationId":"x"}"#),
+        (Timer::InviteTimeout { operation_id: id() }, r#"{"timer":"inviteTimeout","operationId":"x"}"#),
+        (Timer::LobbyTimeout { participant_id: id() }, r#"{"timer":"lobbyTimeout","participantId":"x"}"#),
+        (Timer::BotLobbyTimeout, r#"{"timer":"botLobbyTimeout"}"#),
+        (
+            Timer::RosterSync { id: id(), event: RosterEvent::Left { endpoint_id: id(), reason: None } },
+            r#"{"timer":"rosterSync","id":"x","event":{"change":"left","endpointId":"x","reason":null}}"#,
+        ),
+        (Timer::ReplacedByTransfer { call_id: id() }, r#"{"timer":"replacedByTransfer","callId":"x"}"#),
+    ];
+    // A new kind of timer does not compile here until it has its case above.
+    let _every_kind_has_a_case = |timer: &Timer| match timer {
+        Timer::AnswerDeadline
+        | Timer::KeepAliveDeadline
+        | Timer::RingingTimeout
+        | Timer::RedirectTimeout
+        | Timer::TransferTimeout
+        | Timer::PeerResponds { .. }
+        | Timer::PeerHangsUp { .. }
+        | Timer::OperationDue { .. }
+        | Timer::InviteTimeout { .. }
+        | Timer::LobbyTimeout { .. }
+        | Timer::BotLobbyTimeout
+        | Timer::RosterSync { .. }
+        | Timer::ReplacedByTransfer { .. } => (),
+    };
+    for (timer, key) in cases {
+        assert_eq!(timer.key(), key);
+        assert_eq!(Timer::from_key(key).unwrap(), timer, "{key}");
+    }
+}
