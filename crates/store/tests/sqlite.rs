@@ -117,3 +117,35 @@ async fn notifications_of_an_older_schema_survive_the_upgrade() {
         store.notifications(switchboard_store::NotificationFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all[2].call_sequence, 3);
 }
+
+/// Commits only append to the WAL; the checkpointer's own connection copies it into the database file, so the
+/// database grows while the store writes, without any commit checkpointing (`wal_autocheckpoint` is off).
+#[tokio::test]
+async fn the_wal_is_checkpointed_off_the_commit_path() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("switchboard.sqlite");
+    let store = SqliteStore::open(&path, testsuite::epoch()).await.unwrap();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    for n in 0..200 {
+        let report = switchboard_store::NewDeviceQualityReport {
+            received_at: testsuite::epoch(),
+            tenant_id: uuid::Uuid::from_u128(1),
+            app_id: uuid::Uuid::from_u128(2),
+            api_version: "v1.0".into(),
+            user_agent: format!("Probe/{n}"),
+            call_chain_id: None,
+            participant_id: None,
+            media_leg_id: None,
+            quality_json: format!(r#"{{"padding":"{}"}}"#, "x".repeat(8_000)),
+        };
+        store.add_device_quality_report(report).await.unwrap();
+    }
+    // The checkpointer runs every 250 ms, on the wall clock: wait for it, boundedly.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 1_000_000 {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint copied the WAL back: {} bytes", size());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    store.close().await;
+}
