@@ -3,7 +3,11 @@
 //! heartbeating; one that misses its heartbeats for the lease time may find its calls taken over, and its changes
 //! refused. Leases are on the wall clock, whatever the simulation's clock says.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use switchboard_engine::Call;
@@ -37,7 +41,8 @@ struct Held {
 
 struct Owned {
     lease: Lease,
-    call: Option<Call>,
+    /// Shared with readers; the writer takes it out while it changes the call, so it changes it without a copy.
+    call: Option<Arc<Call>>,
 }
 
 impl Held {
@@ -91,12 +96,34 @@ impl Ownership {
     }
 
     /// The call as this node last committed it, if it owns the call and keeps its document in memory.
-    pub(crate) fn resident(&self, call_id: &str) -> Option<Call> {
+    pub(crate) fn resident(&self, call_id: &str) -> Option<Arc<Call>> {
         self.held().calls.get(call_id).and_then(|owned| owned.call.clone())
     }
 
+    /// The call as this node last committed it, taken out of memory to be changed (and kept again once committed;
+    /// meanwhile readers read it from the store).
+    pub(crate) fn take_resident(&self, call_id: &str) -> Option<Call> {
+        let mut held = self.held();
+        let call = held.calls.get_mut(call_id)?.call.take()?;
+        held.resident -= 1;
+        drop(held);
+        // Copied only if a reader holds it right now.
+        Some(Arc::unwrap_or_clone(call))
+    }
+
+    /// Puts back a call taken out to be changed that did not change, if this node still holds its lease.
+    pub(crate) fn restore(&self, call: Arc<Call>) {
+        let mut held = self.held();
+        if let Some(owned) = held.calls.get_mut(&call.id)
+            && owned.call.is_none()
+        {
+            owned.call = Some(call);
+            held.resident += 1;
+        }
+    }
+
     /// Keeps `call` as committed under `lease`, dropping another call's document if too many are in memory.
-    pub(crate) fn keep(&self, call: &Call, lease: Lease) {
+    pub(crate) fn keep(&self, call: Arc<Call>, lease: Lease) {
         let mut held = self.held();
         let previous = held.calls.insert(call.id.clone(), Owned { lease, call: Some(call.clone()) });
         if previous.is_none_or(|p| p.call.is_none()) {

@@ -3,6 +3,7 @@
 //! operation (mute, hold music, lobby) go through [`Calls::act`].
 
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     ActionKind, Call, Command, Invitee,
@@ -19,7 +20,7 @@ use crate::{
 
 impl Calls {
     /// The call as its owner may see it: not ended.
-    async fn live_call(&self, caller: &Caller, call_id: &str) -> Result<Call, CallsError> {
+    async fn live_call(&self, caller: &Caller, call_id: &str) -> Result<Arc<Call>, CallsError> {
         let call = self.load(call_id, Some(caller)).await?;
         if call.is_terminated() {
             return Err(CallsError::CallNotFound { call_id: call_id.to_owned() });

@@ -160,24 +160,42 @@ impl Calls {
 
     /// The call, if `owner` (when given) may see it. Ended calls are returned too; callers decide. A call this
     /// node owns comes from memory (nobody else changes it); any other is read from the store.
-    pub(crate) async fn load(&self, call_id: &str, owner: Option<&Caller>) -> Result<Call, CallsError> {
-        let not_found = || CallsError::CallNotFound { call_id: call_id.to_owned() };
+    pub(crate) async fn load(&self, call_id: &str, owner: Option<&Caller>) -> Result<Arc<Call>, CallsError> {
         let call_id = call_id.to_ascii_lowercase();
         let call = match self.ownership.resident(&call_id) {
             Some(call) => call,
-            None => {
-                let record = self.store.call(&call_id).await?.ok_or_else(not_found)?;
-                call_of(&record)?
-            }
+            None => Arc::new(self.read(&call_id).await?),
         };
         if owner.is_some_and(|owner| !owner.owns(&call)) {
-            return Err(not_found());
+            return Err(CallsError::CallNotFound { call_id });
+        }
+        Ok(call)
+    }
+
+    /// The call from the store.
+    async fn read(&self, call_id: &str) -> Result<Call, CallsError> {
+        let record =
+            self.store.call(call_id).await?.ok_or_else(|| CallsError::CallNotFound { call_id: call_id.to_owned() })?;
+        call_of(&record)
+    }
+
+    /// The call, to be changed by this node: its own copy taken out of memory when it has one (so it changes it
+    /// without copying it), else read from the store.
+    async fn load_to_change(&self, call_id: &str, owner: Option<&Caller>) -> Result<Call, CallsError> {
+        let call_id = call_id.to_ascii_lowercase();
+        let call = match self.ownership.take_resident(&call_id) {
+            Some(call) => call,
+            None => self.read(&call_id).await?,
+        };
+        if owner.is_some_and(|owner| !owner.owns(&call)) {
+            self.ownership.restore(Arc::new(call));
+            return Err(CallsError::CallNotFound { call_id });
         }
         Ok(call)
     }
 
     /// Stores a new call after applying `commands` (its start) to it.
-    pub(crate) async fn insert(&self, mut call: Call, commands: Vec<Command>) -> Result<Call, CallsError> {
+    pub(crate) async fn insert(&self, mut call: Call, commands: Vec<Command>) -> Result<Arc<Call>, CallsError> {
         let _guard = self.lock(&call.id).await;
         let now = self.clock.now();
         let mut effects = Vec::new();
@@ -186,7 +204,8 @@ impl Calls {
             effects.extend(handle(&mut call, command, now)?);
         }
         let lease = self.ownership.first_lease();
-        let change = self.change(&call, lease.clone(), None, None, effects, now).await?;
+        let change = self.change(&call, lease, None, None, effects, now).await?;
+        let call = Arc::new(call);
         self.commit(change, &call, None, &commands_seen, now).await?;
         Ok(call)
     }
@@ -198,7 +217,7 @@ impl Calls {
         call_id: &str,
         owner: Option<&Caller>,
         commands: Vec<Command>,
-    ) -> Result<Call, CallsError> {
+    ) -> Result<Arc<Call>, CallsError> {
         self.execute_fired(call_id, owner, commands, None).await
     }
 
@@ -208,11 +227,11 @@ impl Calls {
         owner: Option<&Caller>,
         commands: Vec<Command>,
         fired: Option<TimerRecord>,
-    ) -> Result<Call, CallsError> {
+    ) -> Result<Arc<Call>, CallsError> {
         let _guard = self.lock(call_id).await;
         let mut attempt = 0;
         loop {
-            let mut call = self.load(call_id, owner).await?;
+            let mut call = self.load_to_change(call_id, owner).await?;
             let loaded_version = call.version;
             let previous_state = call.state;
             let now = self.clock.now();
@@ -232,6 +251,11 @@ impl Calls {
                 if let Some(fired) = &fired {
                     self.store.delete_timer(fired).await?;
                 }
+                // Refused, the engine left the call as it was.
+                let call = Arc::new(call);
+                if !call.is_terminated() {
+                    self.ownership.restore(call.clone());
+                }
                 return match refused {
                     // Anything about an ended call is a 404 (docs:call-keepalive).
                     Some(Rejection::Ended) => Err(CallsError::CallNotFound { call_id: call_id.to_owned() }),
@@ -247,6 +271,7 @@ impl Calls {
                 .ok_or_else(|| CallsError::OwnedElsewhere { call_id: call.id.clone() })?;
             let expected = i64::try_from(loaded_version).expect("invariant: a call's version fits an i64");
             let change = self.change(&call, lease, Some(expected), fired.clone(), effects, now).await?;
+            let call = Arc::new(call);
             match self.commit(change, &call, Some(previous_state), &commands, now).await {
                 Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {
                     // Changed behind this node's back (before it took the lease): read it again.
@@ -256,7 +281,7 @@ impl Calls {
                 Err(CallsError::Store(StoreError::Fenced { .. })) => {
                     // Another node took the call over: this one lost it, and what it computed is gone.
                     self.ownership.forget(&call.id);
-                    return Err(CallsError::OwnedElsewhere { call_id: call.id });
+                    return Err(CallsError::OwnedElsewhere { call_id: call.id.clone() });
                 }
                 Err(error) => return Err(error),
                 Ok(()) => return Ok(call),
@@ -268,7 +293,7 @@ impl Calls {
     async fn commit(
         &self,
         change: CallChange,
-        call: &Call,
+        call: &Arc<Call>,
         previous_state: Option<CallState>,
         commands: &[Command],
         now: DateTime<Utc>,
@@ -284,7 +309,7 @@ impl Calls {
         if call.is_terminated() {
             self.ownership.forget(&call.id);
         } else {
-            self.ownership.keep(call, lease);
+            self.ownership.keep(call.clone(), lease);
         }
         self.media.sync(call, now);
         self.activity.record_at(

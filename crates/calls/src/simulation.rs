@@ -1,6 +1,7 @@
 //! What the test-control API does to the world's side of calls: a simulated user calls an app, a simulated
 //! endpoint answers, rejects or hangs up, a meeting ends, faults are injected.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
@@ -126,7 +127,7 @@ impl Entity for Fault {
 impl Calls {
     /// A simulated endpoint calls an app: Graph posts the incoming call to the app's calling webhook
     /// (docs:call-answer), and the app has 15 seconds to act.
-    pub async fn place_incoming_call(&self, tenant_id: Uuid, incoming: IncomingCall) -> Result<Call, CallsError> {
+    pub async fn place_incoming_call(&self, tenant_id: Uuid, incoming: IncomingCall) -> Result<Arc<Call>, CallsError> {
         let app = self
             .store
             .application(incoming.app_id)
@@ -195,7 +196,7 @@ impl Calls {
     }
 
     /// A simulated endpoint in a call acts. `who` is its participant id or its endpoint id (user id, number, …).
-    pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<Call, CallsError> {
+    pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<Arc<Call>, CallsError> {
         let call = self.load(call_id, None).await?;
         let participant_id = peer_of(&call, who)?;
         self.execute(call_id, None, vec![Command::Peer { participant_id, action }]).await
@@ -283,12 +284,12 @@ impl Calls {
     }
 
     /// Someone in the meeting admits the bot waiting in its lobby.
-    pub async fn admit_bot(&self, call_id: &str) -> Result<Call, CallsError> {
+    pub async fn admit_bot(&self, call_id: &str) -> Result<Arc<Call>, CallsError> {
         self.execute(call_id, None, vec![Command::AdmitBot]).await
     }
 
     /// Ends a call with the given result, as the service would for a failure (500/3002, 410/301005, …).
-    pub async fn terminate(&self, call_id: &str, result: ResultInfo) -> Result<Call, CallsError> {
+    pub async fn terminate(&self, call_id: &str, result: ResultInfo) -> Result<Arc<Call>, CallsError> {
         self.execute(call_id, None, vec![Command::Terminate { result }]).await
     }
 
@@ -384,7 +385,7 @@ impl Calls {
     }
 
     /// A call's document, ended or not.
-    pub async fn inspect(&self, call_id: &str) -> Result<Call, CallsError> {
+    pub async fn inspect(&self, call_id: &str) -> Result<Arc<Call>, CallsError> {
         self.load(call_id, None).await
     }
 

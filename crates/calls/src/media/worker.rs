@@ -106,7 +106,7 @@ impl Calls {
         self.store
             .put_recording(RecordingRecord {
                 recording_id,
-                call_id: call.id,
+                call_id: call.id.clone(),
                 tenant_id: call.tenant_id,
                 app_id: call.app_id,
                 token_sha256: switchboard_store::sha256_hex(token.as_bytes()),
