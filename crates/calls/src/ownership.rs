@@ -14,8 +14,8 @@ use switchboard_engine::Call;
 use switchboard_store::{Claimant, Lease, NodeRecord, Store, StoreError};
 
 /// At most this many call documents are held in memory; past it, the document of another call is dropped (its lease
-/// is kept) and read from the store again on its next command. ~5–10 KiB each.
-const MAX_RESIDENT: usize = 10_000;
+/// is kept) and read from the store again on its next command. ~10 KiB each in memory (BENCHMARKS.md, "Idle calls").
+const MAX_RESIDENT: usize = 4_096;
 
 /// Who this node is among those sharing a store, and how long it owns calls without a heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
