@@ -66,8 +66,9 @@ impl SqliteStore {
                     return Err(StoreError::Backend(format!("the database cannot use WAL (journal mode {mode})")));
                 }
                 connection.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
-                // The checkpointer copies the WAL back, off this connection (`checkpointer.rs`).
-                connection.pragma_update(None, "wal_autocheckpoint", 0).map_err(classify)?;
+                // The checkpointer copies the WAL back, off this connection; this one checkpoints only a WAL grown
+                // long, which the checkpointer could not start over under steady writes (`checkpointer.rs`).
+                connection.pragma_update(None, "wal_autocheckpoint", checkpointer::WAL_FRAMES).map_err(classify)?;
                 Ok(connection)
             },
             now,
