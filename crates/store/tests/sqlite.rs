@@ -118,40 +118,9 @@ async fn notifications_of_an_older_schema_survive_the_upgrade() {
     assert_eq!(all[2].call_sequence, 3);
 }
 
-/// Commits only append to a short WAL; the checkpointer's own connection copies it into the database file, so the
-/// database grows while the store writes, though the committing connection checkpoints only past 16 MiB.
-#[tokio::test]
-async fn the_wal_is_checkpointed_off_the_commit_path() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("switchboard.sqlite");
-    let store = SqliteStore::open(&path, testsuite::epoch()).await.unwrap();
-    let size = || std::fs::metadata(&path).unwrap().len();
-    let before = size();
-    for n in 0..200 {
-        let report = switchboard_store::NewDeviceQualityReport {
-            received_at: testsuite::epoch(),
-            tenant_id: uuid::Uuid::from_u128(1),
-            app_id: uuid::Uuid::from_u128(2),
-            api_version: "v1.0".into(),
-            user_agent: format!("Probe/{n}"),
-            call_chain_id: None,
-            participant_id: None,
-            media_leg_id: None,
-            quality_json: format!(r#"{{"padding":"{}"}}"#, "x".repeat(8_000)),
-        };
-        store.add_device_quality_report(report).await.unwrap();
-    }
-    // The checkpointer runs every 250 ms, on the wall clock: wait for it, boundedly.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while size() < before + 1_000_000 {
-        assert!(std::time::Instant::now() < deadline, "no checkpoint copied the WAL back: {} bytes", size());
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    store.close().await;
-}
-
-/// Under writes that never pause, a passive checkpoint never catches up, and the WAL would grow without end: past
-/// 4,096 frames the committing connection checkpoints it, so it stays within a bound whatever the load.
+/// Under writes that never pause, the WAL stays within a bound: the committing connection checkpoints it past 1,000
+/// pages, whatever the load. (A checkpointer on a connection of its own, tried, never caught up with such a writer
+/// and let the WAL grow to 25 GiB while 100,000 calls were set up: BENCHMARKS.md, "Signing, and call ownership".)
 #[tokio::test]
 async fn the_wal_stays_bounded_under_steady_writes() {
     let directory = tempfile::tempdir().unwrap();
@@ -188,7 +157,7 @@ async fn the_wal_stays_bounded_under_steady_writes() {
         largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
     }
     assert!(largest > 0, "the writes went through the WAL");
-    // 4,096 frames of 4 KiB, and the group commit that crossed it.
-    assert!(largest < 24 << 20, "the WAL grew to {} MiB", largest >> 20);
+    // 1,000 pages of 4 KiB, and the group commit that crossed it.
+    assert!(largest < 12 << 20, "the WAL grew to {} MiB", largest >> 20);
     store.close().await;
 }

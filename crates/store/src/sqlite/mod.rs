@@ -5,7 +5,6 @@
 //! OS page cache); only a power cut can drop the last few. Every write is one transaction.
 
 mod calls;
-mod checkpointer;
 mod connection;
 mod outbox;
 
@@ -39,23 +38,19 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
     (10, "ownership", include_str!("../../migrations/sqlite/0010_ownership.sql")),
 ];
 
-const CHECKPOINTER: &str = "invariant: nothing panics while holding the checkpointer";
-
 pub struct SqliteStore {
     worker: Worker,
-    /// For a database file: WAL checkpoints, off the connection that commits.
-    checkpointer: std::sync::Mutex<Option<checkpointer::Checkpointer>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `database` and brings its schema up to date. `now` is recorded as the store's
     /// creation time on first use.
     pub async fn open(database: &Path, now: DateTime<Utc>) -> Result<SqliteStore, StoreError> {
-        let path = database.to_owned();
-        let store = Self::start(
+        let database = database.to_owned();
+        Self::start(
             move || {
                 let connection = Connection::open_with_flags(
-                    &path,
+                    &database,
                     OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
                 .map_err(classify)?;
@@ -66,16 +61,11 @@ impl SqliteStore {
                     return Err(StoreError::Backend(format!("the database cannot use WAL (journal mode {mode})")));
                 }
                 connection.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
-                // The checkpointer copies the WAL back, off this connection; this one checkpoints only a WAL grown
-                // long, which the checkpointer could not start over under steady writes (`checkpointer.rs`).
-                connection.pragma_update(None, "wal_autocheckpoint", checkpointer::WAL_FRAMES).map_err(classify)?;
                 Ok(connection)
             },
             now,
         )
-        .await?;
-        *store.checkpointer.lock().expect(CHECKPOINTER) = Some(checkpointer::Checkpointer::start(database)?);
-        Ok(store)
+        .await
     }
 
     /// A store that lives in memory and is gone when the process ends (`serve --ephemeral`, tests).
@@ -101,7 +91,7 @@ impl SqliteStore {
             Ok(connection)
         })
         .await?;
-        Ok(SqliteStore { worker, checkpointer: std::sync::Mutex::new(None) })
+        Ok(SqliteStore { worker })
     }
 
     /// SQLite's `PRAGMA integrity_check` over the whole file: the problems it reports, none when the file is sound.
@@ -852,11 +842,6 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.worker.close().await;
-        let checkpointer = self.checkpointer.lock().expect(CHECKPOINTER).take();
-        if let Some(mut checkpointer) = checkpointer {
-            // Its last checkpoint runs once every change is in, so a clean stop leaves a small WAL behind.
-            let _ = tokio::task::spawn_blocking(move || checkpointer.close()).await;
-        }
     }
 }
 
