@@ -68,10 +68,6 @@ impl Ownership {
         Ownership { config, started_at: Utc::now(), held: Mutex::new(Held::default()) }
     }
 
-    pub(crate) fn node_id(&self) -> &str {
-        &self.config.node_id
-    }
-
     fn held(&self) -> std::sync::MutexGuard<'_, Held> {
         self.held.lock().expect("invariant: nothing panics holding the lease map")
     }
@@ -135,11 +131,6 @@ impl Ownership {
                 held.evict(&other);
             }
         }
-    }
-
-    /// Drops a call's document from memory (it is read from the store on its next command); the lease stays.
-    pub(crate) fn evict(&self, call_id: &str) {
-        self.held().evict(call_id);
     }
 
     /// Forgets a call that ended (nothing changes it any more) or that this node lost.

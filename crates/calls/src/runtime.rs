@@ -102,7 +102,7 @@ pub struct Calls {
     pub(crate) faults_maybe_armed: std::sync::atomic::AtomicBool,
     pub(crate) media: Media,
     activity: Arc<Activity>,
-    ownership: Ownership,
+    pub(crate) ownership: Ownership,
 }
 
 impl Calls {
@@ -275,11 +275,8 @@ impl Calls {
             let change = self.change(&call, lease, Some(expected), fired.clone(), effects, now).await?;
             let call = Arc::new(call);
             match self.commit(change, &call, Some(previous_state), &commands, now).await {
-                Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => {
-                    // Changed behind this node's back (before it took the lease): read it again.
-                    self.ownership.evict(&call.id);
-                    attempt += 1;
-                }
+                // Changed behind this node's back (before it took the lease): read from the store again.
+                Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
                 Err(CallsError::Store(StoreError::Fenced { .. })) => {
                     // Another node took the call over: this one lost it, and what it computed is gone.
                     self.ownership.forget(&call.id);
@@ -467,15 +464,9 @@ impl Calls {
         }
     }
 
-    /// This node's id, how many live calls it holds the lease of, and how many of those it keeps in memory.
-    pub fn ownership(&self) -> (&str, usize, usize) {
-        let (held, resident) = self.ownership.counts();
-        (self.ownership.node_id(), held, resident)
-    }
-
-    /// Forgets every call this node held (the store's calls were deleted).
-    pub(crate) fn forget_calls(&self) {
-        self.ownership.forget_all();
+    /// How many live calls this node holds the lease of, and how many of those it keeps in memory.
+    pub fn owned_calls(&self) -> (usize, usize) {
+        self.ownership.counts()
     }
 
     // ---- timers ---------------------------------------------------------------------------------------------------

@@ -422,7 +422,8 @@ impl Calls {
     /// Forgets the world, every call, timer and notification.
     pub async fn reset(&self) -> Result<(), CallsError> {
         self.store.reset_simulation().await?;
-        self.forget_calls();
+        // The store's calls are gone: so are this node's leases on them.
+        self.ownership.forget_all();
         self.media.reset();
         self.activity().clear();
         Ok(())

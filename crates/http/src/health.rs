@@ -36,7 +36,7 @@ async fn metrics(State(state): State<AppState>, ids: RequestIds) -> Response {
         return ApiError::Store(error).into_graph_response(&ids);
     }
     // This node's calls (ARCHITECTURE.md, "Ownership"): the leases it holds, and the documents it keeps in memory.
-    let (_, owned, resident) = state.calls.ownership();
+    let (owned, resident) = state.calls.owned_calls();
     metrics::gauge!("switchboard_calls_owned").set(owned as f64);
     metrics::gauge!("switchboard_calls_resident").set(resident as f64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()

@@ -18,17 +18,9 @@ use switchboard_store::SigningKeyRecord;
 
 use crate::IdentityError;
 
-/// A JWT part: base64url of the JSON.
-fn json_part(value: &impl serde::Serialize) -> String {
-    URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(value).expect("invariant: a JWT header or claims struct always serialises"))
-}
-
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
-    /// Parsed once: `jsonwebtoken::encode` parses and checks the private key on every token it signs, which cost
-    /// more than the signature (BENCHMARKS.md, "Signing").
-    signer: KeyPair,
+    pub(crate) encoding: EncodingKey,
     pub(crate) decoding: DecodingKey,
     jwk: Jwk,
     created_at: DateTime<Utc>,
@@ -40,11 +32,6 @@ impl SigningKey {
         let invalid =
             |e: jsonwebtoken::errors::Error| IdentityError::InvalidStoredKey(record.kid.clone(), e.to_string());
         let encoding = EncodingKey::from_rsa_pem(record.private_key_pem.as_bytes()).map_err(invalid)?;
-        let unreadable = |e: String| IdentityError::InvalidStoredKey(record.kid.clone(), e);
-        let der = pem::parse(&record.private_key_pem).map_err(|e| unreadable(e.to_string()))?;
-        let signer = KeyPair::from_pkcs8(der.contents())
-            .or_else(|_| KeyPair::from_der(der.contents()))
-            .map_err(|e| unreadable(e.to_string()))?;
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).map_err(invalid)?;
         jwk.common.key_id = Some(record.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
@@ -52,30 +39,12 @@ impl SigningKey {
         let decoding = DecodingKey::from_jwk(&jwk).map_err(invalid)?;
         Ok(SigningKey {
             kid: record.kid.clone(),
-            signer,
+            encoding,
             decoding,
             jwk,
             created_at: record.created_at,
             retired_at: record.retired_at,
         })
-    }
-
-    /// `header.claims.signature`, RS256 with this key (RFC 7515 compact serialisation).
-    pub(crate) fn sign(&self, claims: &impl serde::Serialize) -> String {
-        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some("JWT".to_owned());
-        let message = format!("{}.{}", json_part(&header), json_part(claims));
-        let mut signature = vec![0; self.signer.public_modulus_len()];
-        self.signer
-            .sign(
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                message.as_bytes(),
-                &mut signature,
-            )
-            .expect("invariant: RS256 signing with a loaded key and a modulus-sized buffer cannot fail");
-        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
     /// A new 2048-bit RSA key; its id is the base64url SHA-256 of its public key.

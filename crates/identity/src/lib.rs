@@ -29,7 +29,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation, jwk::JwkSet};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_catalogue::Permission;
@@ -44,7 +44,7 @@ pub use directory::{
 };
 use keys::{KeySet, SigningKey};
 use oauth::{OAuthError, TokenRequest, TokenResponse};
-use tokens::{AccessClaims, CLOCK_SKEW_SECONDS, ConversationClaims, GRAPH_AUDIENCES, NotificationClaims, seconds};
+use tokens::{AccessClaims, CLOCK_SKEW_SECONDS, GRAPH_AUDIENCES, NotificationClaims, seconds};
 pub use tokens::{AuthenticatedApp, TokenRejection};
 
 /// The issuer Bot Framework uses on calling notifications; bots built from the Graph samples accept it.
@@ -116,8 +116,6 @@ pub struct Identity {
     assertions: Mutex<HashMap<String, i64>>,
     /// When the keys were last read from the store on demand (see [`Identity::refresh_keys`]).
     keys_read: Mutex<Option<std::time::Instant>>,
-    /// The HS256 key of conversation tokens (see [`Identity::conversation_token`]), made at start.
-    conversation_key: jsonwebtoken::EncodingKey,
 }
 
 /// How many argon2 checks of secrets run at once.
@@ -186,11 +184,6 @@ impl Identity {
             throttle: throttle::Throttle::default(),
             assertions: Mutex::new(HashMap::new()),
             keys_read: Mutex::new(None),
-            conversation_key: {
-                let mut secret = [0u8; 32];
-                aws_lc_rs::rand::fill(&mut secret).expect("invariant: the system random source works");
-                jsonwebtoken::EncodingKey::from_secret(&secret)
-            },
         })
     }
 
@@ -303,7 +296,12 @@ impl Identity {
 
     /// Signs `claims` with the active key.
     fn sign(&self, claims: &impl serde::Serialize) -> String {
-        self.keys().active().sign(claims)
+        let keys = self.keys();
+        let key = keys.active();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some("JWT".to_owned());
+        jsonwebtoken::encode(&header, claims, &key.encoding).expect("RS256 signing with a loaded key cannot fail")
     }
 
     /// The client-credentials flow: checks the tenant, the app, the scope and the credential, then issues an
@@ -616,34 +614,6 @@ impl Identity {
             jti: Uuid::new_v4().to_string(),
         };
         self.sign(&claims)
-    }
-
-    /// The token of a conversation a bot takes part in (live Graph's `tokenMeetingInfo`), valid for a day as
-    /// Graph's are; `controller` is where the conversation is controlled. Graph's are RS256 by Bot Framework, which
-    /// no bot can check either; these are HS256 under a key of this process, since an RSA signature (~0.8 ms here)
-    /// would cost more than the rest of a call's set-up (BENCHMARKS.md, "Signing"; docs/fidelity.md).
-    pub fn conversation_token(
-        &self,
-        tenant_id: Uuid,
-        app_id: Uuid,
-        activity_id: &str,
-        controller: String,
-        at: DateTime<Utc>,
-    ) -> String {
-        let claims = ConversationClaims {
-            app_id: app_id.to_string(),
-            conversation_controller: controller,
-            activity_id: activity_id.to_owned(),
-            tenant_id: tenant_id.to_string(),
-            nbf: seconds(at),
-            exp: seconds(at + Duration::days(1)),
-            iss: self.config.notification_issuer.clone(),
-            aud: self.config.notification_issuer.clone(),
-        };
-        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
-        header.typ = Some("JWT".to_owned());
-        jsonwebtoken::encode(&header, &claims, &self.conversation_key)
-            .expect("invariant: HS256 signing of plain claims cannot fail")
     }
 }
 

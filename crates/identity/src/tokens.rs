@@ -51,23 +51,6 @@ pub(crate) struct NotificationClaims {
     pub(crate) jti: String,
 }
 
-/// The claims of a conversation's token (`tokenMeetingInfo.token`), named as live Graph's are
-/// (tests/fixtures/observed/sambetts/p2p-established-meetinginfo-token.json); issuer and audience are the
-/// notification issuer, as both are Bot Framework's in Graph's.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ConversationClaims {
-    pub(crate) app_id: String,
-    pub(crate) conversation_controller: String,
-    pub(crate) activity_id: String,
-    #[serde(rename = "http://schemas.microsoft.com/identity/claims/tenantid")]
-    pub(crate) tenant_id: String,
-    pub(crate) nbf: i64,
-    pub(crate) exp: i64,
-    pub(crate) iss: String,
-    pub(crate) aud: String,
-}
-
 /// An app whose access token Switchboard verified. Only the verifier constructs one, so a handler holding it knows
 /// the request is authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -251,7 +251,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         public_url: base.clone(),
         media,
         shapes: settings.fidelity.shapes,
-        conversation_tokens: conversation_tokens(identity.clone(), &base),
+        conversation_tokens: ConversationTokens::new(identity.config().notification_issuer.clone(), &base),
         node: NodeConfig { node_id: node_id(&settings, store.as_ref()).await?, lease: settings.cluster.lease },
     };
     let calls = Arc::new(Calls::new(store.clone(), Arc::new(SimulationClock::new(clock_mode)), calls_config));
@@ -453,13 +453,4 @@ async fn node_id(settings: &Settings, store: &dyn Store) -> Result<String, Start
     let node_id = format!("node-{}", uuid::Uuid::new_v4());
     store.put_setting(NODE_ID_SETTING, &node_id).await?;
     Ok(node_id)
-}
-
-/// Conversation tokens signed by the identity service, naming the call's Graph URL as its controller.
-fn conversation_tokens(identity: Arc<Identity>, base: &str) -> ConversationTokens {
-    let calls = format!("{}/v1.0/communications/calls", base.trim_end_matches('/'));
-    ConversationTokens::new(move |token| {
-        let controller = format!("{calls}/{}", token.call_id);
-        identity.conversation_token(token.tenant_id, token.app_id, token.activity_id, controller, token.issued_at)
-    })
 }

@@ -118,19 +118,7 @@ impl TestServer {
                 public_url: base.clone(),
                 media: Default::default(),
                 shapes: Default::default(),
-                conversation_tokens: {
-                    let identity = identity.clone();
-                    switchboard_calls::ConversationTokens::new(move |token| {
-                        let controller = format!("/communications/calls/{}", token.call_id);
-                        identity.conversation_token(
-                            token.tenant_id,
-                            token.app_id,
-                            token.activity_id,
-                            controller,
-                            token.issued_at,
-                        )
-                    })
-                },
+                conversation_tokens: switchboard_calls::ConversationTokens::new(base.clone(), &base),
                 node: switchboard_calls::NodeConfig { node_id: node_id.into(), lease: Duration::from_secs(10) },
             },
         );
