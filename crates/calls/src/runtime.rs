@@ -3,7 +3,6 @@
 //! (real time) or from [`Calls::advance`] (virtual time), one at a time, each at its own due time.
 
 use std::{
-    collections::HashSet,
     future::Future,
     hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
@@ -298,12 +297,11 @@ impl Calls {
         now: DateTime<Utc>,
     ) -> Result<(), CallsError> {
         let notifications = change.notifications.len();
-        let raised: HashSet<String> = change.notifications.iter().map(|n| n.call_id.clone()).collect();
         // The change happened when its notifications were queued, so a timeline shows it before them.
         let happened = change.notifications.iter().map(|n| n.queued_at).min().unwrap_or_else(Utc::now);
         let arms = !change.timers.is_empty();
         let lease = change.lease.clone();
-        self.store.commit_call(change).await?;
+        let queued = self.store.commit_call(change).await?;
         // The owner keeps what it committed; an ended call is changed no more and leaves memory.
         if call.is_terminated() {
             self.ownership.forget(&call.id);
@@ -323,9 +321,7 @@ impl Calls {
                 sim_time: now,
             },
         );
-        for call_id in &raised {
-            self.outbox.raised(call_id);
-        }
+        self.outbox.committed(queued);
         if arms {
             self.timers.notify_one();
         }

@@ -101,6 +101,12 @@ const PREFETCH: u32 = 32;
 const CANDIDATES_PER_SLOT: usize = 4;
 /// How many calls passed over for want of a slot are remembered by name.
 const MISSED_LISTED: usize = 64;
+/// How many calls' delivered notifications are remembered (`NextLook::settled`); past it they are forgotten, and
+/// the calls' next notifications are read from the outbox once.
+const SETTLED_REMEMBERED: usize = 200_000;
+/// How many handed-over notifications wait in memory at most (for their call's delivery, or a slot); past it, their
+/// calls are read from the outbox, which has them all.
+const HELD_IN_MEMORY: usize = 8192;
 /// How often the journal is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How long a notification token is reused; far inside its lifetime, so a bot never sees one close to expiry.
@@ -179,6 +185,23 @@ struct NextLook {
     after_delivery: HashSet<String>,
     /// What a look found due but could not start for want of a slot: looked at again when one frees up.
     missed: Missed,
+    /// Notifications the runtime handed over as it committed them, per call, in order: delivered from memory when
+    /// nothing of the call can be pending before them (`deliverable_from_memory`), else their call is read from the outbox.
+    handed: HashMap<String, Vec<NotificationRecord>>,
+    /// How many notifications `handed` holds.
+    held: usize,
+    /// Per call, the number (`call_sequence`) of its last notification known to be finished, with every one before
+    /// it finished or set aside (set-aside ones retry on their own and hold nothing back).
+    settled: HashMap<String, i64>,
+    /// Per call, the highest `seq` read from the outbox since it last went from memory: a handed notification at or
+    /// below it may have been read (and delivered, or found waiting for its retry) already, so its call is read from
+    /// the outbox again rather than risk sending it twice or early.
+    read: HashMap<String, i64>,
+    /// The same for every call not in `read` (past `SETTLED_REMEMBERED` calls, they share one figure).
+    read_floor: i64,
+    /// Counts the times `settled` was forgotten (a replay makes finished notifications pending again): a delivery
+    /// that started before does not settle anything.
+    forgotten: u64,
 }
 
 #[derive(Default)]
@@ -191,6 +214,88 @@ struct Missed {
 impl NextLook {
     fn waiting_for_slots(&self) -> bool {
         self.missed.everything || self.missed.retries || !self.missed.calls.is_empty()
+    }
+
+    /// Sorts the handed notifications of calls with no delivery under way: those that can go from memory are
+    /// returned, one run per call; the calls of the others are to be read from the outbox.
+    fn deliverable_from_memory(&mut self, busy: &HashSet<String>, in_order: bool) -> Vec<Vec<NotificationRecord>> {
+        let mut ready = Vec::new();
+        let idle: Vec<String> = self.handed.keys().filter(|call_id| !busy.contains(*call_id)).cloned().collect();
+        for call_id in idle {
+            let mut records = self.handed.remove(&call_id).expect("invariant: the key was just listed");
+            self.held -= records.len();
+            let settled = self.settled.get(&call_id).copied();
+            // Already delivered from the outbox (read there before the hand-over was taken).
+            records.retain(|record| settled.is_none_or(|through| record.call_sequence > through));
+            let Some(head) = records.first() else { continue };
+            // Nothing can be pending before the first: the one before it is settled, or it is the call's first.
+            let follows = settled.map_or(head.call_sequence == 1, |through| head.call_sequence == through + 1);
+            let contiguous = records.windows(2).all(|pair| pair[1].call_sequence == pair[0].call_sequence + 1);
+            let unread = head.seq > self.read_floor && self.read.get(&call_id).is_none_or(|read| head.seq > *read);
+            if in_order && follows && contiguous && unread && !self.calls.contains(&call_id) {
+                self.read.remove(&call_id);
+                ready.push(records);
+            } else {
+                self.calls.insert(call_id);
+            }
+        }
+        ready
+    }
+
+    /// `records` were read from the outbox.
+    fn read_from_outbox(&mut self, records: &[NotificationRecord]) {
+        for record in records {
+            let read = self.read.entry(record.notification.call_id.clone()).or_insert(record.seq);
+            *read = (*read).max(record.seq);
+        }
+        if self.read.len() > SETTLED_REMEMBERED {
+            self.read_floor = self.read.drain().map(|(_, seq)| seq).fold(self.read_floor, i64::max);
+        }
+    }
+
+    /// Anything in the outbox may have changed (a replay): no call is known to be settled.
+    fn forget_settled(&mut self) {
+        self.settled.clear();
+        self.forgotten += 1;
+    }
+
+    /// A notification the runtime handed over, for a call whose delivery may be under way (`busy`).
+    fn hand(&mut self, record: NotificationRecord, busy: &HashSet<String>) {
+        let call_id = &record.notification.call_id;
+        if self.held >= HELD_IN_MEMORY {
+            let later = if busy.contains(call_id) { &mut self.after_delivery } else { &mut self.calls };
+            later.insert(call_id.clone());
+            return;
+        }
+        self.held += 1;
+        self.handed.entry(call_id.clone()).or_default().push(record);
+    }
+
+    /// Handed-over notifications that could not start for want of a slot: they wait in memory for one.
+    fn hand_back(&mut self, records: Vec<NotificationRecord>) {
+        self.held += records.len();
+        let call_id = records[0].notification.call_id.clone();
+        let handed = self.handed.entry(call_id).or_default();
+        let later = std::mem::replace(handed, records);
+        handed.extend(later);
+    }
+
+    /// A call's delivery, started when `forgotten` was `since`, ended: how far its notifications are settled, if it
+    /// knows.
+    fn delivered(&mut self, call_id: &str, settled_through: Option<i64>, since: u64) {
+        match settled_through.filter(|_| since == self.forgotten) {
+            Some(through) => {
+                if self.settled.len() >= SETTLED_REMEMBERED && !self.settled.contains_key(call_id) {
+                    self.forget_settled();
+                    return;
+                }
+                let settled = self.settled.entry(call_id.to_owned()).or_insert(through);
+                *settled = (*settled).max(through);
+            }
+            None => {
+                self.settled.remove(call_id);
+            }
+        }
     }
 
     /// A slot came free: what was missed is looked at again.
@@ -213,10 +318,20 @@ struct Posted {
 /// How a call's delivery task ended.
 struct Ended {
     call_id: String,
+    delivery: CallDelivery,
+    /// `NextLook::forgotten` when it started.
+    since: u64,
+}
+
+/// How the delivery of a call's notifications went.
+struct CallDelivery {
     /// The call may have more notifications due now.
     more: bool,
     /// A notification of the call waits for a retry at this time.
     retry_at: Option<DateTime<Utc>>,
+    /// Every notification of the call up to this number is finished or set aside (`NextLook::settled`); `None`
+    /// when that is not known.
+    settled_through: Option<i64>,
 }
 
 /// How one attempt at a batch ended, for the rest of the call's delivery.
@@ -310,13 +425,19 @@ impl Dispatcher {
         let mut next_prune = Instant::now();
         loop {
             let raised = self.wake.take();
-            look.everything |= raised.everything;
+            if raised.everything {
+                look.everything = true;
+                look.forget_settled();
+            }
             for call_id in raised.calls {
                 if busy.contains(&call_id) {
                     look.after_delivery.insert(call_id);
                 } else {
                     look.calls.insert(call_id);
                 }
+            }
+            for record in raised.committed {
+                look.hand(record, &busy);
             }
             if self.slots_freed.swap(false, Ordering::Relaxed) {
                 look.slots_freed();
@@ -350,14 +471,16 @@ impl Dispatcher {
                     // Whatever else ended meanwhile, so that one look at the outbox serves them all.
                     while let Some(finished) = ended.take().or_else(|| deliveries.try_join_next()) {
                         let finished = finished.expect("invariant: a delivery task does not panic");
-                        busy.remove(&finished.call_id);
-                        if let Some(at) = finished.retry_at {
+                        let Ended { call_id, delivery, since } = finished;
+                        busy.remove(&call_id);
+                        look.delivered(&call_id, delivery.settled_through, since);
+                        if let Some(at) = delivery.retry_at {
                             retry_due = Some(retry_due.map_or(at, |due| due.min(at)));
                         }
-                        if look.after_delivery.remove(&finished.call_id) || finished.more {
+                        if look.after_delivery.remove(&call_id) || delivery.more {
                             // What it left may also wait for retries: the next retry is read again.
-                            look.retries |= finished.more;
-                            look.calls.insert(finished.call_id);
+                            look.retries |= delivery.more;
+                            look.calls.insert(call_id);
                         }
                     }
                     look.slots_freed();
@@ -383,8 +506,11 @@ impl Dispatcher {
     ) -> Result<Option<Option<DateTime<Utc>>>, StoreError> {
         let everything = std::mem::take(&mut look.everything);
         let retries = std::mem::take(&mut look.retries) || everything;
+        let disorder = self.controls.disorder();
+        // Shuffled deliveries settle nothing: every call is read from the outbox.
+        let handed = look.deliverable_from_memory(busy, !disorder.reorders());
         let calls: Vec<String> = look.calls.drain().filter(|call_id| !busy.contains(call_id)).collect();
-        if !retries && calls.is_empty() {
+        if !retries && calls.is_empty() && handed.is_empty() {
             return Ok(None);
         }
         let free = self.answering.available_permits() + self.struggling.available_permits();
@@ -393,9 +519,9 @@ impl Dispatcher {
             look.missed.everything |= everything;
             look.missed.retries |= retries;
             look.missed.calls.extend(calls);
+            handed.into_iter().for_each(|records| look.hand_back(records));
             return Ok(None);
         }
-        let disorder = self.controls.disorder();
         let per_call = PREFETCH.max(disorder.reorder_window);
         // More candidates than free slots: calls whose receiver has all its connections in use are passed over (a
         // webhook that hangs must not take every slot from the bots whose webhooks answer).
@@ -412,8 +538,11 @@ impl Dispatcher {
                 due.extend(self.store.deliverable_retries(now, per_call, wanted).await?);
             }
         }
+        look.read_from_outbox(&due);
+        // What the outbox gave for the handed-over calls (committed since the hand-over) is handed over too.
+        let mut grouped: HashSet<String> =
+            handed.iter().map(|records| records[0].notification.call_id.clone()).collect();
         let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
-        let mut grouped: HashSet<String> = HashSet::new();
         for record in due {
             let call_id = &record.notification.call_id;
             if busy.contains(call_id) {
@@ -433,9 +562,15 @@ impl Dispatcher {
                 }
             }
         }
-        for records in by_call {
+        // Handed over, a call's notifications are all it has pending: however many, there are no more to read.
+        let handed = handed.into_iter().map(|records| (records, None));
+        for (records, per_call) in handed.chain(by_call.into_iter().map(|records| (records, Some(per_call)))) {
             let call_id = records[0].notification.call_id.clone();
             let Some(slots) = self.claim(records[0].notification.url.as_deref()) else {
+                if per_call.is_none() {
+                    look.hand_back(records);
+                    continue;
+                }
                 // Past a few, a look at everything (bounded by the free slots) is cheaper than one at all of them.
                 if look.missed.calls.len() < MISSED_LISTED {
                     look.missed.calls.insert(call_id);
@@ -447,9 +582,10 @@ impl Dispatcher {
             busy.insert(call_id.clone());
             let dispatcher = self.clone();
             let disorder = disorder.clone();
+            let since = look.forgotten;
             deliveries.spawn(async move {
-                let (more, retry_at) = dispatcher.deliver_call(records, per_call, &disorder, &slots).await;
-                Ended { call_id, more, retry_at }
+                let delivery = dispatcher.deliver_call(records, per_call, &disorder, &slots).await;
+                Ended { call_id, delivery, since }
             });
         }
         if !retries {
@@ -460,15 +596,16 @@ impl Dispatcher {
     }
 
     /// Delivers a call's due notifications in order, in batches, stopping at the first that is not delivered (the
-    /// rest wait behind it); or, when the disorder knobs say so, shuffled. Returns whether the call may have more due
-    /// now (`per_call` were taken, or one became a dead letter) and when a retry was scheduled.
+    /// rest wait behind it); or, when the disorder knobs say so, shuffled. Says whether the call may have more due
+    /// now (`per_call` were read from the outbox, or one became a dead letter), when a retry was scheduled, and how
+    /// far the call is settled. `per_call` is `None` for notifications handed over by the runtime: all it has.
     async fn deliver_call(
         &self,
         records: Vec<NotificationRecord>,
-        per_call: u32,
+        per_call: Option<u32>,
         disorder: &Disorder,
         slots: &Slots,
-    ) -> (bool, Option<DateTime<Utc>>) {
+    ) -> CallDelivery {
         let mut rng = match disorder.seed {
             Some(seed) => fastrand::Rng::with_seed(seed ^ u64::try_from(records[0].seq).unwrap_or_default()),
             None => fastrand::Rng::new(),
@@ -483,19 +620,32 @@ impl Dispatcher {
                     retry_at = Some(retry_at.map_or(at, |earlier: DateTime<Utc>| earlier.min(at)));
                 }
             }
-            return (true, retry_at);
+            return CallDelivery { more: true, retry_at, settled_through: None };
         }
-        let all_taken = records.len() >= per_call as usize;
+        let all_taken = per_call.is_some_and(|per_call| records.len() >= per_call as usize);
         let mut set_aside_until: Option<DateTime<Utc>> = None;
+        let earliest = |at: DateTime<Utc>, other: Option<DateTime<Utc>>| Some(other.map_or(at, |other| other.min(at)));
         for batch in batches(&records, self.config.batch_size) {
             match self.deliver(batch, disorder, &mut rng, slots).await {
                 Sent::Delivered => {}
-                Sent::DeadLettered => return (true, set_aside_until),
-                Sent::RetryAt(at) => return (false, Some(set_aside_until.map_or(at, |other| other.min(at)))),
-                Sent::SetAside(at) => set_aside_until = Some(set_aside_until.map_or(at, |other| other.min(at))),
+                Sent::DeadLettered => {
+                    return CallDelivery { more: true, retry_at: set_aside_until, settled_through: None };
+                }
+                Sent::RetryAt(at) => {
+                    return CallDelivery {
+                        more: false,
+                        retry_at: earliest(at, set_aside_until),
+                        settled_through: None,
+                    };
+                }
+                Sent::SetAside(at) => set_aside_until = earliest(at, set_aside_until),
             }
         }
-        (all_taken, set_aside_until)
+        // Read from the outbox, fewer than asked for were all the call had pending up to the first waiting for its
+        // retry — unless some were set aside: those are read even behind one that waits.
+        let settled = !all_taken && !records.iter().any(|record| record.set_aside);
+        let settled_through = settled.then(|| records.iter().map(|record| record.call_sequence).max()).flatten();
+        CallDelivery { more: all_taken, retry_at: set_aside_until, settled_through }
     }
 
     /// Whether retrying `batch` at `retry_at` would keep its call's later notifications waiting longer than allowed
@@ -790,6 +940,81 @@ pub(crate) mod tests {
             last_error: None,
             finished_at: None,
         }
+    }
+
+    /// Notification `call_sequence` of call `call_id`, numbered `seq` in the outbox.
+    fn handed(call_id: &str, seq: i64, call_sequence: i64) -> NotificationRecord {
+        let mut record = record(seq, "http://a/", 0);
+        record.notification.call_id = call_id.into();
+        record.call_sequence = call_sequence;
+        record
+    }
+
+    fn hand(look: &mut NextLook, records: &[(&str, i64, i64)]) {
+        for &(call_id, seq, call_sequence) in records {
+            look.hand(handed(call_id, seq, call_sequence), &["busy".to_string()].into());
+        }
+    }
+
+    fn ready(look: &mut NextLook, busy: &[&str]) -> Vec<(String, Vec<i64>)> {
+        let busy = busy.iter().map(|call_id| call_id.to_string()).collect();
+        let mut ready: Vec<_> = look
+            .deliverable_from_memory(&busy, true)
+            .into_iter()
+            .map(|run| (run[0].notification.call_id.clone(), run.iter().map(|r| r.call_sequence).collect()))
+            .collect();
+        ready.sort();
+        ready
+    }
+
+    #[test]
+    fn handed_notifications_go_from_memory_only_when_nothing_of_their_call_can_be_pending_before_them() {
+        let mut look = NextLook::default();
+        hand(&mut look, &[("new", 1, 1), ("new", 2, 2), ("old", 3, 7), ("busy", 4, 1)]);
+        assert_eq!(ready(&mut look, &["busy"]), [("new".to_string(), vec![1, 2])], "a call's first ones");
+        assert_eq!(look.calls, ["old".to_string()].into(), "one before it may be pending: read from the outbox");
+        assert!(look.handed.contains_key("busy"), "waits for the delivery under way");
+
+        look.calls.clear();
+        look.delivered("new", Some(2), 0);
+        look.delivered("busy", Some(1), 0);
+        hand(&mut look, &[("new", 5, 3), ("new", 6, 5)]);
+        assert_eq!(ready(&mut look, &[]), [], "the delivery under way took it; not contiguous");
+        assert_eq!(look.calls, ["new".to_string()].into());
+        assert!(!look.handed.contains_key("busy"), "already delivered: dropped");
+
+        look.calls.clear();
+        look.delivered("new", Some(5), 0);
+        look.read_from_outbox(&[handed("new", 7, 6)]);
+        hand(&mut look, &[("new", 7, 6)]);
+        assert_eq!(ready(&mut look, &[]), [], "read from the outbox already, perhaps");
+        hand(&mut look, &[("new", 8, 6)]);
+        look.calls.insert("new".into());
+        assert_eq!(ready(&mut look, &[]), [], "to be read from the outbox anyway");
+        look.calls.clear();
+        hand(&mut look, &[("new", 8, 6)]);
+        assert_eq!(ready(&mut look, &[]), [("new".to_string(), vec![6])]);
+        look.read_floor = 10;
+        hand(&mut look, &[("other", 9, 1)]);
+        assert_eq!(ready(&mut look, &[]), [], "below the floor of calls read once too many to remember each");
+
+        look.forget_settled();
+        look.delivered("new", Some(6), 0);
+        hand(&mut look, &[("new", 9, 7)]);
+        assert_eq!(
+            ready(&mut look, &[]),
+            [],
+            "a replay forgot what was settled; a delivery from before settles nothing"
+        );
+        look.delivered("new", None, look.forgotten);
+        assert!(look.settled.is_empty(), "not known to be settled");
+
+        look.calls.clear();
+        look.handed.clear();
+        look.held = HELD_IN_MEMORY;
+        hand(&mut look, &[("busy", 20, 9), ("idle", 21, 1)]);
+        assert!(look.handed.is_empty(), "too many held: read from the outbox");
+        assert_eq!((look.after_delivery, look.calls), (["busy".to_string()].into(), ["idle".to_string()].into()));
     }
 
     fn seqs(batches: Vec<&[NotificationRecord]>) -> Vec<Vec<i64>> {

@@ -102,6 +102,24 @@ pub struct NotificationRecord {
 }
 
 impl NotificationRecord {
+    /// A notification as it is queued: pending, never tried.
+    pub fn queued(seq: i64, call_sequence: i64, notification: NewNotification) -> NotificationRecord {
+        NotificationRecord {
+            seq,
+            call_sequence,
+            notification,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            round_attempts: 0,
+            replayed_at: None,
+            next_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            finished_at: None,
+            set_aside: false,
+        }
+    }
+
     /// Where the retry horizon of the current round starts: the queueing, or the last replay.
     pub fn round_started_at(&self) -> DateTime<Utc> {
         self.replayed_at.unwrap_or(self.notification.queued_at)

@@ -217,8 +217,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes a call with its timers and notifications, in one transaction. Refused with [`StoreError::Conflict`]
     /// when the stored version is not `expected_version` (or, for a new call, when the id exists), and with
-    /// [`StoreError::Fenced`] when the change's lease is not the call's.
-    async fn commit_call(&self, change: CallChange) -> Result<(), StoreError>;
+    /// [`StoreError::Fenced`] when the change's lease is not the call's. Returns the notifications it queued for
+    /// delivery, numbered, in the order they were raised, for the dispatcher to take without reading them back.
+    async fn commit_call(&self, change: CallChange) -> Result<Vec<NotificationRecord>, StoreError>;
 
     /// Records a node's heartbeat (registering it the first time); returns whether it was still alive, that is,
     /// whether its previous heartbeat had not expired by `node.heartbeat_at`.

@@ -444,23 +444,28 @@ fn bodies(records: &[crate::NotificationRecord]) -> Vec<&str> {
     records.iter().map(|n| n.notification.body.as_str()).collect()
 }
 
-/// Calls c1 (notifications 1, 2, 3 for app 10) and c2 (4 with nowhere to go, then 5, for app 11).
-async fn two_calls(store: &impl Store) {
+/// Calls c1 (notifications 1, 2, 3 for app 10) and c2 (4 with nowhere to go, then 5, for app 11); what their commits
+/// queued for delivery.
+async fn two_calls(store: &impl Store) -> Vec<crate::NotificationRecord> {
     let mut c1 = change(call_record("c1", 10, 1, false), None);
     c1.notifications = vec![notification("c1", 10, 1), notification("c1", 10, 2), notification("c1", 10, 3)];
-    store.commit_call(c1).await.unwrap();
+    let mut queued = store.commit_call(c1).await.unwrap();
     let mut c2 = change(call_record("c2", 11, 1, false), None);
     let mut nowhere = notification("c2", 11, 4);
     nowhere.url = None;
     c2.notifications = vec![nowhere, notification("c2", 11, 5)];
-    store.commit_call(c2).await.unwrap();
+    queued.extend(store.commit_call(c2).await.unwrap());
+    queued
 }
 
 async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert_eq!(store.next_retry_due(&[]).await.unwrap(), None);
-    two_calls(&store).await;
+    let queued = two_calls(&store).await;
 
     let journal_all = store.notifications(journal()).await.unwrap();
+    let pending: Vec<_> = journal_all.iter().filter(|n| n.status == DeliveryStatus::Pending).cloned().collect();
+    assert_eq!(queued, pending, "a commit hands over what it queued, as the journal then shows it");
+    assert_eq!(queued.len(), 4, "all but the one with nowhere to go");
     assert!(journal_all.windows(2).all(|w| w[0].seq < w[1].seq), "the journal is in the order they were raised");
     let numbers: Vec<_> = journal_all.iter().map(|n| (n.notification.call_id.as_str(), n.call_sequence)).collect();
     assert_eq!(numbers, [("c1", 1), ("c1", 2), ("c1", 3), ("c2", 1), ("c2", 2)], "numbered within their call");

@@ -6,10 +6,14 @@ use uuid::Uuid;
 
 use super::{Query, all, classify, execute, first, get, optional_timestamp, required_timestamp, text, timestamp, uuid};
 use crate::{
-    CallChange, CallFilter, CallRecord, Claimant, Lease, NodeRecord, StoreError, TimerRecord, WorldEntityRecord,
+    CallChange, CallFilter, CallRecord, Claimant, Lease, NodeRecord, NotificationRecord, StoreError, TimerRecord,
+    WorldEntityRecord,
 };
 
-pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Result<(), StoreError> {
+pub(super) fn commit_call(
+    connection: &mut Connection,
+    change: CallChange,
+) -> Result<Vec<NotificationRecord>, StoreError> {
     let CallChange { call, lease, expected_version, fired, timers, cancelled_timers, notifications } = change;
     let transaction = connection.savepoint().map_err(classify)?;
     let fenced =
@@ -86,10 +90,12 @@ pub(super) fn commit_call(connection: &mut Connection, change: CallChange) -> Re
             (super::outbox::OFFER_OUTLIVED, timestamp(ended_at), &call.call_id),
         )?;
     }
-    for notification in &notifications {
-        super::outbox::insert(&transaction, notification)?;
+    let mut queued = Vec::with_capacity(notifications.len());
+    for notification in notifications {
+        queued.extend(super::outbox::insert(&transaction, notification)?);
     }
-    transaction.commit().map_err(classify)
+    transaction.commit().map_err(classify)?;
+    Ok(queued)
 }
 
 /// The call's current lease, if a node holds it.

@@ -80,6 +80,9 @@ impl SqliteStore {
         let worker = Worker::start(move || {
             let mut connection = open()?;
             connection.pragma_update(None, "foreign_keys", "ON").map_err(classify)?;
+            // Each method of a group commit runs in a savepoint, whose journal SQLite would otherwise write to a
+            // temporary file: in memory it costs no system calls (a profile found them ~5% of the SQLite thread).
+            connection.pragma_update(None, "temp_store", "MEMORY").map_err(classify)?;
             connection.set_prepared_statement_cache_capacity(128);
             migrate(&mut connection)?;
             connection
@@ -632,7 +635,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn commit_call(&self, change: CallChange) -> Result<(), StoreError> {
+    async fn commit_call(&self, change: CallChange) -> Result<Vec<NotificationRecord>, StoreError> {
         self.run(move |c| calls::commit_call(c, change)).await
     }
 

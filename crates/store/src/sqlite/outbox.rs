@@ -17,8 +17,12 @@ const NOWHERE: &str = "the call has no callbackUri and the app has no calling we
 /// Why an undelivered offer is given up when its call ends.
 pub(super) const OFFER_OUTLIVED: &str = "the call ended before its offer was delivered; there is nothing to answer";
 
-/// Inserts a notification inside the transaction of the change that raised it, numbering it within its call.
-pub(super) fn insert(connection: &Connection, notification: &NewNotification) -> Result<(), StoreError> {
+/// Inserts a notification inside the transaction of the change that raised it, numbering it within its call; returns
+/// it as queued, unless it has nowhere to go (then it is dead-lettered at once).
+pub(super) fn insert(
+    connection: &Connection,
+    notification: NewNotification,
+) -> Result<Option<NotificationRecord>, StoreError> {
     let call_sequence: i64 = first(
         connection,
         "UPDATE call SET notifications_raised = notifications_raised + 1 WHERE call_id = ? \
@@ -33,11 +37,11 @@ pub(super) fn insert(connection: &Connection, notification: &NewNotification) ->
         Some(_) => (DeliveryStatus::Pending, None, None),
         None => (DeliveryStatus::DeadLettered, Some(NOWHERE), Some(timestamp(notification.queued_at))),
     };
-    execute(
+    let seq: i64 = first(
         connection,
         "INSERT INTO notification (message_id, call_id, call_sequence, tenant_id, app_id, url, body, chain_id, \
          scenario_id, raised_at, queued_at, status, last_error, finished_at, offer) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         rusqlite::params![
             notification.message_id.to_string(),
             &notification.call_id,
@@ -55,8 +59,10 @@ pub(super) fn insert(connection: &Connection, notification: &NewNotification) ->
             finished,
             notification.offer,
         ],
-    )
-    .map(drop)
+        |row| get(row, "seq"),
+    )?
+    .ok_or_else(|| StoreError::Backend("an inserted notification returned no sequence number".into()))?;
+    Ok((status == DeliveryStatus::Pending).then(|| NotificationRecord::queued(seq, call_sequence, notification)))
 }
 
 fn count(row: &Row<'_>, column: &str) -> Result<u32, StoreError> {
