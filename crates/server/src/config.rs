@@ -123,9 +123,9 @@ pub(crate) struct NotificationSettings {
     /// and they go on [default: 5s]
     #[serde(with = "humantime_serde")]
     pub(crate) max_hold_back: Duration,
-    /// Calls delivered to at once [default: 64]
+    /// Calls delivered to at once [default: 128]
     pub(crate) concurrency: usize,
-    /// Connections open at once to one receiving host [default: 8]
+    /// Connections open at once to one receiving host [default: 32]
     pub(crate) connections_per_host: usize,
     /// Queued notifications of a call sent together in one commsNotifications body; 1 sends each alone [default: 1]
     pub(crate) batch_size: u32,
