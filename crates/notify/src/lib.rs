@@ -223,9 +223,8 @@ impl NextLook {
     /// returned, one run per call; the calls of the others are to be read from the outbox.
     fn deliverable_from_memory(&mut self, busy: &HashSet<String>, in_order: bool) -> Vec<Vec<NotificationRecord>> {
         let mut ready = Vec::new();
-        let idle: Vec<String> = self.handed.keys().filter(|call_id| !busy.contains(*call_id)).cloned().collect();
-        for call_id in idle {
-            let mut records = self.handed.remove(&call_id).expect("invariant: the key was just listed");
+        let idle: Vec<_> = self.handed.extract_if(|call_id, _| !busy.contains(call_id)).collect();
+        for (call_id, mut records) in idle {
             self.held -= records.len();
             let settled = self.settled.get(&call_id).copied();
             // Already delivered from the outbox (read there before the hand-over was taken).
@@ -647,7 +646,7 @@ impl Dispatcher {
         // Read from the outbox, fewer than asked for were all the call had pending up to the first waiting for its
         // retry — unless some were set aside: those are read even behind one that waits.
         let settled = !all_taken && !records.iter().any(|record| record.set_aside);
-        let settled_through = settled.then(|| records.iter().map(|record| record.call_sequence).max()).flatten();
+        let settled_through = records.iter().map(|record| record.call_sequence).max().filter(|_| settled);
         CallDelivery { more: all_taken, retry_at: set_aside_until, settled_through }
     }
 
@@ -906,7 +905,7 @@ fn batches(records: &[NotificationRecord], size: u32) -> Vec<&[NotificationRecor
 #[cfg(test)]
 pub(crate) mod tests {
     use chrono::{DateTime, TimeZone};
-    use switchboard_store::{DeliveryStatus, NewNotification};
+    use switchboard_store::NewNotification;
 
     use super::*;
 
@@ -917,31 +916,23 @@ pub(crate) mod tests {
 
     /// A pending notification of call `c`, queued at `at(0)`.
     pub(crate) fn record(seq: i64, url: &str, round_attempts: u32) -> NotificationRecord {
+        let notification = NewNotification {
+            message_id: Uuid::from_u128(seq as u128),
+            call_id: "c".into(),
+            tenant_id: Uuid::nil(),
+            app_id: Uuid::nil(),
+            url: Some(url.into()),
+            body: format!(r#"{{"@odata.type":"x","value":[{{"n":{seq}}}]}}"#),
+            chain_id: "chain".into(),
+            scenario_id: "scenario".into(),
+            raised_at: at(0),
+            queued_at: at(0),
+            offer: false,
+        };
         NotificationRecord {
-            seq,
-            call_sequence: seq,
-            notification: NewNotification {
-                message_id: Uuid::from_u128(seq as u128),
-                call_id: "c".into(),
-                tenant_id: Uuid::nil(),
-                app_id: Uuid::nil(),
-                url: Some(url.into()),
-                body: format!(r#"{{"@odata.type":"x","value":[{{"n":{seq}}}]}}"#),
-                chain_id: "chain".into(),
-                scenario_id: "scenario".into(),
-                raised_at: at(0),
-                queued_at: at(0),
-                offer: false,
-            },
-            status: DeliveryStatus::Pending,
-            set_aside: false,
             attempts: round_attempts,
             round_attempts,
-            replayed_at: None,
-            next_attempt_at: None,
-            last_status: None,
-            last_error: None,
-            finished_at: None,
+            ..NotificationRecord::queued(seq, seq, notification)
         }
     }
 

@@ -81,22 +81,8 @@ impl OutboxSignal {
 mod tests {
     use super::*;
 
-    fn queued(call_id: &str, seq: i64) -> NotificationRecord {
-        let at = chrono::DateTime::UNIX_EPOCH;
-        let notification = crate::NewNotification {
-            message_id: uuid::Uuid::from_u128(seq as u128),
-            call_id: call_id.into(),
-            tenant_id: uuid::Uuid::nil(),
-            app_id: uuid::Uuid::nil(),
-            url: Some("http://127.0.0.1/".into()),
-            body: "{}".into(),
-            chain_id: String::new(),
-            scenario_id: String::new(),
-            raised_at: at,
-            queued_at: at,
-            offer: false,
-        };
-        NotificationRecord::queued(seq, seq, notification)
+    fn queued(call_id: &str, seq: u32) -> NotificationRecord {
+        NotificationRecord::queued(seq.into(), seq.into(), crate::testsuite::notification(call_id, 0, seq))
     }
 
     fn seqs(raised: &Raised) -> Vec<i64> {
@@ -112,19 +98,19 @@ mod tests {
         assert_eq!((seqs(&raised), raised.calls.len(), raised.everything), (vec![1, 2, 3], 0, false));
         assert_eq!(signal.take(), Raised::default(), "taken");
 
-        signal.committed((0..HANDED_NOTIFICATIONS as i64).map(|seq| queued("a", seq)).collect());
-        signal.committed(vec![queued("b", -1)]);
+        signal.committed((0..HANDED_NOTIFICATIONS as u32).map(|seq| queued("a", seq)).collect());
+        signal.committed(vec![queued("b", 0)]);
         let raised = signal.take();
         assert_eq!(raised.committed.len(), HANDED_NOTIFICATIONS);
         assert_eq!(raised.calls, ["b".to_owned()].into(), "past the limit, the call is listed");
 
         signal.committed(vec![queued("a", 1)]);
-        signal.committed((0..=LISTED_CALLS as i64).map(|n| queued(&n.to_string(), n)).collect());
+        signal.committed((0..=LISTED_CALLS as u32).map(|n| queued(&n.to_string(), n)).collect());
         let raised = signal.take();
         assert_eq!(seqs(&raised)[..1], [1]);
         assert!(!raised.everything, "calls are handed over, not listed");
-        signal.committed((0..HANDED_NOTIFICATIONS as i64).map(|seq| queued("a", seq)).collect());
-        signal.committed((0..=LISTED_CALLS as i64).map(|n| queued(&n.to_string(), n)).collect());
+        signal.committed((0..HANDED_NOTIFICATIONS as u32).map(|seq| queued("a", seq)).collect());
+        signal.committed((0..=LISTED_CALLS as u32).map(|n| queued(&n.to_string(), n)).collect());
         assert!(signal.take().everything, "more calls than can be listed: look at everything");
     }
 }

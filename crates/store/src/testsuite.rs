@@ -223,7 +223,7 @@ fn timer(call_id: &str, key: &str, due_in: i64) -> TimerRecord {
     TimerRecord { call_id: call_id.into(), key: key.into(), due_at: epoch() + seconds(due_in) }
 }
 
-fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
+pub(crate) fn notification(call_id: &str, app: u128, n: u32) -> NewNotification {
     NewNotification {
         message_id: Uuid::from_u128((app << 32) | u128::from(n)),
         call_id: call_id.into(),
