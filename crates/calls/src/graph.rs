@@ -6,9 +6,7 @@ use switchboard_catalogue::{ApiVersion, Permission};
 use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, CallSetup, Command, Replaces, TransferRequest, codes,
     default_redirect_timeout,
-    model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, RosterState,
-    },
+    model::{Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response},
 };
 use switchboard_wire::model as wire;
 use uuid::Uuid;
@@ -107,16 +105,7 @@ fn check_media_permission(caller: &Caller, media_config: Option<&Value>) -> Resu
 }
 
 fn peer(endpoint: Endpoint, role: PeerRole, status: PeerStatus) -> Peer {
-    Peer {
-        participant_id: new_id(),
-        kind: endpoint.kind,
-        role,
-        endpoint_id: endpoint.endpoint_id,
-        identity: endpoint.identity,
-        behaviour: endpoint.behaviour,
-        status,
-        roster: RosterState::default(),
-    }
+    endpoint.into_peer(new_id(), role, status)
 }
 
 /// An endpoint that fails to answer: how a strict world rings a target it does not know during a redirect or
@@ -387,19 +376,15 @@ impl Calls {
                 continue;
             }
             let identity = other.resource.get("source").and_then(|s| s.get("identity")).cloned().unwrap_or(Value::Null);
-            attendees.push(Peer {
-                participant_id: other.my_participant_id.clone(),
+            let bot = Endpoint {
                 kind: EndpointKind::Application,
-                role: PeerRole::Party,
                 endpoint_id: other.my_participant_id.clone(),
                 identity,
-                behaviour: Behaviour {
-                    response: Response::Answer { after: std::time::Duration::ZERO },
-                    hang_up_after: None,
-                },
-                status: PeerStatus::Connected,
-                roster: RosterState { server_muted: other.bot.muted, ..RosterState::default() },
-            });
+                behaviour: Behaviour::present(None),
+            };
+            let mut attendee = bot.into_peer(other.my_participant_id.clone(), PeerRole::Party, PeerStatus::Connected);
+            attendee.roster.server_muted = other.bot.muted;
+            attendees.push(attendee);
         }
         // A bot that may only join as a guest is not of the organization (docs:application-post-calls permissions).
         let guest = !caller.has_any(&[Permission::CallsJoinGroupCallAll, Permission::CallsJoinGroupCallsChat]);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     ActionKind, Call, Command, Invitee,
-    model::{AudioRoutingGroup, PeerRole, PeerStatus, RosterState},
+    model::{AudioRoutingGroup, PeerRole, PeerStatus},
 };
 use switchboard_wire::model as wire;
 use uuid::Uuid;
@@ -109,16 +109,7 @@ impl Calls {
                 .and_then(Value::as_str)
                 .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
             invitation.entry("id").or_insert(Value::Null);
-            let peer = switchboard_engine::model::Peer {
-                participant_id,
-                kind: endpoint.kind,
-                role: PeerRole::Party,
-                endpoint_id: endpoint.endpoint_id,
-                identity: endpoint.identity,
-                behaviour: endpoint.behaviour,
-                status: PeerStatus::Ringing,
-                roster: RosterState::default(),
-            };
+            let peer = endpoint.into_peer(participant_id, PeerRole::Party, PeerStatus::Ringing);
             invitees.push(Invitee { peer, invitation: Value::Object(invitation), replaces });
         }
         let client_context = request.client_context.as_ref().cloned();

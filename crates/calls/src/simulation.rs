@@ -9,9 +9,7 @@ use serde_json::{Map, Value, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, PeerAction, codes,
-    model::{
-        Behaviour, CallKind, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, ResultInfo, RosterState,
-    },
+    model::{Behaviour, CallKind, Direction, EndpointKind, PeerRole, PeerStatus, ResultInfo},
 };
 use switchboard_store::CallFilter;
 use uuid::Uuid;
@@ -21,7 +19,7 @@ use switchboard_media::{Utterance, synth};
 use crate::{
     Calls, CallsError,
     media::Heard,
-    world::{Entity, SimAttendee, SimMeeting, SimUser, WorldError},
+    world::{Endpoint, Entity, SimAttendee, SimMeeting, SimUser, WorldError},
 };
 
 /// The longest a simulated person says a tone or silence in one go.
@@ -163,16 +161,7 @@ impl Calls {
         );
         resource.insert("requestedModalities".into(), json!(incoming.modalities));
         resource.insert("tenantId".into(), tenant_id.to_string().into());
-        let peer = Peer {
-            participant_id: Uuid::new_v4().to_string(),
-            kind: caller.kind,
-            role: PeerRole::Party,
-            endpoint_id: caller.endpoint_id,
-            identity: caller.identity,
-            behaviour: caller.behaviour,
-            status: PeerStatus::Connected,
-            roster: RosterState::default(),
-        };
+        let peer = caller.into_peer(Uuid::new_v4().to_string(), PeerRole::Party, PeerStatus::Connected);
         let setup = CallSetup {
             id: Uuid::new_v4().to_string(),
             tenant_id,
@@ -327,19 +316,14 @@ impl Calls {
         }
         let mut joined = Vec::new();
         for call in self.calls_in_meeting(tenant_id, meeting_id).await? {
-            let peer = Peer {
-                participant_id: Uuid::new_v4().to_string(),
+            let attendee = Endpoint {
                 kind: EndpointKind::User,
-                role: PeerRole::Party,
                 endpoint_id: user.id.clone(),
                 identity: user.identity(),
-                behaviour: Behaviour {
-                    response: Response::Answer { after: std::time::Duration::ZERO },
-                    hang_up_after: leave_after,
-                },
-                status: PeerStatus::Connected,
-                roster: RosterState { in_lobby: waits, ..RosterState::default() },
+                behaviour: Behaviour::present(leave_after),
             };
+            let mut peer = attendee.into_peer(Uuid::new_v4().to_string(), PeerRole::Party, PeerStatus::Connected);
+            peer.roster.in_lobby = waits;
             self.execute(&call.id, None, vec![Command::Join(peer)]).await?;
             joined.push(call.id);
         }

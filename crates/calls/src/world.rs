@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
-use switchboard_engine::model::{Behaviour, EndpointKind};
+use switchboard_engine::model::{Behaviour, EndpointKind, Leg, Peer, PeerRole, PeerStatus, RosterState};
 use switchboard_store::{Store, StoreError, WorldEntityRecord};
 use uuid::Uuid;
 
@@ -290,6 +290,22 @@ pub struct Endpoint {
     /// The Graph `identitySet` that names it.
     pub identity: Value,
     pub behaviour: Behaviour,
+}
+
+impl Endpoint {
+    /// The endpoint as a peer of a call, with a fresh roster; the world's endpoints are all simulated.
+    pub fn into_peer(self, participant_id: String, role: PeerRole, status: PeerStatus) -> Peer {
+        Peer {
+            participant_id,
+            kind: self.kind,
+            role,
+            endpoint_id: self.endpoint_id,
+            identity: self.identity,
+            leg: Leg::Simulated(self.behaviour),
+            status,
+            roster: RosterState::default(),
+        }
+    }
 }
 
 /// Why an identity names nobody Switchboard can ring.

@@ -114,10 +114,46 @@ pub struct Behaviour {
     pub hang_up_after: Option<Duration>,
 }
 
+impl Behaviour {
+    /// Someone already in the conversation when it is seen (a meeting's attendee): it answered at once, and leaves
+    /// `leaves_after` it if that is given.
+    pub fn present(leaves_after: Option<Duration>) -> Behaviour {
+        Behaviour { response: Response::Answer { after: Duration::ZERO }, hang_up_after: leaves_after }
+    }
+}
+
 impl Default for Behaviour {
     fn default() -> Behaviour {
         Behaviour { response: Response::Answer { after: Duration::from_secs(2) }, hang_up_after: None }
     }
+}
+
+/// A peer's leg: what answers, speaks and hears for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Leg {
+    /// A simulated endpoint: its behaviour decides when it answers, refuses and hangs up.
+    #[serde(rename = "behaviour")]
+    Simulated(Behaviour),
+    /// A real person's endpoint behind a transport: it answers, refuses, hangs up and mutes itself when its person
+    /// does, reported by the transport as [`crate::Command::Peer`]; the engine arms no timers for it.
+    Remote(RemoteLeg),
+}
+
+/// A real endpoint's leg: its audio goes through the transport that carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoteLeg {
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Transport {
+    /// A browser, over WebRTC.
+    WebRtc,
+    /// A phone, over SIP and RTP.
+    Sip,
 }
 
 /// What a simulated endpoint is, which decides how Graph names it and the codes its actions end calls with.
@@ -166,7 +202,9 @@ pub struct Peer {
     pub endpoint_id: String,
     /// The Graph `identitySet` that names it, as rendered in rosters and `source`/`targets`.
     pub identity: Value,
-    pub behaviour: Behaviour,
+    /// Stored as `"behaviour": {…}` for a simulated endpoint (as documents have always had it) or `"remote": {…}`.
+    #[serde(flatten)]
+    pub leg: Leg,
     pub status: PeerStatus,
     /// What the roster shows about it.
     #[serde(default)]
@@ -203,6 +241,14 @@ impl RosterState {
 }
 
 impl Peer {
+    /// How it acts, when it is simulated.
+    pub fn behaviour(&self) -> Option<&Behaviour> {
+        match &self.leg {
+            Leg::Simulated(behaviour) => Some(behaviour),
+            Leg::Remote(_) => None,
+        }
+    }
+
     /// In the conversation: connected, and not waiting in the lobby.
     pub fn is_in_conversation(&self) -> bool {
         self.is_on_roster() && !self.roster.in_lobby

@@ -12,8 +12,8 @@ use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, Command, Effect, NotificationKind, PeerAction, Rejection, Replaces, Timer,
     TransferRequest, handle,
     model::{
-        CallKind, CallState, Conversation, Direction, EndpointKind, OperationStatus, Peer, PeerRole, PeerStatus,
-        Response, ResultInfo,
+        CallKind, CallState, Conversation, Direction, EndpointKind, Leg, OperationStatus, Peer, PeerRole, PeerStatus,
+        RemoteLeg, Response, ResultInfo, Transport,
     },
 };
 
@@ -87,6 +87,30 @@ fn simulated_people_act_on_command() {
     assert_eq!(code(h.ended_with()), (200, 5002));
     let unknown = Command::Peer { participant_id: "nobody".into(), action: PeerAction::Answer };
     assert_eq!(h.send(unknown), Err(Rejection::Ended));
+}
+
+#[test]
+fn a_real_person_answers_and_hangs_up_only_when_their_transport_says_so() {
+    let mut alice = peer("alice", EndpointKind::User, answers_after(0), Some(secs(1)));
+    alice.leg = Leg::Remote(RemoteLeg { transport: Transport::WebRtc });
+    let mut h = Harness::outgoing(vec![alice]);
+    h.advance(secs(30));
+    assert_eq!(h.call.state, CallState::Establishing, "still ringing: no behaviour answers for a person");
+    let act = |action| Command::Peer { participant_id: "alice".into(), action };
+    h.send(act(PeerAction::Answer)).unwrap();
+    assert_eq!(h.call.state, CallState::Established);
+    h.advance(secs(600));
+    assert_eq!(h.call.state, CallState::Established, "nothing hangs up for them either");
+    h.send(act(PeerAction::HangUp)).unwrap();
+    assert_eq!(code(h.ended_with()), (200, 5002));
+    // Stored documents keep simulated peers' behaviour where it always was; a remote leg names its transport.
+    let stored = serde_json::to_value(&h.call.peers[0]).unwrap();
+    assert_eq!(stored["remote"], json!({"transport": "webRtc"}));
+    assert!(stored.get("behaviour").is_none());
+    let simulated = serde_json::to_value(peer("bob", EndpointKind::User, answers_after(2), None)).unwrap();
+    assert_eq!(simulated["behaviour"]["response"], json!({"kind": "answer", "afterMs": 2000}), "{simulated}");
+    let read: Peer = serde_json::from_value(stored).unwrap();
+    assert_eq!(read, h.call.peers[0]);
 }
 
 #[test]

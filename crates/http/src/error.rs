@@ -267,6 +267,8 @@ fn calls_status(error: &CallsError) -> (StatusCode, &'static str) {
             (StatusCode::NOT_FOUND, "NotFound")
         }
         CallsError::Media(MediaError::Media(_)) => (StatusCode::BAD_REQUEST, "BadRequest"),
+        // Telling a real person's leg what to say: only its transport can.
+        CallsError::Media(MediaError::WrongPort { .. }) => (StatusCode::CONFLICT, "Conflict"),
         CallsError::Rejected(Rejection::Conflict(_)) => (StatusCode::CONFLICT, "Conflict"),
         CallsError::Rejected(Rejection::WrongState { .. } | Rejection::NotApplicable(_))
         | CallsError::Invalid(_)

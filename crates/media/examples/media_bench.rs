@@ -9,7 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use switchboard_media::{Conference, FRAME_MS, Job, JobKind, Library, Lookup, Person, Plan, Utterance, synth::tone};
+use switchboard_media::{
+    Conference, FRAME_MS, Job, JobKind, Library, Lookup, Person, Plan, PortKind, Utterance, synth::tone,
+};
 
 struct Clips(HashMap<String, Lookup>);
 
@@ -23,7 +25,14 @@ impl Library for Clips {
 const FRAMES: u64 = 500;
 
 fn person(id: String, on_hold: bool) -> Person {
-    Person { id, sends: true, heard: !on_hold, hears: !on_hold, hold: on_hold.then_some(None) }
+    Person {
+        id,
+        sends: true,
+        heard: !on_hold,
+        hears: !on_hold,
+        hold: on_hold.then_some(None),
+        port: PortKind::Simulated,
+    }
 }
 
 /// A call of the bot and `people` simulated people; each person talks for the whole run when `talking`, and the
@@ -46,7 +55,7 @@ fn conference(people: usize, talking: bool, prompt: bool, on_hold: usize) -> Con
     if talking {
         for i in 0..people {
             let voice = tone(200.0 + 37.0 * i as f64, FRAMES * FRAME_MS);
-            conference.say(&format!("p{i}"), Utterance::Audio(voice));
+            conference.say(&format!("p{i}"), Utterance::Audio(voice)).expect("p{i} is simulated");
         }
     }
     conference

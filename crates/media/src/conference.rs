@@ -3,12 +3,13 @@
 //! keys they press, and what everyone heard. The call document decides the configuration (a [`Plan`], re-applied
 //! after every change of the call); the conference reports what happened as [`Event`]s.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::{
     capture::Capture,
     dtmf::Detector,
-    frame::{Clip, FRAME_MS, Frame, Mix},
+    frame::{Clip, Frame, Mix},
+    leg::{Leg, LegInput, Player, PortError, PortKind, Utterance, frames},
     synth,
 };
 
@@ -53,6 +54,8 @@ pub struct Person {
     pub hears: bool,
     /// On hold: the music it hears instead (`None` for the built-in track, or a prompt's key).
     pub hold: Option<Option<String>>,
+    /// What is behind its leg.
+    pub port: PortKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,134 +124,12 @@ pub enum RecordEnd {
     MaxSilence,
 }
 
-/// What a simulated person says next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Utterance {
-    Audio(Clip),
-    /// Keys pressed one after the other: as DTMF audio (`in_band`) or as RFC 4733 events, which carry no audio.
-    Keys {
-        keys: Vec<char>,
-        in_band: bool,
-        tone_ms: u64,
-        gap_ms: u64,
-    },
-}
-
 /// How loud a frame must be (RMS, dBFS) to count as someone speaking to a recording.
 const SPEECH_DBFS: f64 = -40.0;
 /// How long a DTMF digit the bot sends lasts.
 pub const SENT_TONE_MS: u64 = 100;
 /// Prompts loaded ahead of the one playing (it included).
 pub const PROMPTS_AHEAD: usize = 3;
-
-fn frames(ms: u64) -> u64 {
-    ms.div_ceil(FRAME_MS)
-}
-
-/// A clip being played, frame by frame.
-#[derive(Debug, Clone)]
-struct Player {
-    sound: Sound,
-    next: usize,
-}
-
-/// What a player plays: a clip, or DTMF keys made as they play.
-#[derive(Debug, Clone)]
-enum Sound {
-    Clip(Clip),
-    Keys(synth::DtmfSequence),
-}
-
-impl Player {
-    fn new(clip: Clip) -> Player {
-        Player { sound: Sound::Clip(clip), next: 0 }
-    }
-
-    fn keys(keys: Vec<char>, tone_ms: u64, gap_ms: u64) -> Player {
-        Player { sound: Sound::Keys(synth::DtmfSequence::new(keys, tone_ms, gap_ms)), next: 0 }
-    }
-
-    fn next_frame(&mut self) -> Option<Frame> {
-        let frame = match &mut self.sound {
-            Sound::Clip(clip) => clip.frame(self.next),
-            Sound::Keys(keys) => keys.frame(self.next),
-        }?;
-        self.next += 1;
-        Some(frame)
-    }
-
-    /// Whether there is nothing to play (a hold track not loaded yet).
-    fn is_empty(&self) -> bool {
-        matches!(&self.sound, Sound::Clip(clip) if clip.frames() == 0)
-    }
-
-    /// Looping: back to the start at the end.
-    fn next_looped(&mut self) -> Frame {
-        self.next_frame()
-            .or_else(|| {
-                self.next = 0;
-                self.next_frame()
-            })
-            .unwrap_or(Frame::Silence)
-    }
-}
-
-/// A simulated person's mouth.
-#[derive(Debug, Clone, Default)]
-struct Speaker {
-    queue: VecDeque<Utterance>,
-    playing: Option<Player>,
-    /// RFC 4733 keys still to send: (frames to wait first, key).
-    events: VecDeque<(u64, char)>,
-}
-
-impl Speaker {
-    fn idle(&self) -> bool {
-        self.queue.is_empty() && self.playing.is_none() && self.events.is_empty()
-    }
-
-    /// The next frame it says, and a key it sends as an event at this frame.
-    fn next(&mut self) -> (Frame, Option<char>) {
-        if let Some((wait, key)) = self.events.front_mut() {
-            if *wait == 0 {
-                let key = *key;
-                self.events.pop_front();
-                return (Frame::Silence, Some(key));
-            }
-            *wait -= 1;
-            return (Frame::Silence, None);
-        }
-        loop {
-            if let Some(player) = &mut self.playing {
-                if let Some(frame) = player.next_frame() {
-                    return (frame, None);
-                }
-                self.playing = None;
-            }
-            match self.queue.pop_front() {
-                None => return (Frame::Silence, None),
-                Some(Utterance::Audio(clip)) => self.playing = Some(Player::new(clip)),
-                Some(Utterance::Keys { keys, in_band: true, tone_ms, gap_ms }) => {
-                    self.playing = Some(Player::keys(keys, tone_ms, gap_ms));
-                }
-                Some(Utterance::Keys { keys, in_band: false, tone_ms, gap_ms }) => {
-                    let spacing = frames(tone_ms + gap_ms).saturating_sub(1);
-                    self.events =
-                        keys.into_iter().enumerate().map(|(i, key)| (if i == 0 { 0 } else { spacing }, key)).collect();
-                    return self.next();
-                }
-            }
-        }
-    }
-}
-
-struct Leg {
-    capture: Capture,
-    speaker: Speaker,
-    detector: Detector,
-    /// Hold music, while on hold.
-    hold: Option<(Option<String>, Player)>,
-}
 
 /// The job at the head of the IVR queue, under way.
 #[derive(Debug, Clone)]
@@ -455,16 +336,15 @@ impl Conference {
             .chain(plan.dtmf.iter().map(|d| d.operation_id.as_str()))
             .collect();
         self.finished.retain(|id| listed.contains(id.as_str()));
-        for id in std::iter::once(&plan.bot_id).chain(plan.people.iter().map(|p| &p.id)) {
-            if !self.legs.contains_key(id) {
-                let leg = Leg {
-                    capture: Capture::new(self.frame, self.capture_limit_ms),
-                    speaker: Speaker::default(),
-                    detector: Detector::default(),
-                    hold: None,
-                };
-                self.legs.insert(id.clone(), leg);
-            }
+        let kinds =
+            std::iter::once((&plan.bot_id, PortKind::Simulated)).chain(plan.people.iter().map(|p| (&p.id, p.port)));
+        for (id, kind) in kinds {
+            let capture_limit_ms = self.capture_limit_ms;
+            let frame = self.frame;
+            self.legs
+                .entry(id.clone())
+                .or_insert_with(|| Leg::new(kind, Capture::new(frame, capture_limit_ms)))
+                .set_kind(kind);
         }
         for person in &plan.people {
             let leg = self.legs.get_mut(&person.id).expect("invariant: every person of the plan has a leg");
@@ -477,15 +357,35 @@ impl Conference {
         self.plan = plan;
     }
 
-    /// Queues what a person says.
-    pub fn say(&mut self, person: &str, utterance: Utterance) -> bool {
-        match self.legs.get_mut(person) {
-            Some(leg) => {
-                leg.speaker.queue.push_back(utterance);
-                true
-            }
-            None => false,
-        }
+    /// Queues what a simulated person says.
+    pub fn say(&mut self, person: &str, utterance: Utterance) -> Result<(), PortError> {
+        self.leg_mut(person)?.say(person, utterance)
+    }
+
+    /// What a remote leg's transport received from its endpoint, for the next frame it has not sent yet.
+    pub fn handle_input(&mut self, leg: &str, input: LegInput) -> Result<(), PortError> {
+        self.leg_mut(leg)?.handle_input(leg, input)
+    }
+
+    /// The oldest frame a remote leg heard that its transport has not taken yet (`None` when it has taken them all,
+    /// or the leg is not remote).
+    pub fn poll_output(&mut self, leg: &str) -> Option<Frame> {
+        self.legs.get_mut(leg)?.poll_output()
+    }
+
+    /// The frame the conference must next be run up to, or `None` while it is idle: then nothing sounds until its
+    /// plan changes or someone is given something to say.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        (!self.idle()).then_some(self.frame + 1)
+    }
+
+    /// What is behind a leg, if it has been in the call.
+    pub fn port(&self, leg: &str) -> Option<PortKind> {
+        self.legs.get(leg).map(Leg::kind)
+    }
+
+    fn leg_mut(&mut self, leg: &str) -> Result<&mut Leg, PortError> {
+        self.legs.get_mut(leg).ok_or_else(|| PortError::UnknownLeg(leg.to_owned()))
     }
 
     /// What a leg heard: its capture, if the leg has been in the call.
@@ -493,14 +393,14 @@ impl Conference {
         self.legs.get(leg).map(|l| &l.capture)
     }
 
-    /// True when nothing can make a sound: no job, no DTMF, nobody speaking, nobody on hold.
+    /// True when nothing can make a sound: no job, no DTMF, nobody on hold, no simulated person speaking and no
+    /// real endpoint in the call (it may speak at any frame).
     pub fn idle(&self) -> bool {
         self.plan.jobs.is_empty()
             && self.plan.dtmf.is_empty()
             && self.running.is_none()
             && self.sending.is_none()
-            && self.plan.people.iter().all(|p| p.hold.is_none())
-            && self.legs.values().all(|l| l.speaker.idle())
+            && self.plan.people.iter().all(|p| p.hold.is_none() && self.legs.get(&p.id).is_none_or(Leg::idle))
     }
 
     /// Processes frames up to (not including) `until`: at once when idle, else until a frame has events.
@@ -538,7 +438,7 @@ impl Conference {
         let mut said: Vec<(String, Frame, bool)> = Vec::new();
         for person in &self.plan.people {
             let leg = self.legs.get_mut(&person.id).expect("invariant: every person of the plan has a leg");
-            let (frame, event_key) = leg.speaker.next();
+            let (frame, event_key) = leg.sent();
             if !person.sends {
                 continue;
             }
@@ -581,7 +481,7 @@ impl Conference {
                 (None, true) => mix.without(own.unwrap_or(&Frame::Silence)),
                 (None, false) => Frame::Silence,
             };
-            leg.capture.push(&output);
+            leg.hear(output);
         }
         if self.plan.bot_present {
             let leg = self.legs.get_mut(&self.plan.bot_id).expect("invariant: the bot has a leg");

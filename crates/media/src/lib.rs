@@ -10,10 +10,11 @@ pub mod codec;
 pub mod conference;
 pub mod dtmf;
 pub mod frame;
+pub mod leg;
 pub mod synth;
 
 pub use conference::{
     Conference, DtmfJob, Event, Job, JobKind, JobOutcome, Library, Lookup, Person, Plan, RecordEnd, RecordPlan,
-    Utterance,
 };
 pub use frame::{Clip, FRAME_MS, FRAME_SAMPLES, Frame, SAMPLE_RATE};
+pub use leg::{LegInput, PortError, PortKind, Utterance};

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use switchboard_media::{
-    Conference, DtmfJob, Event, Job, JobKind, JobOutcome, Library, Lookup, Person, Plan, RecordEnd, RecordPlan,
-    Utterance,
+    Conference, DtmfJob, Event, Job, JobKind, JobOutcome, LegInput, Library, Lookup, Person, Plan, PortError, PortKind,
+    RecordEnd, RecordPlan, Utterance,
     analysis::{Analysis, analyze},
     synth::{silence, tone},
 };
@@ -20,7 +20,7 @@ impl Library for Files {
 }
 
 fn person(id: &str) -> Person {
-    Person { id: id.into(), sends: true, heard: true, hears: true, hold: None }
+    Person { id: id.into(), sends: true, heard: true, hears: true, hold: None, port: PortKind::Simulated }
 }
 
 fn plan(people: &[&str]) -> Plan {
@@ -72,8 +72,8 @@ fn near(hz: Option<f64>, expected: f64) -> bool {
 fn everyone_hears_everyone_else_but_not_a_muted_or_held_person() {
     let mut c = Conference::new(0, 600_000);
     c.set_plan(plan(&["a", "b", "c"]));
-    c.say("a", Utterance::Audio(tone(440.0, 2000)));
-    c.say("b", Utterance::Audio(tone(880.0, 2000)));
+    c.say("a", Utterance::Audio(tone(440.0, 2000))).unwrap();
+    c.say("b", Utterance::Audio(tone(880.0, 2000))).unwrap();
     run(&mut c, SECOND, &Files::default());
     assert!(near(pitch(&c, "a", 0, 1000), 880.0), "a hears b, not itself");
     assert!(near(pitch(&c, "b", 0, 1000), 440.0), "b hears a");
@@ -92,10 +92,11 @@ fn everyone_hears_everyone_else_but_not_a_muted_or_held_person() {
 
     // On hold: b hears the music, nobody hears b.
     let mut held = plan(&["a", "b", "c"]);
-    held.people[1] = Person { id: "b".into(), sends: true, heard: false, hears: false, hold: Some(None) };
+    held.people[1] =
+        Person { id: "b".into(), sends: true, heard: false, hears: false, hold: Some(None), port: PortKind::Simulated };
     c.set_plan(held);
-    c.say("a", Utterance::Audio(tone(440.0, 2000)));
-    c.say("b", Utterance::Audio(tone(880.0, 2000)));
+    c.say("a", Utterance::Audio(tone(440.0, 2000))).unwrap();
+    c.say("b", Utterance::Audio(tone(880.0, 2000))).unwrap();
     run(&mut c, 2 * SECOND, &Files::default());
     let music = heard(&c, "b", 2000, 4000);
     assert!(music.windows.iter().all(|w| w.level_dbfs.is_some_and(|l| l > -45.0)), "music all along: {music:?}");
@@ -206,9 +207,9 @@ fn a_recording_beeps_then_keeps_what_was_said_until_a_stop_key() {
     p.jobs = vec![record("#")];
     c.set_plan(p);
     // The beep lasts 400 ms; then a speaks for a second and presses # (an RFC 4733 event).
-    c.say("a", Utterance::Audio(silence(500)));
-    c.say("a", Utterance::Audio(tone(600.0, 1000)));
-    c.say("a", Utterance::Keys { keys: vec!['#'], in_band: false, tone_ms: 100, gap_ms: 100 });
+    c.say("a", Utterance::Audio(silence(500))).unwrap();
+    c.say("a", Utterance::Audio(tone(600.0, 1000))).unwrap();
+    c.say("a", Utterance::Keys { keys: vec!['#'], in_band: false, tone_ms: 100, gap_ms: 100 }).unwrap();
     let events = run(&mut c, 5 * SECOND, &Files::default());
     assert!(near(pitch(&c, "a", 0, 400), 1000.0), "a heard the beep");
     assert_eq!(events[0].1, Event::KeyPressed { person: "a".into(), key: '#' });
@@ -236,13 +237,13 @@ fn a_recording_ends_on_its_timeouts() {
     let mut p = plan(&["a"]);
     p.jobs = vec![record("")];
     c.set_plan(p.clone());
-    c.say("a", Utterance::Audio(tone(600.0, 1400)));
+    c.say("a", Utterance::Audio(tone(600.0, 1400))).unwrap();
     let events = run(&mut c, 10 * SECOND, &Files::default());
     assert_eq!(recorded(&events).1, RecordEnd::MaxSilence, "2 s of silence after speaking");
 
     let mut c = Conference::new(0, 600_000);
     c.set_plan(p);
-    c.say("a", Utterance::Audio(tone(600.0, 20_000)));
+    c.say("a", Utterance::Audio(tone(600.0, 20_000))).unwrap();
     let events = run(&mut c, 20 * SECOND, &Files::default());
     let (samples, end) = recorded(&events);
     assert_eq!((end, samples.len()), (RecordEnd::MaxDuration, 10 * 16_000));
@@ -254,8 +255,8 @@ fn keys_pressed_in_band_and_sent_by_the_bot_are_heard_as_keys() {
     let mut p = plan(&["a", "b"]);
     p.dtmf = vec![DtmfJob { operation_id: "send".into(), keys: vec!['1', '2'], gap_ms: 200 }];
     c.set_plan(p);
-    c.say("a", Utterance::Audio(silence(700)));
-    c.say("a", Utterance::Keys { keys: vec!['9', '*'], in_band: true, tone_ms: 100, gap_ms: 100 });
+    c.say("a", Utterance::Audio(silence(700))).unwrap();
+    c.say("a", Utterance::Keys { keys: vec!['9', '*'], in_band: true, tone_ms: 100, gap_ms: 100 }).unwrap();
     let events = run(&mut c, 2 * SECOND, &Files::default());
     let pressed: Vec<&Event> = events.iter().map(|(_, e)| e).collect();
     assert!(pressed.contains(&&Event::KeyPressed { person: "a".into(), key: '9' }));
@@ -275,7 +276,7 @@ fn an_idle_call_skips_ahead_at_no_cost() {
     assert_eq!(c.run(hour, &Files::default()), []);
     assert_eq!(c.frame(), hour);
     assert_eq!(c.capture("a").unwrap().duration_ms(), 3_600_000);
-    c.say("a", Utterance::Audio(tone(440.0, 200)));
+    c.say("a", Utterance::Audio(tone(440.0, 200))).unwrap();
     run(&mut c, 20, &Files::default());
     assert!(near(pitch(&c, "bot", 3_600_000, 3_600_200), 440.0), "time is where it should be");
 }
@@ -297,4 +298,91 @@ fn only_the_next_few_prompts_are_asked_for() {
     );
     run(&mut c, 22, &files); // 0.44 s: four prompts of 0.1 s played
     assert_eq!(c.needed_media(), ["first-4.wav", "second-0.wav", "second-1.wav"], "the queue moved on");
+}
+
+fn remote(id: &str) -> Person {
+    Person { port: PortKind::Remote, ..person(id) }
+}
+
+/// Runs `frames` frames with a remote leg's transport in the loop: each frame it hands in the next frame of
+/// `sends` (silence past its end) and takes what the leg heard. Returns what the transport took, as samples.
+fn run_with_transport(c: &mut Conference, leg: &str, sends: &switchboard_media::Clip, frames: u64) -> Vec<i16> {
+    let mut taken = Vec::new();
+    for index in 0..frames {
+        let frame = sends.frame(index as usize).unwrap_or(switchboard_media::Frame::Silence);
+        c.handle_input(leg, LegInput::Audio(frame)).unwrap();
+        run(c, 1, &Files::default());
+        while let Some(frame) = c.poll_output(leg) {
+            taken.extend_from_slice(&frame.samples());
+        }
+    }
+    taken
+}
+
+#[test]
+fn a_remote_leg_is_mixed_like_anyone_else_and_its_transport_gets_what_it_heard() {
+    let mut c = Conference::new(0, 600_000);
+    c.set_plan(Plan { people: vec![person("a"), remote("r")], ..plan(&[]) });
+    assert_eq!(c.port("r"), Some(PortKind::Remote));
+    c.say("a", Utterance::Audio(tone(440.0, 2000))).unwrap();
+    let taken = run_with_transport(&mut c, "r", &tone(880.0, 2000), SECOND);
+    let transport_heard = analyze(&taken);
+    assert_eq!(transport_heard.duration_ms, 1000, "one frame out per frame in");
+    assert!(near(transport_heard.windows[5].dominant_hz, 440.0), "r hears a, not itself");
+    assert_eq!(taken, c.capture("r").unwrap().samples(0, 1000), "what r's transport took is what r heard");
+    assert!(near(pitch(&c, "a", 0, 1000), 880.0), "a hears r");
+    // Muted by the server, r is not heard, though its transport keeps sending.
+    c.set_plan(Plan { people: vec![person("a"), Person { heard: false, ..remote("r") }], ..plan(&[]) });
+    run_with_transport(&mut c, "r", &tone(880.0, 1000), SECOND);
+    let a_heard = analyze(&c.capture("a").unwrap().samples(1000, 2000));
+    assert!(a_heard.windows.iter().all(|w| !near(w.dominant_hz, 880.0)), "a no longer hears r");
+}
+
+#[test]
+fn keys_from_a_remote_leg_are_heard_as_events_and_in_band() {
+    let mut c = Conference::new(0, 600_000);
+    c.set_plan(Plan { people: vec![remote("r")], ..plan(&[]) });
+    c.handle_input("r", LegInput::Key('5')).unwrap();
+    let mut events = run(&mut c, 1, &Files::default());
+    let mut in_band = switchboard_media::synth::DtmfSequence::new(vec!['7'], 100, 100);
+    for index in 0..10 {
+        c.handle_input("r", LegInput::Audio(in_band.frame(index).unwrap())).unwrap();
+        events.extend(run(&mut c, 1, &Files::default()));
+    }
+    let keys: Vec<char> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::KeyPressed { person, key } if person == "r" => Some(*key),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys, ['5', '7'], "the RFC 4733 event at once, the tone once heard");
+}
+
+#[test]
+fn a_remote_leg_keeps_the_conference_running_and_its_queues_bounded() {
+    let mut c = Conference::new(0, 600_000);
+    c.set_plan(plan(&["a"]));
+    assert_eq!(c.poll_timeout(), None, "nothing can sound");
+    c.set_plan(Plan { people: vec![person("a"), remote("r")], ..plan(&[]) });
+    assert_eq!(c.poll_timeout(), Some(1), "a real endpoint may speak at any frame");
+    assert_eq!(c.say("r", Utterance::Audio(tone(440.0, 100))), Err(PortError::NotSimulated("r".into())));
+    assert_eq!(c.handle_input("a", LegInput::Key('1')), Err(PortError::NotRemote("a".into())));
+    assert_eq!(c.handle_input("x", LegInput::Key('1')), Err(PortError::UnknownLeg("x".into())));
+    // A transport running ahead: only the newest second waits; the conference is not a second further behind.
+    // (1 kHz: a whole number of cycles per frame, so frames repeated make one continuous tone.)
+    for _ in 0..3 * switchboard_media::leg::REMOTE_QUEUE_FRAMES {
+        c.handle_input("r", LegInput::Audio(tone(1000.0, 20).frame(0).unwrap())).unwrap();
+    }
+    run(&mut c, 2 * SECOND, &Files::default());
+    assert!(near(pitch(&c, "a", 0, 1000), 1000.0));
+    assert!(silent(&c, "a", 1000, 2000), "the queue held one second");
+    // Nobody took what r heard for two seconds: only the newest second waits.
+    let mut waiting = 0;
+    while c.poll_output("r").is_some() {
+        waiting += 1;
+    }
+    assert_eq!(waiting, switchboard_media::leg::REMOTE_QUEUE_FRAMES);
+    c.set_plan(plan(&["a"]));
+    assert_eq!(c.poll_timeout(), None, "idle again once the real endpoint left");
 }

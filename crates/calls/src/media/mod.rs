@@ -16,9 +16,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use switchboard_engine::{
     Call,
-    model::{CallState, MediaJobKind, PeerStatus},
+    model::{CallState, Leg, MediaJobKind, PeerStatus},
 };
-use switchboard_media::{Conference, DtmfJob, Event, FRAME_MS, Job, JobKind, Person, Plan, RecordPlan, Utterance};
+use switchboard_media::{
+    Conference, DtmfJob, Event, FRAME_MS, Frame, Job, JobKind, LegInput, Person, Plan, PortError, PortKind, RecordPlan,
+    Utterance,
+};
 
 use self::library::{ClipLibrary, LibraryConfig};
 
@@ -57,8 +60,20 @@ pub enum MediaError {
     NoMedia(String),
     #[error("'{leg}' has not been in the media of call {call_id}")]
     UnknownLeg { call_id: String, leg: String },
+    /// A simulated person was given a real endpoint's input, or the other way round.
+    #[error("call {call_id}: {error}")]
+    WrongPort { call_id: String, error: PortError },
     #[error("{0}")]
     Media(String),
+}
+
+impl MediaError {
+    fn of_port(call_id: &str, error: PortError) -> MediaError {
+        match error {
+            PortError::UnknownLeg(leg) => MediaError::UnknownLeg { call_id: call_id.to_owned(), leg },
+            error => MediaError::WrongPort { call_id: call_id.to_owned(), error },
+        }
+    }
 }
 
 /// An event of a call's media, at the simulation time it happened.
@@ -128,6 +143,10 @@ fn plan_of(call: &Call) -> Option<Plan> {
                 heard: sends && !roster.server_muted && !roster.on_hold,
                 hears: !roster.in_lobby && !roster.on_hold,
                 hold: roster.on_hold.then(|| roster.hold_prompt.as_ref().and_then(prompt_uri)),
+                port: match p.leg {
+                    Leg::Simulated(_) => PortKind::Simulated,
+                    Leg::Remote(_) => PortKind::Remote,
+                },
             }
         })
         .collect();
@@ -298,17 +317,47 @@ impl Media {
     ) -> Result<(), MediaError> {
         // A restart rebuilds conferences in the background; one asked for first is built now.
         self.sync(call, now);
-        let call_id = call.id.as_str();
+        self.with_live(&call.id, now, |conference| conference.say(leg, utterance))
+    }
+
+    /// A real endpoint's leg, from its transport's side: what it sent, decoded to engine frames (audio after the
+    /// transport's jitter buffer, one frame per 20 ms; keys from RFC 4733 events).
+    pub fn handle_input(
+        &self,
+        call_id: &str,
+        leg: &str,
+        input: LegInput,
+        now: DateTime<Utc>,
+    ) -> Result<(), MediaError> {
+        self.with_live(call_id, now, |conference| conference.handle_input(leg, input))
+    }
+
+    /// A real endpoint's leg, from its transport's side: the oldest frame it heard that the transport has not
+    /// taken yet, to encode and send. A transport takes one every 20 ms of its own clock; up to a second waits.
+    pub fn poll_output(&self, call_id: &str, leg: &str) -> Result<Option<Frame>, MediaError> {
+        let mut conferences = self.conferences.lock().expect(POISON);
+        let conference = conferences.live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
+        match conference.port(leg) {
+            Some(PortKind::Remote) => Ok(conference.poll_output(leg)),
+            Some(PortKind::Simulated) => Err(MediaError::of_port(call_id, PortError::NotRemote(leg.to_owned()))),
+            None => Err(MediaError::of_port(call_id, PortError::UnknownLeg(leg.to_owned()))),
+        }
+    }
+
+    /// Gives a live conference something, brought up to `now` first, and wakes the scheduler if it has work now.
+    fn with_live(
+        &self,
+        call_id: &str,
+        now: DateTime<Utc>,
+        give: impl FnOnce(&mut Conference) -> Result<(), PortError>,
+    ) -> Result<(), MediaError> {
         let mut conferences = self.conferences.lock().expect(POISON);
         let Conferences { live, busy, .. } = &mut *conferences;
         let conference = live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
         self.catch_up(conference, now);
-        if conference.say(leg, utterance) {
-            self.track(busy, call_id, conference);
-            Ok(())
-        } else {
-            Err(MediaError::UnknownLeg { call_id: call_id.to_owned(), leg: leg.to_owned() })
-        }
+        give(conference).map_err(|error| MediaError::of_port(call_id, error))?;
+        self.track(busy, call_id, conference);
+        Ok(())
     }
 
     /// What a leg heard between two offsets (ms) of its capture, live or kept after the call.
@@ -356,4 +405,98 @@ fn prefetch_uris(call: &Call) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|media| media.iter().filter_map(|m| m.get("uri").and_then(Value::as_str).map(str::to_owned)).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::Map;
+    use switchboard_catalogue::ApiVersion;
+    use switchboard_engine::{
+        CallSetup, Command, PeerAction, handle,
+        model::{Behaviour, CallKind, Direction, EndpointKind, Leg, Peer, PeerRole, RemoteLeg, Transport},
+    };
+    use switchboard_media::{
+        analysis::analyze,
+        synth::{silence, tone},
+    };
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::world::Endpoint;
+
+    fn person(id: &str, leg: Leg) -> Peer {
+        let endpoint = Endpoint {
+            kind: EndpointKind::User,
+            endpoint_id: id.into(),
+            identity: serde_json::json!({"user": {"id": id}}),
+            behaviour: Behaviour::default(),
+        };
+        Peer { leg, ..endpoint.into_peer(id.into(), PeerRole::Party, PeerStatus::Ringing) }
+    }
+
+    /// A group call with a person on a WebRTC leg and a simulated one, both answered.
+    fn established(now: DateTime<Utc>) -> Call {
+        let peers = vec![
+            person("alice", Leg::Remote(RemoteLeg { transport: Transport::WebRtc })),
+            person("bob", Leg::Simulated(Behaviour::default())),
+        ];
+        let setup = CallSetup {
+            id: "call".into(),
+            tenant_id: Uuid::nil(),
+            app_id: Uuid::nil(),
+            api_version: ApiVersion::V1,
+            direction: Direction::Outgoing,
+            kind: CallKind::Group,
+            callback_uri: None,
+            my_participant_id: "bot".into(),
+            call_chain_id: "chain".into(),
+            scenario_id: "scenario".into(),
+            resource: Map::new(),
+            peers,
+            ringing_timeout: Duration::from_secs(60),
+            lobby_timeout: None,
+            bot_in_lobby: false,
+        };
+        let mut call = Call::new(setup, now);
+        handle(&mut call, Command::Start, now).unwrap();
+        for who in ["alice", "bob"] {
+            handle(&mut call, Command::Peer { participant_id: who.into(), action: PeerAction::Answer }, now).unwrap();
+        }
+        assert!(call.state == CallState::Established && call.audio_active);
+        call
+    }
+
+    #[tokio::test]
+    async fn a_transport_hands_a_real_persons_audio_in_and_takes_what_they_heard() {
+        let media = Media::new(MediaConfig::default());
+        let start = frame_start(1_000_000);
+        let call = established(start);
+        media.sync(&call, start);
+        assert!(media.busy(), "a call with a real person's leg is stepped every frame");
+        media.say(&call, "bob", Utterance::Audio(tone(440.0, 2000)), start).unwrap();
+        let alice_says = tone(1000.0, 2000);
+        let mut taken = Vec::new();
+        for index in 0..50 {
+            let now = frame_start(1_000_001 + index);
+            let frame = alice_says.frame(usize::try_from(index).unwrap()).unwrap_or(Frame::Silence);
+            media.handle_input("call", "alice", LegInput::Audio(frame), now).unwrap();
+            assert!(media.run_until(now).is_empty());
+            while let Some(frame) = media.poll_output("call", "alice").unwrap() {
+                taken.extend_from_slice(&frame.samples());
+            }
+        }
+        let alice_heard = analyze(&taken);
+        assert!(alice_heard.windows[5].dominant_hz.is_some_and(|hz| (hz - 440.0).abs() < 5.0), "alice hears bob");
+        let end = frame_start(1_000_051);
+        let bob_heard = media.heard("call", "bob", 0, 1000, end).unwrap();
+        let bob_heard = analyze(&bob_heard.samples);
+        assert!(bob_heard.windows[5].dominant_hz.is_some_and(|hz| (hz - 1000.0).abs() < 5.0), "bob hears alice");
+        // Each side refuses what belongs to the other kind of leg.
+        let wrong = media.say(&call, "alice", Utterance::Audio(silence(100)), end).unwrap_err();
+        assert!(matches!(wrong, MediaError::WrongPort { .. }), "{wrong}");
+        assert!(matches!(media.poll_output("call", "bob"), Err(MediaError::WrongPort { .. })));
+        assert!(matches!(media.poll_output("call", "carol"), Err(MediaError::UnknownLeg { .. })));
+    }
 }

@@ -267,8 +267,11 @@ impl Machine<'_> {
     }
 
     fn offer(&mut self, participant_id: &str) {
-        let Some(peer) = self.call.peer(participant_id) else { return };
-        match peer.behaviour.response {
+        // A real endpoint answers or refuses when its person does: its transport says so.
+        let Some((peer, behaviour)) = self.call.peer(participant_id).and_then(|p| Some((p, p.behaviour()?))) else {
+            return;
+        };
+        match behaviour.response {
             Response::Answer { after } | Response::Reject { after, .. } => {
                 self.schedule(Timer::PeerResponds { participant_id: participant_id.to_owned() }, after);
             }
@@ -282,7 +285,7 @@ impl Machine<'_> {
     }
 
     fn arm_hang_up(&mut self, participant_id: &str) {
-        if let Some(after) = self.call.peer(participant_id).and_then(|p| p.behaviour.hang_up_after) {
+        if let Some(after) = self.call.peer(participant_id).and_then(|p| p.behaviour()?.hang_up_after) {
             self.schedule(Timer::PeerHangsUp { participant_id: participant_id.to_owned() }, after);
         }
     }
@@ -494,10 +497,15 @@ impl Machine<'_> {
                 self.transfer_failed("the transfer target did not answer");
             }
             Timer::PeerResponds { participant_id } => {
-                let Some(peer) = self.call.peer(&participant_id).filter(|p| p.status == PeerStatus::Ringing) else {
+                let Some(behaviour) = self
+                    .call
+                    .peer(&participant_id)
+                    .filter(|p| p.status == PeerStatus::Ringing)
+                    .and_then(Peer::behaviour)
+                else {
                     return;
                 };
-                match peer.behaviour.response {
+                match behaviour.response {
                     Response::Answer { .. } => self.peer_answered(&participant_id),
                     Response::Reject { declined, .. } => self.peer_refused(&participant_id, codes::refused(declined)),
                     Response::Unreachable => self.peer_refused(&participant_id, codes::unreachable()),

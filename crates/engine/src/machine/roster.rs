@@ -1,8 +1,6 @@
 //! The people in a call as the bot manages them (graph-calls.md §b "Participant lifecycle"): invitations, removal,
 //! server mute, hold, the meeting lobby, audio routing groups.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::{Machine, Rejection};
@@ -10,8 +8,7 @@ use crate::{
     Effect, codes,
     command::{Invitee, RosterEvent, Timer},
     model::{
-        AudioRoutingGroup, Behaviour, CallKind, CallState, EndpointKind, Peer, PeerRole, PeerStatus, Response,
-        RosterState,
+        AudioRoutingGroup, Behaviour, CallKind, CallState, EndpointKind, Leg, Peer, PeerRole, PeerStatus, RosterState,
     },
 };
 
@@ -426,10 +423,7 @@ impl Machine<'_> {
                             role: PeerRole::Party,
                             endpoint_id,
                             identity,
-                            behaviour: Behaviour {
-                                response: Response::Answer { after: Duration::ZERO },
-                                hang_up_after: None,
-                            },
+                            leg: Leg::Simulated(Behaviour::present(None)),
                             status: PeerStatus::Connected,
                             roster: RosterState { in_lobby, client_muted, server_muted, ..RosterState::default() },
                         });

@@ -11,7 +11,7 @@ use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, Effect, NotificationKind, Rejection, RosterEvent, Timer, handle,
     model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response, ResultInfo,
+        Behaviour, CallKind, CallState, Direction, EndpointKind, Leg, Peer, PeerRole, PeerStatus, Response, ResultInfo,
         RosterState,
     },
 };
@@ -43,7 +43,7 @@ pub fn peer(id: &str, kind: EndpointKind, response: Response, hang_up_after: Opt
         role: PeerRole::Party,
         endpoint_id: format!("endpoint-{id}"),
         identity: json!({"user": {"id": format!("endpoint-{id}")}}),
-        behaviour: Behaviour { response, hang_up_after },
+        leg: Leg::Simulated(Behaviour { response, hang_up_after }),
         status: PeerStatus::Ringing,
         roster: RosterState::default(),
     }
