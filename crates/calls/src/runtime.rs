@@ -30,6 +30,8 @@ use crate::{
 
 /// How many activity entries (requests, changes, deliveries) are kept for watchers …
 const ACTIVITY_KEPT: usize = 10_000;
+/// At most this many timers a change fires itself (each may arm more); any more are stored and fired as usual.
+const TIMERS_FIRED_IN_CHANGE: usize = 16;
 /// … holding at most this much (a request's bodies are kept up to 256 KiB each).
 const ACTIVITY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -204,11 +206,12 @@ impl Calls {
         for command in commands {
             effects.extend(handle(&mut call, command, now)?);
         }
+        let fired = fire_due_now(&mut call, &mut effects, now);
         let lease = self.ownership.first_lease();
         let change = self.change(&call, lease, None, None, effects, now).await?;
         let call = Arc::new(call);
-        self.commit(change, &call, None, &commands_seen, now).await?;
-        Ok(call)
+        self.commit(change, &call, None, &FiredNow::causes(&fired, &commands_seen), now).await?;
+        Ok(FiredNow::answer(fired, call))
     }
 
     /// Applies `commands` to a stored call and commits the result with its effects. All or nothing: the first
@@ -247,6 +250,7 @@ impl Calls {
                     }
                 }
             }
+            let fired_now = if refused.is_none() { fire_due_now(&mut call, &mut effects, now) } else { None };
             let unchanged = loaded_version == call.version && effects.is_empty();
             if refused.is_some() || unchanged {
                 if let Some(fired) = &fired {
@@ -273,7 +277,8 @@ impl Calls {
             let expected = i64::try_from(loaded_version).expect("invariant: a call's version fits an i64");
             let change = self.change(&call, lease, Some(expected), fired.clone(), effects, now).await?;
             let call = Arc::new(call);
-            match self.commit(change, &call, Some(previous_state), &commands, now).await {
+            let causes = FiredNow::causes(&fired_now, &commands);
+            match self.commit(change, &call, Some(previous_state), &causes, now).await {
                 // Changed behind this node's back (before it took the lease): read from the store again.
                 Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
                 Err(CallsError::Store(StoreError::Fenced { .. })) => {
@@ -282,7 +287,7 @@ impl Calls {
                     return Err(CallsError::OwnedElsewhere { call_id: call.id.clone() });
                 }
                 Err(error) => return Err(error),
-                Ok(()) => return Ok(call),
+                Ok(()) => return Ok(FiredNow::answer(fired_now, call)),
             }
         }
     }
@@ -616,4 +621,66 @@ fn describe(commands: &[Command]) -> String {
         })
         .collect();
     described.join("; ")
+}
+
+/// Fires, in the change that armed them, the timers `effects` arm for `call` due at once — a simulated person who
+/// answers at once, an operation Graph completes right after accepting it, an invitee who cannot be reached —
+/// instead of storing each as a timer row that a sweep reads back and fires in a transaction of its own. What they
+/// do commits with what armed them, their notifications after its own. `None` when none fired.
+fn fire_due_now(call: &mut Call, effects: &mut Vec<Effect>, now: DateTime<Utc>) -> Option<FiredNow> {
+    let mut accepted = None;
+    let mut fired: Vec<(String, Timer)> = Vec::new();
+    for _ in 0..TIMERS_FIRED_IN_CHANGE {
+        let due = effects
+            .iter()
+            .position(|e| matches!(e, Effect::Schedule { call_id, at, .. } if *call_id == call.id && *at <= now));
+        let Some(index) = due else { break };
+        let Effect::Schedule { timer, .. } = effects.remove(index) else {
+            unreachable!("invariant: the position found is a schedule")
+        };
+        let key = timer.key();
+        // Armed again at once, an earlier arming of the same timer in this change is replaced, as in the store.
+        let mut position = 0;
+        effects.retain(|e| {
+            position += 1;
+            position > index
+                || !matches!(e, Effect::Schedule { call_id, timer, .. } if *call_id == call.id && timer.key() == key)
+        });
+        accepted.get_or_insert_with(|| call.clone());
+        // A timer is never refused (one that no longer applies does nothing).
+        fired.push((key, timer.clone()));
+        effects.extend(handle(call, Command::Timer(timer), now).expect("invariant: the engine refuses no timer"));
+    }
+    // A stored arming of a timer that fired here is moot, unless it was armed again after firing.
+    let mut timers = Vec::with_capacity(fired.len());
+    for (key, timer) in fired {
+        let armed_again = effects
+            .iter()
+            .any(|e| matches!(e, Effect::Schedule { call_id, timer, .. } if *call_id == call.id && timer.key() == key));
+        if !armed_again {
+            effects.push(Effect::Cancel { timer: timer.clone() });
+        }
+        timers.push(timer);
+    }
+    Some(FiredNow { accepted: accepted?, timers })
+}
+
+/// The timers a change fired itself ([`fire_due_now`]).
+struct FiredNow {
+    /// The call as the change's own commands left it, before the timers fired: what the request is answered with
+    /// (the operation `running`, the call `establishing`), as Graph answers before it gets on with it.
+    accepted: Call,
+    timers: Vec<Timer>,
+}
+
+impl FiredNow {
+    /// What caused the change, for the activity feed: its commands, then the timers it fired.
+    fn causes(fired: &Option<FiredNow>, commands: &[Command]) -> Vec<Command> {
+        let timers = fired.iter().flat_map(|f| f.timers.iter().cloned().map(Command::Timer));
+        commands.iter().cloned().chain(timers).collect()
+    }
+
+    fn answer(fired: Option<FiredNow>, committed: Arc<Call>) -> Arc<Call> {
+        fired.map_or(committed, |f| Arc::new(f.accepted))
+    }
 }

@@ -436,11 +436,13 @@ async fn an_https_receiver_that_offers_http2_gets_it() {
 #[tokio::test]
 async fn notifications_queued_together_can_share_a_post() {
     let h = Harness::start_with_config("[notifications]\nbatch_size = 10\n").await;
-    let alice = h.user("Alice", answers_after(0)).await;
+    // Answering a second later: its notifications are a change of their own (answering at once, they would share
+    // the change that placed the call).
+    let alice = h.user("Alice", answers_after(1)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     let alone = h.receiver.next().await;
     assert_eq!(alone.header("switchboard-sequence"), "1");
-    h.advance(0.0).await;
+    h.advance(1.0).await;
     let together = h.receiver.next().await;
     assert_eq!(together.header("switchboard-sequence"), "2-5", "the notifications of one change, one POST");
     let states: Vec<_> =

@@ -1,7 +1,7 @@
 //! Outgoing peer-to-peer calls (docs:application-post-calls, docs:call-delete, docs:call-keepalive): from the
 //! bot's POST to the notifications its webhook receives, on the virtual clock.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Harness, USER_CALL_SETUP, answers_after, user_identity};
 
@@ -161,6 +161,25 @@ async fn a_bot_can_call_another_bot() {
     h.call(target).await;
     h.advance(0.5).await;
     assert_eq!(h.receiver.summaries(2).await, ["updated establishing", "updated established"]);
+}
+
+#[tokio::test]
+async fn someone_who_answers_at_once_answers_in_the_change_that_rang_them() {
+    let h = Harness::start().await;
+    let alice = h.user("Alice", answers_after(0)).await;
+    let created = h.call(user_identity(&alice)).await;
+    assert_eq!(created["state"], "establishing", "the 201 shows the call as it was created");
+    let id = created["id"].as_str().unwrap();
+    let got = h.graph("GET", &format!("/v1.0/communications/calls/{id}"), None).await.expect(200);
+    assert_eq!(got.body["state"], "established");
+    assert_eq!(h.receiver.summaries(USER_CALL_SETUP.len()).await, USER_CALL_SETUP, "notified in the order raised");
+    // One change, not one for the call and one more for a timer that fired at once.
+    let entries = h.sim("GET", &format!("/activity?callId={id}"), None).await.expect(200).body["value"].clone();
+    let changes: Vec<&Value> = entries.as_array().unwrap().iter().filter(|e| e["kind"] == "change").collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!((changes[0]["state"].as_str(), changes[0]["notifications"].as_u64()), (Some("established"), Some(5)));
+    let cause = changes[0]["cause"].as_str().unwrap();
+    assert!(cause.contains("Start") && cause.contains("PeerResponds"), "{cause}");
 }
 
 #[tokio::test]
