@@ -6,7 +6,9 @@ use switchboard_catalogue::{ApiVersion, Permission};
 use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, CallSetup, Command, Replaces, TransferRequest, codes,
     default_redirect_timeout,
-    model::{Behaviour, CallKind, CallState, Direction, EndpointKind, Peer, PeerRole, PeerStatus, Response},
+    model::{
+        Behaviour, CallKind, CallState, Direction, EndpointKind, MediaHosting, Peer, PeerRole, PeerStatus, Response,
+    },
 };
 use switchboard_wire::model as wire;
 use uuid::Uuid;
@@ -89,19 +91,27 @@ fn classify(request: &Map<String, Value>) -> (CallKind, &'static str, &'static [
     }
 }
 
-fn is_app_hosted(media_config: Option<&Value>) -> bool {
-    media_config
+fn media_hosting(media_config: Option<&Value>) -> MediaHosting {
+    let app_hosted = media_config
         .and_then(|c| c.get("@odata.type"))
         .and_then(Value::as_str)
-        .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig"))
+        .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig"));
+    if app_hosted { MediaHosting::App } else { MediaHosting::Service }
+}
+
+/// The id of the application instance an identity set names, if it names one.
+pub(crate) fn application_instance(identity: Option<&Value>) -> Option<String> {
+    let instance = identity?.get("applicationInstance").filter(|i| i.is_object())?;
+    Some(instance.get("id").and_then(Value::as_str).unwrap_or_default().to_owned())
 }
 
 /// "Calls.AccessMedia.All is only necessary for calls that use app-hosted media" (docs:call-delete and others).
-fn check_media_permission(caller: &Caller, media_config: Option<&Value>) -> Result<(), CallsError> {
-    if is_app_hosted(media_config) && !caller.has_any(&[Permission::CallsAccessMediaAll]) {
+fn check_media_permission(caller: &Caller, media_config: Option<&Value>) -> Result<MediaHosting, CallsError> {
+    let hosting = media_hosting(media_config);
+    if hosting == MediaHosting::App && !caller.has_any(&[Permission::CallsAccessMediaAll]) {
         return Err(CallsError::Forbidden { what: "app-hosted media", needed: &[Permission::CallsAccessMediaAll] });
     }
-    Ok(())
+    Ok(hosting)
 }
 
 fn peer(endpoint: Endpoint, role: PeerRole, status: PeerStatus) -> Peer {
@@ -168,7 +178,7 @@ impl Calls {
         if !caller.has_any(needed) {
             return Err(CallsError::Forbidden { what, needed });
         }
-        check_media_permission(caller, resource.get("mediaConfig"))?;
+        let media_hosting = check_media_permission(caller, resource.get("mediaConfig"))?;
         for name in SERVICE_OWNED {
             resource.remove(*name);
         }
@@ -182,11 +192,7 @@ impl Calls {
         }
         resource.entry("tenantId").or_insert_with(|| caller.tenant_id.to_string().into());
         resource.entry("targets").or_insert_with(|| json!([]));
-        let source_is_instance = resource
-            .get("source")
-            .and_then(|s| s.get("identity"))
-            .and_then(|i| i.get("applicationInstance"))
-            .is_some_and(Value::is_object);
+        let application_instance = application_instance(resource.get("source").and_then(|s| s.get("identity")));
 
         let mut peers = Vec::new();
         let mut end_with = None;
@@ -212,7 +218,7 @@ impl Calls {
                 };
                 // "Outgoing PSTN calls need an application instance" (docs:application-post-calls example 9);
                 // Graph's end reason for a call it cannot route is 480/10134 (docs:call-delete).
-                if endpoint.kind == EndpointKind::Phone && !source_is_instance {
+                if endpoint.kind == EndpointKind::Phone && application_instance.is_none() {
                     end_with = Some(codes::cannot_route());
                 }
                 peers.push(peer(endpoint, PeerRole::Party, PeerStatus::Ringing));
@@ -240,6 +246,8 @@ impl Calls {
             // call was created with (inferred: graph-calls.md §c lists the header, not where its value comes from).
             scenario_id: caller.scenario_id.clone().unwrap_or_else(new_id),
             resource,
+            media_hosting,
+            application_instance,
             peers,
             ringing_timeout,
             lobby_timeout,
@@ -424,10 +432,10 @@ impl Calls {
         request: &wire::AnswerPostRequestBody,
     ) -> Result<(), CallsError> {
         let mut properties = to_object(request);
-        check_media_permission(caller, properties.get("mediaConfig"))?;
+        let media_hosting = check_media_permission(caller, properties.get("mediaConfig"))?;
         let callback_uri = request.callback_uri.as_ref().cloned();
         properties.remove("callbackUri");
-        let answer = Answer { callback_uri, api_version: version, properties };
+        let answer = Answer { callback_uri, api_version: version, properties, media_hosting };
         self.execute(call_id, Some(caller), vec![Command::Answer(answer)]).await.map(drop)
     }
 
@@ -487,13 +495,7 @@ impl Calls {
         let endpoint = self.endpoint(caller.tenant_id, &identity, "transferTarget").await?;
         if endpoint.as_ref().is_some_and(|e| e.kind == EndpointKind::Phone) {
             let call = self.load(call_id, Some(caller)).await?;
-            let from_instance = call
-                .resource
-                .get("source")
-                .and_then(|s| s.get("identity"))
-                .is_some_and(|i| i.get("applicationInstance").is_some())
-                || call.resource.get("targets").is_some_and(|t| t.to_string().contains("applicationInstance"));
-            if !from_instance {
+            if call.application_instance.is_none() {
                 return Err(CallsError::Invalid(
                     "a transfer to a phone number needs a call of an application instance with a phone number \
                      (docs:call-transfer example 3)"

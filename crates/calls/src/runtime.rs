@@ -592,19 +592,32 @@ impl Calls {
     }
 }
 
-/// The call a stored record holds, if this build can read it: a document of a newer schema is refused rather than
-/// read with what this build does not know about it dropped (and then written back without it).
+/// The call a stored record holds, if this build can read it: a document of an earlier schema is upgraded as it is
+/// read (and written back upgraded with the call's next change); one of a newer schema is refused rather than read
+/// with what this build does not know about it dropped (and then written back without it).
 pub(crate) fn call_of(record: &CallRecord) -> Result<Call, CallsError> {
+    use switchboard_engine::model::{SCHEMA_VERSION, upgrade};
     let corrupt = |error: String| CallsError::Corrupt { call_id: record.call_id.clone(), error };
-    let call: Call = serde_json::from_str(&record.document).map_err(|e| corrupt(e.to_string()))?;
-    if call.schema_version > switchboard_engine::model::SCHEMA_VERSION {
-        return Err(corrupt(format!(
-            "its document has schema {}, and this build knows {}: a newer Switchboard wrote it",
-            call.schema_version,
-            switchboard_engine::model::SCHEMA_VERSION
-        )));
+    let newer = |version: u64| {
+        corrupt(format!(
+            "its document has schema {version}, and this build knows {SCHEMA_VERSION}: a newer Switchboard wrote it"
+        ))
+    };
+    // Documents of this build's schema, nearly all of them, are parsed once.
+    let unreadable = match serde_json::from_str::<Call>(&record.document) {
+        Ok(call) if call.schema_version > SCHEMA_VERSION => return Err(newer(call.schema_version.into())),
+        Ok(call) => return Ok(call),
+        Err(error) => error,
+    };
+    let mut document: serde_json::Value = serde_json::from_str(&record.document).map_err(|e| corrupt(e.to_string()))?;
+    match document.get("schemaVersion").and_then(serde_json::Value::as_u64).unwrap_or(1) {
+        version if version > u64::from(SCHEMA_VERSION) => Err(newer(version)),
+        version if version < u64::from(SCHEMA_VERSION) => {
+            upgrade(&mut document);
+            serde_json::from_value(document).map_err(|e| corrupt(format!("upgrading it from schema {version}: {e}")))
+        }
+        _ => Err(corrupt(unreadable.to_string())),
     }
-    Ok(call)
 }
 
 /// The commands of a change, briefly (their debug form, each cut to a line's length).

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, PeerAction, codes,
-    model::{Behaviour, CallKind, Direction, EndpointKind, PeerRole, PeerStatus, ResultInfo},
+    model::{Behaviour, CallKind, Direction, EndpointKind, MediaHosting, PeerRole, PeerStatus, ResultInfo},
 };
 use switchboard_store::CallFilter;
 use uuid::Uuid;
@@ -139,6 +139,7 @@ impl Calls {
                 return Err(CallsError::Invalid(format!("'from' names no simulated endpoint: {unresolved:?}")));
             }
         };
+        let application_instance = incoming.application_instance_id.map(|instance| instance.to_string());
         let target = match incoming.application_instance_id {
             Some(instance) => {
                 json!({"applicationInstance": {"@odata.type": "#microsoft.graph.identity", "id": instance.to_string(), "displayName": app.display_name}})
@@ -176,6 +177,9 @@ impl Calls {
             call_chain_id: Uuid::new_v4().to_string(),
             scenario_id: Uuid::new_v4().to_string(),
             resource,
+            // Until the bot answers with its own.
+            media_hosting: MediaHosting::Service,
+            application_instance,
             peers: vec![peer],
             ringing_timeout: self.world().ringing_timeout(),
             lobby_timeout: None,

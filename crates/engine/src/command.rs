@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_catalogue::ApiVersion;
 
-use crate::model::{AudioRoutingGroup, Call, EndpointKind, Peer, ResultInfo};
+use crate::model::{AudioRoutingGroup, Call, EndpointKind, MediaHosting, Peer, Prompt, ResultInfo};
 
 /// Something that happens to a call: a bot's request, a simulated endpoint's action, a timer, or an outside event.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +103,8 @@ pub struct Answer {
     pub api_version: ApiVersion,
     /// `acceptedModalities`, `mediaConfig`, `callOptions`, `participantCapacity`, as sent.
     pub properties: Map<String, Value>,
+    /// What the answer's `mediaConfig` is.
+    pub media_hosting: MediaHosting,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,7 +183,7 @@ pub enum ActionKind {
     /// beta `participants/muteAll`: the participants to mute, or everyone but the bot when empty.
     MuteAll { participants: Vec<String> },
     /// `participants/{id}/startHoldMusic` (docs:participant-startholdmusic), with the custom prompt if any.
-    StartHoldMusic { participant_id: String, prompt: Option<Value> },
+    StartHoldMusic { participant_id: String, prompt: Option<Prompt> },
     /// `participants/{id}/stopHoldMusic` (docs:participant-stopholdmusic).
     StopHoldMusic { participant_id: String },
     /// beta `participants/{id}/admitFromLobby`.
@@ -191,7 +193,7 @@ pub enum ActionKind {
     /// beta `participants/{id}/removeFromLobby`.
     RemoveFromLobby { participant_id: String },
     /// `playPrompt` (docs:call-playprompt): the prompts; beta `loop`.
-    PlayPrompt { prompts: Vec<crate::model::Prompt>, looped: bool },
+    PlayPrompt { prompts: Vec<Prompt>, looped: bool },
     /// `recordResponse` (docs:call-record) and beta `record`; `barge_in` is `bargeInAllowed`.
     Record { job: crate::model::RecordJob, barge_in: bool },
     /// `cancelMediaProcessing` (docs:call-cancelmediaprocessing).

@@ -12,7 +12,7 @@ use switchboard_catalogue::ApiVersion;
 use uuid::Uuid;
 
 /// The version of the persisted document; a change of shape bumps it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -223,7 +223,7 @@ pub struct RosterState {
     /// On hold with music (docs:participant-startholdmusic).
     pub on_hold: bool,
     /// The `customPrompt` it hears on hold instead of the default music.
-    pub hold_prompt: Option<Value>,
+    pub hold_prompt: Option<Prompt>,
     /// Why it left the conversation (`removedState.reason`), once it has.
     pub removed_reason: Option<String>,
     /// The invite operation that brought it in, while the invitation is open.
@@ -454,6 +454,17 @@ impl Conversation {
     }
 }
 
+/// Where a call's media is processed (its `mediaConfig`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MediaHosting {
+    /// `serviceHostedMediaConfig`: the service plays prompts, records, sends and hears tones.
+    #[default]
+    Service,
+    /// `appHostedMediaConfig`: the bot processes the audio itself (the real-time media platform).
+    App,
+}
+
 /// One call, from the owning app's point of view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -487,6 +498,10 @@ pub struct Call {
     /// `source`, `targets`, `requestedModalities`, `mediaConfig`, `chatInfo`, `meetingInfo`, `callOptions`,
     /// `subject`, `tenantId`, undeclared open properties — echoed back by `GET`.
     pub resource: Map<String, Value>,
+    pub media_hosting: MediaHosting,
+    /// The application instance the bot takes part as: the source's of an outgoing call, the called one's of an
+    /// incoming call. Calls to and from phone numbers need one (graph-calls.md §e, PSTN).
+    pub application_instance: Option<String>,
     pub peers: Vec<Peer>,
     pub bot: BotLeg,
     pub transfer: Option<Transfer>,
@@ -611,6 +626,8 @@ pub struct CallSetup {
     pub call_chain_id: String,
     pub scenario_id: String,
     pub resource: Map<String, Value>,
+    pub media_hosting: MediaHosting,
+    pub application_instance: Option<String>,
     /// Outgoing calls: the targets (ringing) or meeting attendees (connected); incoming calls: the caller.
     pub peers: Vec<Peer>,
     pub ringing_timeout: Duration,
@@ -645,6 +662,8 @@ impl Call {
             audio_active: false,
             answered_by: None,
             resource: setup.resource,
+            media_hosting: setup.media_hosting,
+            application_instance: setup.application_instance,
             peers: setup.peers,
             bot: BotLeg { in_lobby: setup.bot_in_lobby, ..BotLeg::default() },
             transfer: None,
@@ -662,5 +681,51 @@ impl Call {
             updated_at: now,
             version: 1,
         }
+    }
+}
+
+/// Brings a stored call document of an earlier schema up to [`SCHEMA_VERSION`], as JSON: each step is the change of
+/// one schema version, so a document of any earlier build reads the same as one this build wrote. A document of a
+/// newer schema is left as it is (the caller refuses it).
+pub fn upgrade(document: &mut Value) {
+    let version = document.get("schemaVersion").and_then(Value::as_u64).unwrap_or(1);
+    if version < 2 {
+        upgrade_to_2(document);
+    }
+}
+
+/// Schema 2: the media hosting and the application instance are fields of their own, read once from the request
+/// instead of probed in `resource` on every use, and a hold prompt keeps only what plays it.
+fn upgrade_to_2(document: &mut Value) {
+    let resource = document.get("resource");
+    let app_hosted = resource
+        .and_then(|r| r.pointer("/mediaConfig/@odata.type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig"));
+    let bot = match document.get("direction").and_then(Value::as_str) {
+        Some("incoming") => "/targets/0/identity/applicationInstance",
+        _ => "/source/identity/applicationInstance",
+    };
+    let instance = resource
+        .and_then(|r| r.pointer(bot))
+        .filter(|i| i.is_object())
+        .map(|i| i.get("id").and_then(Value::as_str).unwrap_or_default().to_owned());
+    if let Some(peers) = document.get_mut("peers").and_then(Value::as_array_mut) {
+        for roster in peers.iter_mut().filter_map(|p| p.get_mut("roster")) {
+            if let Some(prompt) = roster.get_mut("holdPrompt") {
+                let info = prompt.get("mediaInfo");
+                let uri = info.and_then(|i| i.get("uri")).and_then(Value::as_str);
+                let resource_id = info.and_then(|i| i.get("resourceId")).cloned().unwrap_or(Value::Null);
+                *prompt = match uri {
+                    Some(uri) => serde_json::json!({"uri": uri, "resourceId": resource_id}),
+                    None => Value::Null,
+                };
+            }
+        }
+    }
+    if let Some(call) = document.as_object_mut() {
+        call.insert("mediaHosting".into(), (if app_hosted { "app" } else { "service" }).into());
+        call.insert("applicationInstance".into(), instance.map_or(Value::Null, Value::from));
+        call.insert("schemaVersion".into(), 2.into());
     }
 }

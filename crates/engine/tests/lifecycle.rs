@@ -12,8 +12,8 @@ use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, Command, Effect, NotificationKind, PeerAction, Rejection, Replaces, Timer,
     TransferRequest, handle,
     model::{
-        CallKind, CallState, Conversation, Direction, EndpointKind, Leg, OperationStatus, Peer, PeerRole, PeerStatus,
-        RemoteLeg, Response, ResultInfo, Transport,
+        CallKind, CallState, Conversation, Direction, EndpointKind, Leg, MediaHosting, OperationStatus, Peer, PeerRole,
+        PeerStatus, RemoteLeg, Response, ResultInfo, Transport,
     },
 };
 
@@ -132,6 +132,7 @@ fn answering_an_incoming_call_establishes_it() {
         callback_uri: Some("https://bot.example/answered".into()),
         api_version: ApiVersion::Beta,
         properties: Map::from_iter([("acceptedModalities".to_owned(), json!(["audio"]))]),
+        media_hosting: MediaHosting::App,
     };
     h.send(Command::Answer(answer.clone())).unwrap();
     let [chat, token] = announced();
@@ -142,6 +143,7 @@ fn answering_an_incoming_call_establishes_it() {
     assert_eq!(h.call.callback_uri.as_deref(), Some("https://bot.example/answered"));
     assert_eq!(h.call.api_version, ApiVersion::Beta, "answered through beta, the call is a beta call");
     assert_eq!(h.call.resource["acceptedModalities"], json!(["audio"]));
+    assert_eq!(h.call.media_hosting, MediaHosting::App, "the media as the answer configured it");
     assert!(matches!(h.send(Command::Answer(answer)), Err(Rejection::WrongState { .. })));
     h.advance(secs(15));
     assert_eq!(h.call.state, CallState::Established, "the answer deadline no longer applies");

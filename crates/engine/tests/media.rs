@@ -7,7 +7,7 @@ use harness::{Harness, established_call};
 use serde_json::json;
 use switchboard_engine::{
     ActionKind, ActionRequest, Command, JobResult, MediaReport, NotificationKind, RecordCompletion, Rejection,
-    model::{MediaJobKind, OperationStatus, Prompt, RecordJob},
+    model::{MediaHosting, MediaJobKind, OperationStatus, Prompt, RecordJob},
 };
 
 fn act(id: &str, kind: ActionKind) -> Command {
@@ -128,7 +128,7 @@ fn dtmf_the_bot_sends_completes_with_a_reason_and_keys_pressed_notify_only_when_
 #[test]
 fn media_operations_need_service_hosted_media_and_an_established_call() {
     let mut h = established_call();
-    h.call.resource.insert("mediaConfig".into(), json!({"@odata.type": "#microsoft.graph.appHostedMediaConfig"}));
+    h.call.media_hosting = MediaHosting::App;
     let refused = h.send(act("p", play("https://cdn.example/one.wav")));
     assert!(matches!(refused, Err(Rejection::NotApplicable(m)) if m.contains("service-hosted")));
     let mut ended = established_call();

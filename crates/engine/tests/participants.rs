@@ -12,7 +12,8 @@ use switchboard_engine::{
     ActionKind, ActionRequest, Change, Command, Invitee, NotificationKind, PeerAction, Rejection, Replaces,
     RosterEvent, Timer,
     model::{
-        AudioRoutingGroup, CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerStatus, Response,
+        AudioRoutingGroup, CallKind, CallState, Direction, EndpointKind, OperationStatus, Peer, PeerStatus, Prompt,
+        Response,
     },
 };
 
@@ -178,8 +179,7 @@ fn one_participant_on_hold_at_a_time() {
     ]);
     h.advance(Duration::ZERO);
     h.take();
-    let prompt =
-        json!({"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"uri": "https://bot.example/hold.wav"}});
+    let prompt = Prompt { uri: "https://bot.example/hold.wav".into(), resource_id: None };
     h.send(act("h1", ActionKind::StartHoldMusic { participant_id: "a".into(), prompt: Some(prompt.clone()) })).unwrap();
     assert_eq!(status(&h, "h1"), OperationStatus::Running, "docs:participant-startholdmusic: 202 running");
     assert_eq!(h.call.peer("a").unwrap().roster.hold_prompt, Some(prompt));

@@ -120,11 +120,6 @@ fn frame_start(frame: u64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(millis).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// The URI of a `mediaPrompt` (`{"mediaInfo": {"uri": …}}`).
-pub(crate) fn prompt_uri(prompt: &Value) -> Option<String> {
-    prompt.get("mediaInfo").and_then(|m| m.get("uri")).and_then(Value::as_str).map(str::to_owned)
-}
-
 /// What a call's document says about its media, or `None` when it has none (not established, no audio yet).
 fn plan_of(call: &Call) -> Option<Plan> {
     if call.state != CallState::Established || !call.audio_active {
@@ -142,7 +137,7 @@ fn plan_of(call: &Call) -> Option<Plan> {
                 sends,
                 heard: sends && !roster.server_muted && !roster.on_hold,
                 hears: !roster.in_lobby && !roster.on_hold,
-                hold: roster.on_hold.then(|| roster.hold_prompt.as_ref().and_then(prompt_uri)),
+                hold: roster.on_hold.then(|| roster.hold_prompt.as_ref().map(|p| p.uri.clone())),
                 port: match p.leg {
                     Leg::Simulated(_) => PortKind::Simulated,
                     Leg::Remote(_) => PortKind::Remote,
@@ -415,7 +410,9 @@ mod tests {
     use switchboard_catalogue::ApiVersion;
     use switchboard_engine::{
         CallSetup, Command, PeerAction, handle,
-        model::{Behaviour, CallKind, Direction, EndpointKind, Leg, Peer, PeerRole, RemoteLeg, Transport},
+        model::{
+            Behaviour, CallKind, Direction, EndpointKind, Leg, MediaHosting, Peer, PeerRole, RemoteLeg, Transport,
+        },
     };
     use switchboard_media::{
         analysis::analyze,
@@ -454,6 +451,8 @@ mod tests {
             call_chain_id: "chain".into(),
             scenario_id: "scenario".into(),
             resource: Map::new(),
+            media_hosting: MediaHosting::Service,
+            application_instance: None,
             peers,
             ringing_timeout: Duration::from_secs(60),
             lobby_timeout: None,

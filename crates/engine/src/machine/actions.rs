@@ -9,7 +9,10 @@ use super::{Machine, Rejection};
 use crate::{
     codes,
     command::{ActionKind, ActionRequest, NotificationKind, Timer},
-    model::{DtmfJob, MediaJob, MediaJobKind, Operation, OperationStatus, PeerStatus, ResultInfo, TranscriptionState},
+    model::{
+        DtmfJob, MediaHosting, MediaJob, MediaJobKind, Operation, OperationStatus, PeerStatus, ResultInfo,
+        TranscriptionState,
+    },
 };
 
 /// How many finished operations a call keeps for `GET …/operations/{id}` (see `forget_old_operations`).
@@ -233,12 +236,7 @@ impl Machine<'_> {
     }
 
     fn app_hosted(&self) -> bool {
-        self.call
-            .resource
-            .get("mediaConfig")
-            .and_then(|c| c.get("@odata.type"))
-            .and_then(|t| t.as_str())
-            .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.appHostedMediaConfig"))
+        self.call.media_hosting == MediaHosting::App
     }
 
     /// Finishes a running operation as its bookkeeping says, with its completion notification.

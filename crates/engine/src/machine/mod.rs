@@ -335,6 +335,7 @@ impl Machine<'_> {
         }
         self.call.api_version = answer.api_version;
         self.call.resource.extend(answer.properties);
+        self.call.media_hosting = answer.media_hosting;
         self.set_state(CallState::Establishing, None);
         self.establish();
         let parties: Vec<_> = self.call.connected_parties().map(|p| p.participant_id.clone()).collect();

@@ -150,7 +150,7 @@ impl Machine<'_> {
     pub(super) fn hold(
         &mut self,
         participant_id: &str,
-        prompt: Option<Value>,
+        prompt: Option<crate::model::Prompt>,
     ) -> Result<Option<crate::model::ResultInfo>, Rejection> {
         let other = self
             .call

@@ -11,8 +11,8 @@ use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, Effect, NotificationKind, Rejection, RosterEvent, Timer, handle,
     model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, Leg, Peer, PeerRole, PeerStatus, Response, ResultInfo,
-        RosterState,
+        Behaviour, CallKind, CallState, Direction, EndpointKind, Leg, MediaHosting, Peer, PeerRole, PeerStatus,
+        Response, ResultInfo, RosterState,
     },
 };
 use uuid::Uuid;
@@ -70,6 +70,8 @@ pub fn setup(direction: Direction, kind: CallKind, peers: Vec<Peer>, version: Ap
         call_chain_id: "chain".into(),
         scenario_id: "scenario".into(),
         resource: Map::new(),
+        media_hosting: MediaHosting::Service,
+        application_instance: None,
         peers,
         ringing_timeout: RINGING_TIMEOUT,
         lobby_timeout: Some(LOBBY_TIMEOUT),

@@ -225,15 +225,13 @@ impl CallAction for SubscribeToTone {
 
 /// The URIs of `mediaPrompt`s (checked to be http(s) URLs by the body's validation).
 fn prompts(prompts: &switchboard_wire::Maybe<Vec<wire::AnyPrompt>>) -> Vec<Prompt> {
-    prompts
-        .as_ref()
-        .into_iter()
-        .flatten()
-        .filter_map(|wire::AnyPrompt::MediaPrompt(prompt)| {
-            let info = prompt.media_info.as_ref()?;
-            Some(Prompt { uri: info.uri.as_ref().cloned()?, resource_id: info.resource_id.as_ref().cloned() })
-        })
-        .collect()
+    prompts.as_ref().into_iter().flatten().filter_map(prompt).collect()
+}
+
+/// A `mediaPrompt` as what plays it; `None` without a URI.
+pub(crate) fn prompt(wire::AnyPrompt::MediaPrompt(prompt): &wire::AnyPrompt) -> Option<Prompt> {
+    let info = prompt.media_info.as_ref()?;
+    Some(Prompt { uri: info.uri.as_ref().cloned()?, resource_id: info.resource_id.as_ref().cloned() })
 }
 
 pub(crate) struct PlayPrompt;

@@ -99,7 +99,7 @@ pub(crate) struct StartHoldMusic;
 impl CallAction for StartHoldMusic {
     type Body = wire::ParticipantStartHoldMusicPostRequestBody;
     fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        let prompt = body.custom_prompt.as_ref().map(|p| serde_json::to_value(p).expect("wire types always serialise"));
+        let prompt = body.custom_prompt.as_ref().and_then(super::calls::prompt);
         let participant_id = request.participant_id().to_owned();
         (ActionKind::StartHoldMusic { participant_id, prompt }, context(&body.client_context))
     }

@@ -74,3 +74,41 @@ async fn a_call_a_newer_build_wrote_is_refused_not_rewritten() {
         .unwrap();
     assert_eq!(stored, "99", "the newer document is left as it was");
 }
+
+#[tokio::test]
+async fn a_call_an_earlier_build_wrote_is_upgraded_as_it_is_read() {
+    let mut h = Harness::start().await;
+    let alice = h.user("Alice", answers_after(0)).await;
+    let mut body = h.call_body(vec![user_identity(&alice)]);
+    body["mediaConfig"] = json!({"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "<config>"});
+    let id = h.place("v1.0", &body).await;
+    h.advance(0.0).await;
+    h.receiver.take(USER_CALL_SETUP.len()).await;
+    h.stop();
+    // As schema 1 stored it: the media hosting only in the request's mediaConfig.
+    let database = rusqlite::Connection::open(h.data_dir().join("switchboard.sqlite")).unwrap();
+    let earlier = "UPDATE call SET document = json_remove(json_set(document, '$.schemaVersion', 1), \
+                   '$.mediaHosting', '$.applicationInstance') WHERE call_id = ?";
+    assert_eq!(database.execute(earlier, [&id]).unwrap(), 1);
+    h.try_start_again().await.unwrap();
+
+    let path = format!("/v1.0/communications/calls/{id}");
+    assert_eq!(h.graph("GET", &path, None).await.expect(200).body["state"], "established");
+    let play = json!({"prompts": [{"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"uri": "https://cdn.example/a.wav"}}]});
+    let refused = h.graph("POST", &format!("{path}/playPrompt"), Some(&play)).await.expect(400);
+    assert!(refused.error_message().contains("service-hosted"), "still app-hosted: {}", refused.error_message());
+    h.graph("POST", &format!("{path}/keepAlive"), None).await.expect(200);
+    let stored: (i64, String) = database
+        .query_row(
+            "SELECT json_extract(document, '$.schemaVersion'), json_extract(document, '$.mediaHosting') FROM call \
+             WHERE call_id = ?",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        stored,
+        (i64::from(switchboard_engine::model::SCHEMA_VERSION), "app".to_owned()),
+        "written back upgraded"
+    );
+}
