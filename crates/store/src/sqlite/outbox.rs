@@ -290,7 +290,8 @@ pub(super) fn list(connection: &Connection, filter: NotificationFilter) -> Resul
         query.push(" AND call_id = ").bind(call_id);
     }
     if let Some(status) = filter.status {
-        query.push(" AND status = ").bind(status.as_str().to_owned());
+        // Written out, not bound: only a literal status lets SQLite use the partial pending and dead-letter indexes.
+        query.push(&format!(" AND status = '{}'", status.as_str()));
     }
     if let Some(since) = filter.raised_since {
         query.push(" AND raised_at >= ").bind(timestamp(since));
@@ -366,20 +367,21 @@ pub(super) fn replay(
 }
 
 pub(super) fn counts(connection: &Connection) -> Result<NotificationCounts, StoreError> {
-    let rows = all(connection, "SELECT status, COUNT(*) AS n FROM notification GROUP BY status", [], |row| {
-        Ok((text(row, "status")?, get::<i64>(row, "n")?))
-    })?;
-    let mut counts = NotificationCounts::default();
-    for (status, n) in rows {
-        let n = u64::try_from(n).unwrap_or_default();
-        match DeliveryStatus::parse(&status) {
-            Some(DeliveryStatus::Pending) => counts.pending = n,
-            Some(DeliveryStatus::Delivered) => counts.delivered = n,
-            Some(DeliveryStatus::DeadLettered) => counts.dead_lettered = n,
-            None => {}
-        }
-    }
-    Ok(counts)
+    // Each from an index, never the table's rows (which carry the bodies): pending and dead-lettered from their
+    // partial indexes, all of them from the smallest index SQLite has; delivered is the rest.
+    let [pending, dead_lettered, total] = [
+        "SELECT COUNT(*) AS n FROM notification WHERE status = 'pending'",
+        "SELECT COUNT(*) AS n FROM notification WHERE status = 'deadLettered'",
+        "SELECT COUNT(*) AS n FROM notification",
+    ]
+    .map(|sql| first(connection, sql, [], |row| get::<i64>(row, "n")).map(Option::unwrap_or_default));
+    let (pending, dead_lettered, total) = (pending?, dead_lettered?, total?);
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
+    Ok(NotificationCounts {
+        pending: count(pending),
+        dead_lettered: count(dead_lettered),
+        delivered: count(total - pending - dead_lettered),
+    })
 }
 
 pub(super) fn prune(
