@@ -161,3 +161,49 @@ async fn the_wal_stays_bounded_under_steady_writes() {
     assert!(largest < 12 << 20, "the WAL grew to {} MiB", largest >> 20);
     store.close().await;
 }
+
+/// The WAL-index header's frame counts (sqlite.org/walformat.html, in the `-shm` file, native byte order): the last
+/// valid frame of the WAL (`mxFrame`), and how many of them are back in the database (`nBackfill`).
+fn wal_frames(shm: &std::path::Path) -> (u32, u32) {
+    let bytes = std::fs::read(shm).unwrap();
+    let at = |offset: usize| u32::from_ne_bytes(bytes[offset..offset + 4].try_into().unwrap());
+    (at(16), at(96))
+}
+
+/// Between commits, when nothing waits, the thread copies the WAL back into the database (so SQLite's own checkpoint,
+/// inside a commit, rarely has work left to stall it with).
+#[tokio::test]
+async fn the_wal_is_checkpointed_while_the_store_is_idle() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("switchboard.sqlite");
+    let shm = directory.path().join("switchboard.sqlite-shm");
+    let store = SqliteStore::open(&path, testsuite::epoch()).await.unwrap();
+    let report = |n: u32| switchboard_store::NewDeviceQualityReport {
+        received_at: testsuite::epoch(),
+        tenant_id: uuid::Uuid::from_u128(1),
+        app_id: uuid::Uuid::from_u128(2),
+        api_version: "v1.0".into(),
+        user_agent: format!("Probe/{n}"),
+        call_chain_id: None,
+        participant_id: None,
+        media_leg_id: None,
+        quality_json: "{}".into(),
+    };
+    // One commit each; 15 are not yet enough to checkpoint for.
+    for n in 0..15 {
+        store.add_device_quality_report(report(n)).await.unwrap();
+    }
+    let (frames, backfilled) = wal_frames(&shm);
+    assert!(backfilled < frames, "not checkpointed yet: {backfilled} of {frames} frames");
+    store.add_device_quality_report(report(15)).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (frames, backfilled) = wal_frames(&shm);
+        if backfilled == frames {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {backfilled} of {frames} frames after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    store.close().await;
+}

@@ -8,6 +8,11 @@
 //! committed — so an answer still means "on disk", and a busy server writes and checkpoints the WAL once per group
 //! instead of once per change. If the group cannot be committed (a full disk), the methods that wrote get the error;
 //! those that only read keep their answers.
+//!
+//! Checkpoints while idle: every 16 commits, once nothing is queued, the thread copies the WAL back into the
+//! database (a passive checkpoint), so SQLite's own checkpoint — every 1,000 WAL pages, run inside whichever commit
+//! crosses the mark, stalling every method queued behind it — rarely finds work left. A server that is never idle
+//! still gets SQLite's, which keeps the WAL bounded (BENCHMARKS.md: notification p99 at 1,000/s 12 → 6 ms).
 
 use std::{
     sync::{Mutex, mpsc},
@@ -25,6 +30,8 @@ type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 
 /// At most this many methods share a transaction.
 const GROUP: usize = 64;
+/// After this many commits, the thread copies the WAL back into the database the next time it has nothing to do.
+const IDLE_CHECKPOINT_COMMITS: u32 = 16;
 
 pub(super) struct Worker {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
@@ -53,11 +60,25 @@ impl Worker {
                         return;
                     }
                 };
-                // Ends when every sender is gone: the store was closed or dropped.
-                while let Ok(first) = queue.recv() {
+                let mut commits = 0;
+                loop {
+                    let first = match queue.try_recv() {
+                        Ok(job) => job,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if commits >= IDLE_CHECKPOINT_COMMITS {
+                                commits = 0;
+                                checkpoint_while_idle(&connection);
+                            }
+                            // Ends when every sender is gone: the store was closed or dropped.
+                            let Ok(job) = queue.recv() else { break };
+                            job
+                        }
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                    };
                     let mut jobs = vec![first];
                     jobs.extend(queue.try_iter().take(GROUP - 1));
                     run_group(&mut connection, jobs);
+                    commits += 1;
                 }
             })
             .map_err(|e| StoreError::Backend(format!("cannot start the SQLite thread: {e}")))?;
@@ -98,6 +119,15 @@ impl Worker {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+    }
+}
+
+/// Copies what the WAL holds back into the database while no method is waiting, in small steps, so that SQLite's
+/// own checkpoint (every 1,000 WAL pages, inside whichever commit crosses the mark) rarely has work left to stall a
+/// commit with; a server that is never idle still gets that one.
+fn checkpoint_while_idle(connection: &Connection) {
+    if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::debug!(%error, "an idle WAL checkpoint did not run; SQLite's own checkpoints go on");
     }
 }
 
