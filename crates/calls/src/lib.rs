@@ -16,6 +16,7 @@ pub mod render;
 mod runtime;
 pub mod simulation;
 mod tokens;
+pub mod view;
 pub mod world;
 
 pub use error::CallsError;

@@ -1,7 +1,6 @@
 //! What the test-control API does to the world's side of calls: a simulated user calls an app, a simulated
 //! endpoint answers, rejects or hangs up, a meeting ends, faults are injected.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +18,7 @@ use switchboard_media::{Utterance, synth};
 use crate::{
     Calls, CallsError,
     media::Heard,
+    view::CallView,
     world::{Endpoint, Entity, SimAttendee, SimMeeting, SimUser, WorldError},
 };
 
@@ -125,7 +125,7 @@ impl Entity for Fault {
 impl Calls {
     /// A simulated endpoint calls an app: Graph posts the incoming call to the app's calling webhook
     /// (docs:call-answer), and the app has 15 seconds to act.
-    pub async fn place_incoming_call(&self, tenant_id: Uuid, incoming: IncomingCall) -> Result<Arc<Call>, CallsError> {
+    pub async fn place_incoming_call(&self, tenant_id: Uuid, incoming: IncomingCall) -> Result<CallView, CallsError> {
         let app = self
             .store
             .application(incoming.app_id)
@@ -185,14 +185,19 @@ impl Calls {
             lobby_timeout: None,
             bot_in_lobby: false,
         };
-        self.insert(Call::new(setup, now), vec![Command::Start]).await
+        Ok(CallView::from(&*self.insert(Call::new(setup, now), vec![Command::Start]).await?))
     }
 
     /// A simulated endpoint in a call acts. `who` is its participant id or its endpoint id (user id, number, …).
-    pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<Arc<Call>, CallsError> {
+    pub async fn peer_act(&self, call_id: &str, who: &str, action: PeerAction) -> Result<CallView, CallsError> {
         let call = self.load(call_id, None).await?;
         let participant_id = peer_of(&call, who)?;
-        self.execute(call_id, None, vec![Command::Peer { participant_id, action }]).await
+        self.sim_execute(call_id, Command::Peer { participant_id, action }).await
+    }
+
+    /// A command of the test-control API, answered with the call as the simulation sees it.
+    async fn sim_execute(&self, call_id: &str, command: Command) -> Result<CallView, CallsError> {
+        Ok(CallView::from(&*self.execute(call_id, None, vec![command]).await?))
     }
 
     // ---- media ----------------------------------------------------------------------------------------------------
@@ -277,13 +282,13 @@ impl Calls {
     }
 
     /// Someone in the meeting admits the bot waiting in its lobby.
-    pub async fn admit_bot(&self, call_id: &str) -> Result<Arc<Call>, CallsError> {
-        self.execute(call_id, None, vec![Command::AdmitBot]).await
+    pub async fn admit_bot(&self, call_id: &str) -> Result<CallView, CallsError> {
+        self.sim_execute(call_id, Command::AdmitBot).await
     }
 
     /// Ends a call with the given result, as the service would for a failure (500/3002, 410/301005, …).
-    pub async fn terminate(&self, call_id: &str, result: ResultInfo) -> Result<Arc<Call>, CallsError> {
-        self.execute(call_id, None, vec![Command::Terminate { result }]).await
+    pub async fn terminate(&self, call_id: &str, result: ResultInfo) -> Result<CallView, CallsError> {
+        self.sim_execute(call_id, Command::Terminate { result }).await
     }
 
     /// The meeting ends for everyone: every call in it ends.
@@ -364,17 +369,21 @@ impl Calls {
 
     /// Calls that have not ended, newest first.
     pub async fn active_calls(&self, tenant_id: Option<Uuid>) -> Result<Vec<Call>, CallsError> {
-        self.list_calls(CallFilter { tenant_id, active_only: true, limit: u32::MAX, ..CallFilter::default() }).await
+        self.stored_calls(CallFilter { tenant_id, active_only: true, limit: u32::MAX, ..CallFilter::default() }).await
     }
 
-    pub async fn list_calls(&self, filter: CallFilter) -> Result<Vec<Call>, CallsError> {
+    pub async fn list_calls(&self, filter: CallFilter) -> Result<Vec<CallView>, CallsError> {
+        Ok(self.stored_calls(filter).await?.iter().map(CallView::from).collect())
+    }
+
+    async fn stored_calls(&self, filter: CallFilter) -> Result<Vec<Call>, CallsError> {
         let records = self.store.calls(filter).await?;
         records.into_iter().map(|record| crate::runtime::call_of(&record)).collect()
     }
 
-    /// A call's document, ended or not.
-    pub async fn inspect(&self, call_id: &str) -> Result<Arc<Call>, CallsError> {
-        self.load(call_id, None).await
+    /// A call, ended or not, as the simulation sees it.
+    pub async fn inspect(&self, call_id: &str) -> Result<CallView, CallsError> {
+        Ok(CallView::from(&*self.load(call_id, None).await?))
     }
 
     pub async fn set_fault(&self, tenant_id: Uuid, fault: Fault) -> Result<Fault, CallsError> {

@@ -180,6 +180,18 @@ async fn someone_who_answers_at_once_answers_in_the_change_that_rang_them() {
     assert_eq!((changes[0]["state"].as_str(), changes[0]["notifications"].as_u64()), (Some("established"), Some(5)));
     let cause = changes[0]["cause"].as_str().unwrap();
     assert!(cause.contains("Start") && cause.contains("PeerResponds"), "{cause}");
+    // The simulation's view of it: who answers for Alice, and how.
+    let seen = h.inspect(id).await;
+    assert_eq!((seen["state"].as_str(), seen["mediaHosting"].as_str()), (Some("established"), Some("service")));
+    let alice_seen = &seen["peers"][0];
+    assert_eq!(
+        (alice_seen["endpointId"].as_str(), alice_seen["status"].as_str()),
+        (Some(alice.as_str()), Some("connected"))
+    );
+    assert_eq!(alice_seen["leg"]["kind"], "simulated");
+    assert_eq!(alice_seen["leg"]["behaviour"]["response"], json!({"kind": "answer", "afterMs": 0}));
+    assert_eq!(alice_seen["roster"]["clientMuted"], false);
+    assert!(seen["bot"]["muted"] == false && seen["mediaQueue"] == json!([]), "{seen}");
 }
 
 #[tokio::test]
