@@ -99,7 +99,7 @@ pub fn call_entity(call: &Call, version: ApiVersion, base_url: &str, shapes: Sha
     for name in CALL_PROPERTIES {
         body.insert((*name).into(), call.resource.get(*name).cloned().unwrap_or(Value::Null));
     }
-    for (name, value) in &call.resource {
+    for (name, value) in call.resource.iter() {
         body.entry(name.clone()).or_insert_with(|| value.clone());
     }
     for empty_list in ["callRoutes", "routingPolicies", "activeModalities"] {

@@ -3,7 +3,7 @@
 //! It derives serde for one purpose: the store keeps it as a versioned JSON document. The Graph wire format is not
 //! this; the runtime renders Graph JSON from it.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -293,7 +293,7 @@ pub enum OperationStatus {
 }
 
 /// An operation a bot started on the call (`/calls/{id}/operations/{id}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
     pub id: String,
@@ -497,7 +497,8 @@ pub struct Call {
     /// The properties the bot sent (or Graph sent it, for an incoming call) that the engine does not interpret:
     /// `source`, `targets`, `requestedModalities`, `mediaConfig`, `chatInfo`, `meetingInfo`, `callOptions`,
     /// `subject`, `tenantId`, undeclared open properties — echoed back by `GET`.
-    pub resource: Map<String, Value>,
+    /// Shared, not copied, when the engine keeps the call as it was before a command (it rarely changes).
+    pub resource: Arc<Map<String, Value>>,
     pub media_hosting: MediaHosting,
     /// The application instance the bot takes part as: the source's of an outgoing call, the called one's of an
     /// incoming call. Calls to and from phone numbers need one (graph-calls.md §e, PSTN).
@@ -505,7 +506,9 @@ pub struct Call {
     pub peers: Vec<Peer>,
     pub bot: BotLeg,
     pub transfer: Option<Transfer>,
-    pub operations: Vec<Operation>,
+    /// Each shared, not copied, when the engine keeps the call as it was before a command: a finished operation
+    /// never changes again, and a call keeps up to 20 of them.
+    pub operations: Vec<Arc<Operation>>,
     /// Bumped by every roster change; each participant carries the value of its last change.
     #[serde(default)]
     pub roster_sequence: u64,
@@ -563,7 +566,7 @@ impl Call {
     }
 
     pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
-        self.operations.iter().find(|o| o.id.eq_ignore_ascii_case(operation_id))
+        self.operations.iter().find(|o| o.id.eq_ignore_ascii_case(operation_id)).map(|o| &**o)
     }
 
     /// Whether Graph sends roster notifications for the call: meetings and group calls do, peer-to-peer calls get
@@ -661,7 +664,7 @@ impl Call {
             termination_reason: None,
             audio_active: false,
             answered_by: None,
-            resource: setup.resource,
+            resource: Arc::new(setup.resource),
             media_hosting: setup.media_hosting,
             application_instance: setup.application_instance,
             peers: setup.peers,

@@ -99,7 +99,8 @@ fn the_same_identity_cannot_be_invited_twice() {
 #[test]
 fn inviting_into_a_peer_to_peer_call_escalates_it_and_can_hide_the_bot() {
     let mut h = established_call();
-    h.call.resource.insert("callOptions".into(), json!({"hideBotAfterEscalation": true}));
+    std::sync::Arc::make_mut(&mut h.call.resource)
+        .insert("callOptions".into(), json!({"hideBotAfterEscalation": true}));
     h.send(act("inv", ActionKind::Invite(vec![invitee("b", answers_after(0))]))).unwrap();
     assert_eq!(h.call.kind, CallKind::Group);
     assert!(h.call.bot.hidden, "callOptions.hideBotAfterEscalation");
@@ -295,7 +296,8 @@ fn content_sharing_is_notified_only_when_asked_for() {
     assert_eq!(h.take(), [], "callOptions.isContentSharingNotificationEnabled is off");
 
     let mut h = group_with_a();
-    h.call.resource.insert("callOptions".into(), json!({"isContentSharingNotificationEnabled": true}));
+    std::sync::Arc::make_mut(&mut h.call.resource)
+        .insert("callOptions".into(), json!({"isContentSharingNotificationEnabled": true}));
     h.send(Command::Peer { participant_id: "a".into(), action: share(Some("iVBORw0KGgo=")) }).unwrap();
     h.send(Command::Peer { participant_id: "a".into(), action: PeerAction::ShowSlide { png: "AAAA".into() } }).unwrap();
     h.send(Command::Peer { participant_id: "a".into(), action: PeerAction::StopSharing }).unwrap();

@@ -61,7 +61,8 @@ fn a_schema_1_document_upgrades_to_what_this_build_would_have_written() {
 
     // An incoming call's instance is the one it was placed to; a service-hosted call stays one.
     let mut incoming = Harness::incoming(answers_after(0), None).call;
-    incoming.resource.insert("targets".into(), json!([{"identity": {"applicationInstance": {"id": "instance-2"}}}]));
+    std::sync::Arc::make_mut(&mut incoming.resource)
+        .insert("targets".into(), json!([{"identity": {"applicationInstance": {"id": "instance-2"}}}]));
     incoming.application_instance = Some("instance-2".into());
     let mut document = as_schema_1(&incoming);
     upgrade(&mut document);

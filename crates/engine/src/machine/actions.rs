@@ -1,7 +1,7 @@
 //! Actions a bot takes in an established call that answer with an operation (graph-calls.md §b
 //! "commsOperation.status"): completed at once, or running until a notification says how they ended.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use serde_json::{Map, Value, json};
 
@@ -177,7 +177,7 @@ impl Machine<'_> {
         }
         let status = if running { OperationStatus::Running } else { OperationStatus::Completed };
         let immediate = !running || awaiting.is_empty();
-        self.call.operations.push(Operation {
+        self.call.operations.push(Arc::new(Operation {
             id: operation_id.clone(),
             odata_type: odata_type.to_owned(),
             status,
@@ -188,7 +188,7 @@ impl Machine<'_> {
             awaiting,
             failure,
             prompts: echoed_prompts,
-        });
+        }));
         self.forget_old_operations();
         if running && immediate && !media_driven {
             self.schedule(Timer::OperationDue { operation_id }, Duration::ZERO);
@@ -241,8 +241,12 @@ impl Machine<'_> {
 
     /// Finishes a running operation as its bookkeeping says, with its completion notification.
     pub(super) fn complete_operation(&mut self, operation_id: &str) {
-        let Some(operation) =
-            self.call.operations.iter_mut().find(|o| o.id == operation_id && o.status == OperationStatus::Running)
+        let Some(operation) = self
+            .call
+            .operations
+            .iter_mut()
+            .find(|o| o.id == operation_id && o.status == OperationStatus::Running)
+            .map(Arc::make_mut)
         else {
             return;
         };
@@ -265,7 +269,9 @@ impl Machine<'_> {
             Some(peer) => codes::invitation_failed(&peer.mri(), &result),
             None => result,
         });
-        let Some(operation) = self.call.operations.iter_mut().find(|o| o.id == operation_id) else { return };
+        let Some(operation) = self.call.operations.iter_mut().find(|o| o.id == operation_id).map(Arc::make_mut) else {
+            return;
+        };
         operation.awaiting.retain(|p| p != participant_id);
         if operation.failure.is_none() {
             operation.failure = failure;

@@ -2,6 +2,8 @@
 //! by `cancelMediaProcessing` or a barging recording), `sendDtmfTones`, and what the media engine reports back —
 //! the end of a job, keys sent, keys pressed.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use switchboard_catalogue::ApiVersion;
 
@@ -129,8 +131,12 @@ impl Machine<'_> {
         result_info: Option<ResultInfo>,
         properties: Vec<(&'static str, Value)>,
     ) {
-        let Some(operation) =
-            self.call.operations.iter_mut().find(|o| o.id == operation_id && o.status == OperationStatus::Running)
+        let Some(operation) = self
+            .call
+            .operations
+            .iter_mut()
+            .find(|o| o.id == operation_id && o.status == OperationStatus::Running)
+            .map(Arc::make_mut)
         else {
             return;
         };

@@ -334,7 +334,7 @@ impl Machine<'_> {
             self.call.callback_uri = answer.callback_uri;
         }
         self.call.api_version = answer.api_version;
-        self.call.resource.extend(answer.properties);
+        std::sync::Arc::make_mut(&mut self.call.resource).extend(answer.properties);
         self.call.media_hosting = answer.media_hosting;
         self.set_state(CallState::Establishing, None);
         self.establish();
