@@ -385,6 +385,7 @@ impl Dispatcher {
             max_backoff: config.max_backoff,
             max_attempts: config.max_attempts.max(1),
             horizon: config.retry_horizon,
+            max_hold_back: config.max_hold_back,
         };
         let struggling = Arc::new(Semaphore::new((config.concurrency / 4).max(1)));
         let answering = Arc::new(Semaphore::new(config.concurrency.max(1)));
@@ -652,12 +653,6 @@ impl Dispatcher {
 
     /// Whether retrying `batch` at `retry_at` would keep its call's later notifications waiting longer than allowed
     /// since it was queued (or last replayed); one already set aside stays so.
-    fn held_back_too_long(&self, batch: &[NotificationRecord], retry_at: DateTime<Utc>) -> bool {
-        let head = &batch[0];
-        let since = head.replayed_at.unwrap_or(head.notification.queued_at);
-        head.set_aside || (retry_at - since).to_std().unwrap_or_default() > self.config.max_hold_back
-    }
-
     /// One attempt at `batch`, journaled.
     async fn deliver(
         &self,
@@ -683,20 +678,10 @@ impl Dispatcher {
         } else if let Some(host) = &slots.host {
             host.struggling.store(false, Ordering::Relaxed);
         }
-        let outcome = match answer {
-            Answer::Accepted => AttemptOutcome::Delivered,
-            Answer::Transient => match self.policy.retry_at(head, now, retry_after, rng) {
-                // Graph says notifications may come out of order; it does not make a bot wait an hour for the rest
-                // of a call behind one its webhook keeps failing.
-                Ok(at) if self.held_back_too_long(batch, at) => AttemptOutcome::SetAside(at),
-                Ok(at) => AttemptOutcome::RetryAt(at),
-                Err(why) => {
-                    tracing::warn!(call_id = %head.notification.call_id, seq = head.seq, "{why}");
-                    AttemptOutcome::DeadLettered
-                }
-            },
-            Answer::Refused => AttemptOutcome::DeadLettered,
-        };
+        let (outcome, given_up) = self.policy.outcome(head, answer, now, retry_after, rng);
+        if let Some(why) = given_up {
+            tracing::warn!(call_id = %head.notification.call_id, seq = head.seq, "{why}");
+        }
         let delivered = outcome == AttemptOutcome::Delivered;
         if !delivered {
             tracing::warn!(

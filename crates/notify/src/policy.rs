@@ -1,11 +1,13 @@
-//! When to try a notification again, and when to give up on it: exponential backoff with jitter, `Retry-After`,
-//! an attempt limit and a time horizon per round (a round starts when the notification is queued or replayed).
+//! What an attempt's answer comes to, as a pure function of the answer, the notification and the time: delivered;
+//! tried again after an exponential backoff with jitter or the receiver's `Retry-After`, set aside if its call has
+//! waited for it too long; or given up on, past an attempt limit or a time horizon per round (a round starts when
+//! the notification is queued or replayed), or when the receiver refuses it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use switchboard_store::NotificationRecord;
+use switchboard_store::{AttemptOutcome, NotificationRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RetryPolicy {
@@ -13,6 +15,8 @@ pub(crate) struct RetryPolicy {
     pub(crate) max_backoff: Duration,
     pub(crate) max_attempts: u32,
     pub(crate) horizon: Duration,
+    /// How long a call's later notifications may wait behind one being retried before it is set aside.
+    pub(crate) max_hold_back: Duration,
 }
 
 /// What an answer from a receiver means for delivery.
@@ -38,6 +42,36 @@ impl Answer {
 }
 
 impl RetryPolicy {
+    /// What an attempt at a batch led by `head`, answered `answer` at `now`, comes to — and, when it is given up on
+    /// after a transient failure, why.
+    pub(crate) fn outcome(
+        &self,
+        head: &NotificationRecord,
+        answer: Answer,
+        now: DateTime<Utc>,
+        retry_after: Option<Duration>,
+        rng: &mut fastrand::Rng,
+    ) -> (AttemptOutcome, Option<String>) {
+        match answer {
+            Answer::Accepted => (AttemptOutcome::Delivered, None),
+            Answer::Refused => (AttemptOutcome::DeadLettered, None),
+            Answer::Transient => match self.retry_at(head, now, retry_after, rng) {
+                // Graph says notifications may come out of order; it does not make a bot wait an hour for the rest
+                // of a call behind one its webhook keeps failing.
+                Ok(at) if self.held_back_too_long(head, at) => (AttemptOutcome::SetAside(at), None),
+                Ok(at) => (AttemptOutcome::RetryAt(at), None),
+                Err(why) => (AttemptOutcome::DeadLettered, Some(why)),
+            },
+        }
+    }
+
+    /// Whether retrying `head` at `retry_at` would hold its call's later notifications back longer than allowed
+    /// (counted from when it was queued or replayed); one already set aside stays so.
+    fn held_back_too_long(&self, head: &NotificationRecord, retry_at: DateTime<Utc>) -> bool {
+        let since = head.replayed_at.unwrap_or(head.notification.queued_at);
+        head.set_aside || (retry_at - since).to_std().unwrap_or_default() > self.max_hold_back
+    }
+
     /// The wait after the `failed`-th failed attempt of a round: the initial backoff doubled per further failure, at
     /// most the maximum, with "equal jitter" — half of it fixed, half random — so that many retries queued by one
     /// outage spread out instead of arriving together, and none comes back sooner than half the backoff.
@@ -97,6 +131,7 @@ mod tests {
             max_backoff: Duration::from_secs(60),
             max_attempts: 5,
             horizon: Duration::from_secs(600),
+            max_hold_back: Duration::from_secs(5),
         }
     }
 
@@ -141,6 +176,30 @@ mod tests {
         let mut replayed = record(0);
         replayed.replayed_at = Some(at(3600));
         assert!(policy().retry_at(&replayed, at(3700), None, &mut rng).is_ok(), "a replay starts a new round");
+    }
+
+    #[test]
+    fn an_answer_comes_to_delivered_retried_set_aside_or_dead_lettered() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let queued = record(0);
+        let now = queued.notification.queued_at;
+        let outcome = |head: &NotificationRecord, answer, at, rng: &mut fastrand::Rng| {
+            policy().outcome(head, answer, at, None, rng)
+        };
+        assert_eq!(outcome(&queued, Answer::Accepted, now, &mut rng), (AttemptOutcome::Delivered, None));
+        assert_eq!(outcome(&queued, Answer::Refused, now, &mut rng), (AttemptOutcome::DeadLettered, None));
+        let (soon, _) = outcome(&queued, Answer::Transient, now, &mut rng);
+        assert!(matches!(soon, AttemptOutcome::RetryAt(at) if at > now), "{soon:?}");
+        // A retry that would hold the call's later notifications back past 5 s sets it aside.
+        let late = now + chrono::Duration::seconds(5);
+        let (aside, _) = outcome(&record(1), Answer::Transient, late, &mut rng);
+        assert!(matches!(aside, AttemptOutcome::SetAside(at) if at > late), "{aside:?}");
+        let mut set_aside = record(1);
+        set_aside.set_aside = true;
+        assert!(matches!(outcome(&set_aside, Answer::Transient, now, &mut rng).0, AttemptOutcome::SetAside(_)));
+        let (given_up, why) = outcome(&record(4), Answer::Transient, now, &mut rng);
+        assert_eq!(given_up, AttemptOutcome::DeadLettered);
+        assert!(why.unwrap().contains("after 5 attempts"));
     }
 
     #[test]
