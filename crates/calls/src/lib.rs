@@ -5,6 +5,7 @@
 //! notifications it raises commit together ([`runtime`]). Graph requests are translated in [`graph`], the world's
 //! side of calls in [`simulation`], and Graph JSON is rendered in [`render`].
 
+pub mod actions;
 pub mod activity;
 pub mod clock;
 mod error;

@@ -3,6 +3,7 @@
 //! The match is exhaustive, so a new catalogue entry does not compile until it is routed here. `docs/compatibility.md`
 //! is generated from this table and the catalogue together.
 
+use switchboard_calls::actions;
 use switchboard_catalogue::EndpointId::{self, *};
 
 use crate::{
@@ -24,29 +25,29 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         Redirect => Route::serve::<operations::Redirect>(),
         Transfer => Route::serve::<operations::Transfer>(),
         GetOperation => Route::serve::<operations::GetOperation>(),
-        Mute => Route::serve::<Act<operations::Mute>>(),
-        Unmute => Route::serve::<Act<operations::Unmute>>(),
-        UpdateRecordingStatus => Route::serve::<Act<operations::UpdateRecordingStatus>>(),
-        ChangeScreenSharingRole => Route::serve::<Act<operations::ChangeScreenSharingRole>>(),
-        AddLargeGalleryView => Route::serve::<Act<operations::AddLargeGalleryView>>(),
-        StartRecording => Route::serve::<Act<operations::StartRecording>>(),
-        StopRecording => Route::serve::<Act<operations::StopRecording>>(),
-        StartTranscription => Route::serve::<Act<operations::StartTranscription>>(),
-        StopTranscription => Route::serve::<Act<operations::StopTranscription>>(),
-        SubscribeToTone => Route::serve::<Act<operations::SubscribeToTone>>(),
+        Mute => Route::serve::<Act<actions::Mute>>(),
+        Unmute => Route::serve::<Act<actions::Unmute>>(),
+        UpdateRecordingStatus => Route::serve::<Act<actions::UpdateRecordingStatus>>(),
+        ChangeScreenSharingRole => Route::serve::<Act<actions::ChangeScreenSharingRole>>(),
+        AddLargeGalleryView => Route::serve::<Act<actions::AddLargeGalleryView>>(),
+        StartRecording => Route::serve::<Act<actions::StartRecording>>(),
+        StopRecording => Route::serve::<Act<actions::StopRecording>>(),
+        StartTranscription => Route::serve::<Act<actions::StartTranscription>>(),
+        StopTranscription => Route::serve::<Act<actions::StopTranscription>>(),
+        SubscribeToTone => Route::serve::<Act<actions::SubscribeToTone>>(),
 
         ListParticipants => Route::serve::<operations::ListParticipants>(),
         GetParticipant => Route::serve::<operations::GetParticipant>(),
         DeleteParticipant => Route::serve::<operations::DeleteParticipant>(),
         InviteParticipants => Route::serve::<operations::InviteParticipants>(),
         ReportSyntheticMedia => Route::serve::<operations::ReportSyntheticMedia>(),
-        MuteParticipant => Route::serve::<Act<operations::MuteParticipant>>(),
-        MuteAllParticipants => Route::serve::<Act<operations::MuteAllParticipants>>(),
-        StartHoldMusic => Route::serve::<Act<operations::StartHoldMusic>>(),
-        StopHoldMusic => Route::serve::<Act<operations::StopHoldMusic>>(),
-        AdmitFromLobby => Route::serve::<Act<operations::AdmitFromLobby>>(),
-        AdmitAllFromLobby => Route::serve::<Act<operations::AdmitAllFromLobby>>(),
-        RemoveFromLobby => Route::serve::<Act<operations::RemoveFromLobby>>(),
+        MuteParticipant => Route::serve::<Act<actions::MuteParticipant>>(),
+        MuteAllParticipants => Route::serve::<Act<actions::MuteAllParticipants>>(),
+        StartHoldMusic => Route::serve::<Act<actions::StartHoldMusic>>(),
+        StopHoldMusic => Route::serve::<Act<actions::StopHoldMusic>>(),
+        AdmitFromLobby => Route::serve::<Act<actions::AdmitFromLobby>>(),
+        AdmitAllFromLobby => Route::serve::<Act<actions::AdmitAllFromLobby>>(),
+        RemoveFromLobby => Route::serve::<Act<actions::RemoveFromLobby>>(),
         ListAudioRoutingGroups => Route::serve::<operations::ListAudioRoutingGroups>(),
         GetAudioRoutingGroup => Route::serve::<operations::GetAudioRoutingGroup>(),
         CreateAudioRoutingGroup => Route::serve::<operations::CreateAudioRoutingGroup>(),
@@ -56,11 +57,11 @@ pub(crate) fn route(id: EndpointId) -> Option<Route> {
         GetContentSharingSession => Route::serve::<operations::GetContentSharingSession>(),
         GetPngOfCurrentSlide => Route::serve::<operations::GetPngOfCurrentSlide>(),
 
-        CancelMediaProcessing => Route::serve::<Act<operations::CancelMediaProcessing>>(),
-        PlayPrompt => Route::serve::<Act<operations::PlayPrompt>>(),
-        Record => Route::serve::<Act<operations::Record>>(),
-        RecordResponse => Route::serve::<Act<operations::RecordResponse>>(),
-        SendDtmfTones => Route::serve::<Act<operations::SendDtmfTones>>(),
+        CancelMediaProcessing => Route::serve::<Act<actions::CancelMediaProcessing>>(),
+        PlayPrompt => Route::serve::<Act<actions::PlayPrompt>>(),
+        Record => Route::serve::<Act<actions::Record>>(),
+        RecordResponse => Route::serve::<Act<actions::RecordResponse>>(),
+        SendDtmfTones => Route::serve::<Act<actions::SendDtmfTones>>(),
 
         ListCalls
         | CountCalls

@@ -1,11 +1,8 @@
 //! The people in a call (docs:participant-*, call-post-audioroutinggroups, res:contentsharingsession): the roster,
 //! invitations, removal, participant actions answered with operations, audio routing groups, content sharing.
 
-use super::context;
-use switchboard_engine::ActionKind;
 use switchboard_wire::model as wire;
 
-use super::calls::CallAction;
 use crate::{
     error::ApiError,
     graph::{GraphRequest, GraphResponse, Json, NoBody, Operation, Patch},
@@ -72,77 +69,6 @@ impl Operation for ReportSyntheticMedia {
         let calls = &request.state.calls;
         calls.report_synthetic_media(&request.caller(), request.call_id(), request.participant_id(), malicious).await?;
         Ok(GraphResponse::success(&request))
-    }
-}
-
-pub(crate) struct MuteParticipant;
-impl CallAction for MuteParticipant {
-    type Body = wire::MutePostRequestBody;
-    fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        (
-            ActionKind::MuteParticipant { participant_id: request.participant_id().to_owned() },
-            context(&body.client_context),
-        )
-    }
-}
-
-pub(crate) struct MuteAllParticipants;
-impl CallAction for MuteAllParticipants {
-    type Body = wire::MuteAllPostRequestBody;
-    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        let participants = body.participants.as_ref().cloned().unwrap_or_default();
-        (ActionKind::MuteAll { participants }, context(&body.client_context))
-    }
-}
-
-pub(crate) struct StartHoldMusic;
-impl CallAction for StartHoldMusic {
-    type Body = wire::ParticipantStartHoldMusicPostRequestBody;
-    fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        let prompt = body.custom_prompt.as_ref().and_then(super::calls::prompt);
-        let participant_id = request.participant_id().to_owned();
-        (ActionKind::StartHoldMusic { participant_id, prompt }, context(&body.client_context))
-    }
-}
-
-pub(crate) struct StopHoldMusic;
-impl CallAction for StopHoldMusic {
-    type Body = wire::ParticipantStopHoldMusicPostRequestBody;
-    fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        (
-            ActionKind::StopHoldMusic { participant_id: request.participant_id().to_owned() },
-            context(&body.client_context),
-        )
-    }
-}
-
-pub(crate) struct AdmitFromLobby;
-impl CallAction for AdmitFromLobby {
-    type Body = wire::ParticipantAdmitFromLobbyPostRequestBody;
-    fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        (
-            ActionKind::AdmitFromLobby { participant_id: request.participant_id().to_owned() },
-            context(&body.client_context),
-        )
-    }
-}
-
-pub(crate) struct AdmitAllFromLobby;
-impl CallAction for AdmitAllFromLobby {
-    type Body = wire::AdmitAllFromLobbyPostRequestBody;
-    fn action(_: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        (ActionKind::AdmitAllFromLobby, context(&body.client_context))
-    }
-}
-
-pub(crate) struct RemoveFromLobby;
-impl CallAction for RemoveFromLobby {
-    type Body = wire::ParticipantRemoveFromLobbyPostRequestBody;
-    fn action(request: &GraphRequest, body: &Self::Body) -> (ActionKind, Option<String>) {
-        (
-            ActionKind::RemoveFromLobby { participant_id: request.participant_id().to_owned() },
-            context(&body.client_context),
-        )
     }
 }
 
