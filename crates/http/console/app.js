@@ -326,14 +326,29 @@ async function callDetail(container, callId) {
   const filters = { request: true, change: true, notification: true, delivery: true };
   const search = h("input", { id: "timeline-search", type: "search", placeholder: "method, path, state, payload…" });
   const list = h("ol", { class: "timeline", "aria-live": "polite" });
+  // The call's activity is read once and then kept up by the live feed (entries never change once made; a resync
+  // reads it again); the notification journal is read again only after a change or a delivery, which add or settle
+  // notifications. Filters and search only redraw.
+  const activity = new Map();
+  let activityRead = false;
+  let journal = [];
+  let journalStale = true;
   const drawTimeline = async () => {
-    const [activity, journal] = await Promise.all([
-      api("GET", `/_sim/activity?callId=${encodeURIComponent(callId)}&limit=10000`),
-      api("GET", `/_sim/notifications?callId=${encodeURIComponent(callId)}&limit=1000`),
-    ]);
+    const reads = [];
+    if (!activityRead) {
+      activityRead = true;
+      reads.push(api("GET", `/_sim/activity?callId=${encodeURIComponent(callId)}&limit=10000`)
+        .then(({ value }) => { for (const e of value) activity.set(e.seq, e); }));
+    }
+    if (journalStale) {
+      journalStale = false;
+      reads.push(api("GET", `/_sim/notifications?callId=${encodeURIComponent(callId)}&limit=1000`)
+        .then(({ value }) => { journal = value; }));
+    }
+    await Promise.all(reads);
     const entries = [
-      ...activity.value.filter((e) => e.kind !== "delivery" || filters.delivery).map((e) => ({ at: e.at, kind: e.kind, entry: e })),
-      ...journal.value.map((n) => ({ at: n.queuedAt, kind: "notification", entry: n })),
+      ...[...activity.values()].filter((e) => e.kind !== "delivery" || filters.delivery).map((e) => ({ at: e.at, kind: e.kind, entry: e })),
+      ...journal.map((n) => ({ at: n.queuedAt, kind: "notification", entry: n })),
     ].sort((a, b) => a.at.localeCompare(b.at) || ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
     const needle = search.value.trim().toLowerCase();
     const shown = entries.filter((e) => filters[e.kind] && (!needle || JSON.stringify(e.entry).toLowerCase().includes(needle)));
@@ -356,6 +371,15 @@ async function callDetail(container, callId) {
   watchers.add((entry) => {
     if (entry && entry.callId !== callId) return;
     if (!entry || entry.kind === "change") redrawCall();
+    if (!entry) {
+      // Resync: the feed may have dropped entries; read everything again.
+      activity.clear();
+      activityRead = false;
+      journalStale = true;
+    } else {
+      activity.set(entry.seq, entry);
+      if (entry.kind === "change" || entry.kind === "delivery") journalStale = true;
+    }
     redrawTimeline();
   });
   await Promise.all([drawCall(), drawTimeline()]);
