@@ -620,7 +620,7 @@ impl Harness {
         (incoming, id)
     }
 
-    /// The engine's view of a call (`/_sim/calls/{id}`).
+    /// The simulation's view of a call (`/_sim/calls/{id}`, a `CallView`).
     pub(crate) async fn inspect(&self, call_id: &str) -> Value {
         self.sim("GET", &format!("/calls/{call_id}"), None).await.expect(200).body
     }
