@@ -16,6 +16,8 @@ pub mod participants;
 pub mod render;
 mod runtime;
 pub mod simulation;
+#[cfg(test)]
+mod testing;
 mod tokens;
 pub mod view;
 pub mod world;

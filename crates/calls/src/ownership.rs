@@ -4,7 +4,7 @@
 //! refused. Leases are on the wall clock, whatever the simulation's clock says.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use switchboard_engine::Call;
 use switchboard_store::{Claimant, Lease, NodeRecord, Store, StoreError};
 
-/// At most this many call documents are held in memory; past it, the document of another call is dropped (its lease
-/// is kept) and read from the store again on its next command. ~10 KiB each in memory (BENCHMARKS.md, "Idle calls").
+/// At most this many call documents are held in memory; past it, the document of the call changed least recently is
+/// dropped (its lease is kept) and read from the store again on its next command. ~10 KiB each in memory
+/// (BENCHMARKS.md, "Idle calls").
 const MAX_RESIDENT: usize = 4_096;
 
 /// Who this node is among those sharing a store, and how long it owns calls without a heartbeat.
@@ -29,43 +30,62 @@ pub struct NodeConfig {
 pub(crate) struct Ownership {
     config: NodeConfig,
     started_at: DateTime<Utc>,
+    max_resident: usize,
     held: Mutex<Held>,
 }
 
 #[derive(Default)]
 struct Held {
     calls: HashMap<String, Owned>,
-    /// How many of them have their document in memory.
-    resident: usize,
+    /// The calls whose document is in memory, by when it was last kept: the least recently changed first.
+    resident: BTreeMap<u64, String>,
+    ticks: u64,
 }
 
 struct Owned {
     lease: Lease,
     /// Shared with readers; the writer takes it out while it changes the call, so it changes it without a copy.
     call: Option<Arc<Call>>,
+    /// When the document was last kept (its key in `Held::resident`).
+    tick: u64,
 }
 
 impl Held {
-    fn remove(&mut self, call_id: &str) {
-        if let Some(owned) = self.calls.remove(call_id)
-            && owned.call.is_some()
-        {
-            self.resident -= 1;
-        }
+    fn tick(&mut self) -> u64 {
+        self.ticks += 1;
+        self.ticks
     }
 
-    fn evict(&mut self, call_id: &str) {
-        if let Some(owned) = self.calls.get_mut(call_id)
-            && owned.call.take().is_some()
+    /// Puts `call` in memory under `lease`, as the most recently changed.
+    fn hold(&mut self, call: Arc<Call>, lease: Lease) {
+        let tick = self.tick();
+        let call_id = call.id.clone();
+        let previous = self.calls.insert(call_id.clone(), Owned { lease, call: Some(call), tick });
+        if let Some(previous) = previous
+            && previous.call.is_some()
         {
-            self.resident -= 1;
+            self.resident.remove(&previous.tick);
         }
+        self.resident.insert(tick, call_id);
+    }
+
+    /// Takes a call's document out of memory (the lease stays).
+    fn take(&mut self, call_id: &str) -> Option<Arc<Call>> {
+        let owned = self.calls.get_mut(call_id)?;
+        let call = owned.call.take()?;
+        self.resident.remove(&owned.tick);
+        Some(call)
+    }
+
+    fn remove(&mut self, call_id: &str) {
+        self.take(call_id);
+        self.calls.remove(call_id);
     }
 }
 
 impl Ownership {
     pub(crate) fn new(config: NodeConfig) -> Ownership {
-        Ownership { config, started_at: Utc::now(), held: Mutex::new(Held::default()) }
+        Ownership { config, started_at: Utc::now(), max_resident: MAX_RESIDENT, held: Mutex::new(Held::default()) }
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, Held> {
@@ -86,7 +106,7 @@ impl Ownership {
         let lease = store.acquire_call(call_id, &self.config.node_id, Utc::now()).await?;
         if let Some(lease) = &lease {
             // The document is read from the store once more, now that nobody else changes it.
-            self.held().calls.insert(call_id.to_owned(), Owned { lease: lease.clone(), call: None });
+            self.held().calls.insert(call_id.to_owned(), Owned { lease: lease.clone(), call: None, tick: 0 });
         }
         Ok(lease)
     }
@@ -99,10 +119,7 @@ impl Ownership {
     /// The call as this node last committed it, taken out of memory to be changed (and kept again once committed;
     /// meanwhile readers read it from the store).
     pub(crate) fn take_resident(&self, call_id: &str) -> Option<Call> {
-        let mut held = self.held();
-        let call = held.calls.get_mut(call_id)?.call.take()?;
-        held.resident -= 1;
-        drop(held);
+        let call = self.held().take(call_id)?;
         // Copied only if a reader holds it right now.
         Some(Arc::unwrap_or_clone(call))
     }
@@ -110,25 +127,22 @@ impl Ownership {
     /// Puts back a call taken out to be changed that did not change, if this node still holds its lease.
     pub(crate) fn restore(&self, call: Arc<Call>) {
         let mut held = self.held();
-        if let Some(owned) = held.calls.get_mut(&call.id)
-            && owned.call.is_none()
-        {
-            owned.call = Some(call);
-            held.resident += 1;
-        }
+        let lease = match held.calls.get(&call.id) {
+            Some(owned) if owned.call.is_none() => owned.lease.clone(),
+            _ => return,
+        };
+        held.hold(call, lease);
     }
 
-    /// Keeps `call` as committed under `lease`, dropping another call's document if too many are in memory.
+    /// Keeps `call` as committed under `lease`, dropping the document of the call changed least recently if too many
+    /// are in memory.
     pub(crate) fn keep(&self, call: Arc<Call>, lease: Lease) {
         let mut held = self.held();
-        let previous = held.calls.insert(call.id.clone(), Owned { lease, call: Some(call.clone()) });
-        if previous.is_none_or(|p| p.call.is_none()) {
-            held.resident += 1;
-        }
-        if held.resident > MAX_RESIDENT {
-            let other = held.calls.iter().find(|(id, o)| o.call.is_some() && **id != call.id).map(|(id, _)| id.clone());
-            if let Some(other) = other {
-                held.evict(&other);
+        held.hold(call, lease);
+        while held.resident.len() > self.max_resident {
+            let Some((_, idle)) = held.resident.pop_first() else { break };
+            if let Some(owned) = held.calls.get_mut(&idle) {
+                owned.call = None;
             }
         }
     }
@@ -146,7 +160,7 @@ impl Ownership {
     /// How many live calls this node holds the lease of, and how many of their documents are in memory.
     pub(crate) fn counts(&self) -> (usize, usize) {
         let held = self.held();
-        (held.calls.len(), held.resident)
+        (held.calls.len(), held.resident.len())
     }
 
     /// Asks for due timers as this node, now.
@@ -178,5 +192,36 @@ impl Ownership {
     /// How often to heartbeat: three times per lease time.
     pub(crate) fn heartbeat_interval(&self) -> Duration {
         self.config.lease / 3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(id: &str) -> Arc<Call> {
+        Arc::new(Call::new(crate::testing::group_call(id, Vec::new()), Utc::now()))
+    }
+
+    #[test]
+    fn the_document_of_the_call_changed_least_recently_leaves_memory_first() {
+        let ownership = Ownership {
+            max_resident: 2,
+            ..Ownership::new(NodeConfig { node_id: "node".into(), lease: Duration::from_secs(10) })
+        };
+        let lease = ownership.first_lease();
+        for id in ["a", "b", "a", "c"] {
+            ownership.keep(call(id), lease.clone());
+        }
+        let resident = |id| ownership.resident(id).is_some();
+        assert_eq!((resident("a"), resident("b"), resident("c")), (true, false, true), "b was changed least recently");
+        assert_eq!(ownership.counts(), (3, 2), "b's lease is kept");
+        let taken = ownership.take_resident("a").expect("a is in memory");
+        assert_eq!(ownership.counts(), (3, 1));
+        ownership.restore(Arc::new(taken));
+        ownership.keep(call("b"), lease.clone());
+        assert_eq!((resident("a"), resident("b"), resident("c")), (true, true, false), "now c is the idlest");
+        ownership.forget("a");
+        assert_eq!(ownership.counts(), (2, 1));
     }
 }

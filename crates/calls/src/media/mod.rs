@@ -404,21 +404,14 @@ fn prefetch_uris(call: &Call) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use serde_json::Map;
-    use switchboard_catalogue::ApiVersion;
     use switchboard_engine::{
-        CallSetup, Command, PeerAction, handle,
-        model::{
-            Behaviour, CallKind, Direction, EndpointKind, Leg, MediaHosting, Peer, PeerRole, RemoteLeg, Transport,
-        },
+        Command, PeerAction, handle,
+        model::{Behaviour, EndpointKind, Leg, Peer, PeerRole, RemoteLeg, Transport},
     };
     use switchboard_media::{
         analysis::analyze,
         synth::{silence, tone},
     };
-    use uuid::Uuid;
 
     use super::*;
     use crate::world::Endpoint;
@@ -439,25 +432,7 @@ mod tests {
             person("alice", Leg::Remote(RemoteLeg { transport: Transport::WebRtc })),
             person("bob", Leg::Simulated(Behaviour::default())),
         ];
-        let setup = CallSetup {
-            id: "call".into(),
-            tenant_id: Uuid::nil(),
-            app_id: Uuid::nil(),
-            api_version: ApiVersion::V1,
-            direction: Direction::Outgoing,
-            kind: CallKind::Group,
-            callback_uri: None,
-            my_participant_id: "bot".into(),
-            call_chain_id: "chain".into(),
-            scenario_id: "scenario".into(),
-            resource: Map::new(),
-            media_hosting: MediaHosting::Service,
-            application_instance: None,
-            peers,
-            ringing_timeout: Duration::from_secs(60),
-            lobby_timeout: None,
-            bot_in_lobby: false,
-        };
+        let setup = crate::testing::group_call("call", peers);
         let mut call = Call::new(setup, now);
         handle(&mut call, Command::Start, now).unwrap();
         for who in ["alice", "bob"] {
