@@ -383,7 +383,7 @@ impl Calls {
             if other.bot.in_lobby {
                 continue;
             }
-            let identity = other.resource.get("source").and_then(|s| s.get("identity")).cloned().unwrap_or(Value::Null);
+            let identity = other.bot_identity();
             let bot = Endpoint {
                 kind: EndpointKind::Application,
                 endpoint_id: other.my_participant_id.clone(),

@@ -199,22 +199,13 @@ struct Entry<'a> {
     position: usize,
 }
 
-/// The identity of the bot's own leg: the source of a call it placed, the target of a call it got.
-fn bot_identity(call: &Call) -> Value {
-    let identity = match call.direction {
-        Direction::Outgoing => call.resource.get("source").and_then(|s| s.get("identity")),
-        Direction::Incoming => call.resource.get("targets").and_then(|t| t.get(0)).and_then(|t| t.get("identity")),
-    };
-    identity.cloned().unwrap_or(Value::Null)
-}
-
 fn bot_entry(call: &Call) -> Entry<'_> {
     Entry {
         call_id: &call.id,
         tenant_id: call.tenant_id,
         id: &call.my_participant_id,
         app_id: Some(call.app_id),
-        identity: bot_identity(call),
+        identity: call.bot_identity(),
         client_muted: false,
         server_muted: call.bot.muted,
         in_lobby: call.bot.in_lobby,

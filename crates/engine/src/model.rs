@@ -565,6 +565,16 @@ impl Call {
         self.my_participant_id.eq_ignore_ascii_case(participant_id)
     }
 
+    /// The identity set of the bot's own leg, as the request gave it: the source of a call it placed, the target of
+    /// a call it got.
+    pub fn bot_identity(&self) -> Value {
+        let identity = match self.direction {
+            Direction::Outgoing => self.resource.get("source").and_then(|s| s.get("identity")),
+            Direction::Incoming => self.resource.get("targets").and_then(|t| t.get(0)).and_then(|t| t.get("identity")),
+        };
+        identity.cloned().unwrap_or(Value::Null)
+    }
+
     pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.id.eq_ignore_ascii_case(operation_id)).map(|o| &**o)
     }

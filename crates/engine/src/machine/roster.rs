@@ -344,8 +344,7 @@ impl Machine<'_> {
                 if self.call.is_terminated() {
                     continue;
                 }
-                let identity =
-                    self.call.resource.get("source").and_then(|s| s.get("identity")).cloned().unwrap_or(Value::Null);
+                let identity = self.call.bot_identity();
                 RosterEvent::Present {
                     participant_id: participant_id.clone(),
                     kind: EndpointKind::Application,
