@@ -644,7 +644,7 @@ fn describe(commands: &[Command]) -> String {
 /// do commits with what armed them, their notifications after its own. `None` when none fired.
 fn fire_due_now(call: &mut Call, effects: &mut Vec<Effect>, now: DateTime<Utc>) -> Option<FiredNow> {
     let mut accepted = None;
-    let mut fired: Vec<(String, Timer)> = Vec::new();
+    let mut timers = Vec::new();
     for _ in 0..TIMERS_FIRED_IN_CHANGE {
         let due = effects
             .iter()
@@ -653,29 +653,24 @@ fn fire_due_now(call: &mut Call, effects: &mut Vec<Effect>, now: DateTime<Utc>) 
         let Effect::Schedule { timer, .. } = effects.remove(index) else {
             unreachable!("invariant: the position found is a schedule")
         };
-        let key = timer.key();
-        // Armed again at once, an earlier arming of the same timer in this change is replaced, as in the store.
-        let mut position = 0;
-        effects.retain(|e| {
-            position += 1;
-            position > index
-                || !matches!(e, Effect::Schedule { call_id, timer, .. } if *call_id == call.id && timer.key() == key)
-        });
+        // Firing now, it is armed no longer: any other arming of it in this change goes too.
+        effects
+            .retain(|e| !matches!(e, Effect::Schedule { call_id, timer: t, .. } if *call_id == call.id && *t == timer));
         accepted.get_or_insert_with(|| call.clone());
         // A timer is never refused (one that no longer applies does nothing).
-        fired.push((key, timer.clone()));
-        effects.extend(handle(call, Command::Timer(timer), now).expect("invariant: the engine refuses no timer"));
+        effects
+            .extend(handle(call, Command::Timer(timer.clone()), now).expect("invariant: the engine refuses no timer"));
+        timers.push(timer);
     }
-    // A stored arming of a timer that fired here is moot, unless it was armed again after firing.
-    let mut timers = Vec::with_capacity(fired.len());
-    for (key, timer) in fired {
+    // An arming stored by an earlier change is moot too — unless the timer armed itself again as it fired (the store
+    // applies a change's cancels after its armings).
+    for timer in &timers {
         let armed_again = effects
             .iter()
-            .any(|e| matches!(e, Effect::Schedule { call_id, timer, .. } if *call_id == call.id && timer.key() == key));
+            .any(|e| matches!(e, Effect::Schedule { call_id, timer: t, .. } if *call_id == call.id && t == timer));
         if !armed_again {
             effects.push(Effect::Cancel { timer: timer.clone() });
         }
-        timers.push(timer);
     }
     Some(FiredNow { accepted: accepted?, timers })
 }
@@ -689,10 +684,15 @@ struct FiredNow {
 }
 
 impl FiredNow {
-    /// What caused the change, for the activity feed: its commands, then the timers it fired.
-    fn causes(fired: &Option<FiredNow>, commands: &[Command]) -> Vec<Command> {
-        let timers = fired.iter().flat_map(|f| f.timers.iter().cloned().map(Command::Timer));
-        commands.iter().cloned().chain(timers).collect()
+    /// What caused the change, for the activity feed: its commands, then the timers it fired (copied only then).
+    fn causes<'a>(fired: &Option<FiredNow>, commands: &'a [Command]) -> std::borrow::Cow<'a, [Command]> {
+        match fired {
+            None => std::borrow::Cow::Borrowed(commands),
+            Some(fired) => {
+                let timers = fired.timers.iter().cloned().map(Command::Timer);
+                std::borrow::Cow::Owned(commands.iter().cloned().chain(timers).collect())
+            }
+        }
     }
 
     fn answer(fired: Option<FiredNow>, committed: Arc<Call>) -> Arc<Call> {

@@ -575,6 +575,11 @@ impl Call {
         identity.cloned().unwrap_or(Value::Null)
     }
 
+    /// Operation `operation_id` to change, if `wanted` holds for it; copied first if a snapshot shares it.
+    pub fn operation_mut(&mut self, operation_id: &str, wanted: impl Fn(&Operation) -> bool) -> Option<&mut Operation> {
+        self.operations.iter_mut().find(|o| o.id == operation_id && wanted(o)).map(Arc::make_mut)
+    }
+
     pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.id.eq_ignore_ascii_case(operation_id)).map(|o| &**o)
     }

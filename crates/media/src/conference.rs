@@ -367,21 +367,15 @@ impl Conference {
         self.leg_mut(leg)?.handle_input(leg, input)
     }
 
-    /// The oldest frame a remote leg heard that its transport has not taken yet (`None` when it has taken them all,
-    /// or the leg is not remote).
-    pub fn poll_output(&mut self, leg: &str) -> Option<Frame> {
-        self.legs.get_mut(leg)?.poll_output()
+    /// The oldest frame a remote leg heard that its transport has not taken yet (`None` when it has taken them all).
+    pub fn poll_output(&mut self, leg: &str) -> Result<Option<Frame>, PortError> {
+        self.leg_mut(leg)?.poll_output(leg)
     }
 
     /// The frame the conference must next be run up to, or `None` while it is idle: then nothing sounds until its
     /// plan changes or someone is given something to say.
     pub fn poll_timeout(&self) -> Option<u64> {
         (!self.idle()).then_some(self.frame + 1)
-    }
-
-    /// What is behind a leg, if it has been in the call.
-    pub fn port(&self, leg: &str) -> Option<PortKind> {
-        self.legs.get(leg).map(Leg::kind)
     }
 
     fn leg_mut(&mut self, leg: &str) -> Result<&mut Leg, PortError> {

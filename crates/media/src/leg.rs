@@ -216,10 +216,6 @@ impl Leg {
         Leg { capture, detector: Detector::default(), hold: None, port: Port::new(kind) }
     }
 
-    pub(crate) fn kind(&self) -> PortKind {
-        self.port.kind()
-    }
-
     /// A leg whose endpoint was replaced by one of another kind starts with an empty port.
     pub(crate) fn set_kind(&mut self, kind: PortKind) {
         if self.port.kind() != kind {
@@ -272,10 +268,10 @@ impl Leg {
         Ok(())
     }
 
-    pub(crate) fn poll_output(&mut self) -> Option<Frame> {
+    pub(crate) fn poll_output(&mut self, leg: &str) -> Result<Option<Frame>, PortError> {
         match &mut self.port {
-            Port::Remote(remote) => remote.outbound.pop_front(),
-            Port::Simulated(_) => None,
+            Port::Remote(remote) => Ok(remote.outbound.pop_front()),
+            Port::Simulated(_) => Err(PortError::NotRemote(leg.to_owned())),
         }
     }
 }

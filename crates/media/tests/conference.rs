@@ -312,7 +312,7 @@ fn run_with_transport(c: &mut Conference, leg: &str, sends: &switchboard_media::
         let frame = sends.frame(index as usize).unwrap_or(switchboard_media::Frame::Silence);
         c.handle_input(leg, LegInput::Audio(frame)).unwrap();
         run(c, 1, &Files::default());
-        while let Some(frame) = c.poll_output(leg) {
+        while let Some(frame) = c.poll_output(leg).unwrap() {
             taken.extend_from_slice(&frame.samples());
         }
     }
@@ -323,7 +323,6 @@ fn run_with_transport(c: &mut Conference, leg: &str, sends: &switchboard_media::
 fn a_remote_leg_is_mixed_like_anyone_else_and_its_transport_gets_what_it_heard() {
     let mut c = Conference::new(0, 600_000);
     c.set_plan(Plan { people: vec![person("a"), remote("r")], ..plan(&[]) });
-    assert_eq!(c.port("r"), Some(PortKind::Remote));
     c.say("a", Utterance::Audio(tone(440.0, 2000))).unwrap();
     let taken = run_with_transport(&mut c, "r", &tone(880.0, 2000), SECOND);
     let transport_heard = analyze(&taken);
@@ -369,6 +368,7 @@ fn a_remote_leg_keeps_the_conference_running_and_its_queues_bounded() {
     assert_eq!(c.say("r", Utterance::Audio(tone(440.0, 100))), Err(PortError::NotSimulated("r".into())));
     assert_eq!(c.handle_input("a", LegInput::Key('1')), Err(PortError::NotRemote("a".into())));
     assert_eq!(c.handle_input("x", LegInput::Key('1')), Err(PortError::UnknownLeg("x".into())));
+    assert_eq!(c.poll_output("a"), Err(PortError::NotRemote("a".into())), "a simulated leg has no transport");
     // A transport running ahead: only the newest second waits; the conference is not a second further behind.
     // (1 kHz: a whole number of cycles per frame, so frames repeated make one continuous tone.)
     for _ in 0..3 * switchboard_media::leg::REMOTE_QUEUE_FRAMES {
@@ -379,7 +379,7 @@ fn a_remote_leg_keeps_the_conference_running_and_its_queues_bounded() {
     assert!(silent(&c, "a", 1000, 2000), "the queue held one second");
     // Nobody took what r heard for two seconds: only the newest second waits.
     let mut waiting = 0;
-    while c.poll_output("r").is_some() {
+    while c.poll_output("r").unwrap().is_some() {
         waiting += 1;
     }
     assert_eq!(waiting, switchboard_media::leg::REMOTE_QUEUE_FRAMES);

@@ -332,11 +332,7 @@ impl Media {
     pub fn poll_output(&self, call_id: &str, leg: &str) -> Result<Option<Frame>, MediaError> {
         let mut conferences = self.conferences.lock().expect(POISON);
         let conference = conferences.live.get_mut(call_id).ok_or_else(|| MediaError::NoMedia(call_id.to_owned()))?;
-        match conference.port(leg) {
-            Some(PortKind::Remote) => Ok(conference.poll_output(leg)),
-            Some(PortKind::Simulated) => Err(MediaError::of_port(call_id, PortError::NotRemote(leg.to_owned()))),
-            None => Err(MediaError::of_port(call_id, PortError::UnknownLeg(leg.to_owned()))),
-        }
+        conference.poll_output(leg).map_err(|error| MediaError::of_port(call_id, error))
     }
 
     /// Gives a live conference something, brought up to `now` first, and wakes the scheduler if it has work now.

@@ -241,13 +241,7 @@ impl Machine<'_> {
 
     /// Finishes a running operation as its bookkeeping says, with its completion notification.
     pub(super) fn complete_operation(&mut self, operation_id: &str) {
-        let Some(operation) = self
-            .call
-            .operations
-            .iter_mut()
-            .find(|o| o.id == operation_id && o.status == OperationStatus::Running)
-            .map(Arc::make_mut)
-        else {
+        let Some(operation) = self.call.operation_mut(operation_id, |o| o.status == OperationStatus::Running) else {
             return;
         };
         match operation.failure.clone() {
@@ -269,7 +263,7 @@ impl Machine<'_> {
             Some(peer) => codes::invitation_failed(&peer.mri(), &result),
             None => result,
         });
-        let Some(operation) = self.call.operations.iter_mut().find(|o| o.id == operation_id).map(Arc::make_mut) else {
+        let Some(operation) = self.call.operation_mut(operation_id, |_| true) else {
             return;
         };
         operation.awaiting.retain(|p| p != participant_id);

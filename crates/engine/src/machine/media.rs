@@ -2,8 +2,6 @@
 //! by `cancelMediaProcessing` or a barging recording), `sendDtmfTones`, and what the media engine reports back —
 //! the end of a job, keys sent, keys pressed.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 use switchboard_catalogue::ApiVersion;
 
@@ -131,13 +129,7 @@ impl Machine<'_> {
         result_info: Option<ResultInfo>,
         properties: Vec<(&'static str, Value)>,
     ) {
-        let Some(operation) = self
-            .call
-            .operations
-            .iter_mut()
-            .find(|o| o.id == operation_id && o.status == OperationStatus::Running)
-            .map(Arc::make_mut)
-        else {
+        let Some(operation) = self.call.operation_mut(operation_id, |o| o.status == OperationStatus::Running) else {
             return;
         };
         operation.status = status;
