@@ -11,8 +11,13 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use switchboard_catalogue::{Permission, Root};
-use switchboard_engine::{Call, Command, Effect, NotificationKind, Rejection, Timer, handle, model::CallState};
-use switchboard_store::{CallChange, CallRecord, Lease, NewNotification, OutboxSignal, Store, StoreError, TimerRecord};
+use switchboard_engine::{
+    Call, Command, Effect, NotificationKind, Rejection, Timer, handle,
+    model::{CallState, Operation},
+};
+use switchboard_store::{
+    CallChange, CallRecord, Lease, NewNotification, OperationRecord, OutboxSignal, Store, StoreError, TimerRecord,
+};
 use switchboard_wire::Shapes;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use uuid::Uuid;
@@ -183,18 +188,27 @@ impl Calls {
     }
 
     /// The call, to be changed by this node: its own copy taken out of memory when it has one (so it changes it
-    /// without copying it), else read from the store.
-    async fn load_to_change(&self, call_id: &str, owner: Option<&Caller>) -> Result<Call, CallsError> {
+    /// without copying it), else read from the store; with its operations as they are stored, to tell which ones
+    /// the change touches. Those of a call read from the store are not known to be (an earlier schema kept them in
+    /// the document): they are all written again with its next change.
+    async fn load_to_change(
+        &self,
+        call_id: &str,
+        owner: Option<&Caller>,
+    ) -> Result<(Call, Vec<Arc<Operation>>), CallsError> {
         let call_id = call_id.to_ascii_lowercase();
-        let call = match self.ownership.take_resident(&call_id) {
-            Some(call) => call,
-            None => self.read(&call_id).await?,
+        let (call, stored) = match self.ownership.take_resident(&call_id) {
+            Some(call) => {
+                let stored = call.operations.clone();
+                (call, stored)
+            }
+            None => (self.read(&call_id).await?, Vec::new()),
         };
         if owner.is_some_and(|owner| !owner.owns(&call)) {
             self.ownership.restore(Arc::new(call));
             return Err(CallsError::CallNotFound { call_id });
         }
-        Ok(call)
+        Ok((call, stored))
     }
 
     /// Stores a new call after applying `commands` (its start) to it.
@@ -208,7 +222,7 @@ impl Calls {
         }
         let fired = fire_due_now(&mut call, &mut effects, now);
         let lease = self.ownership.first_lease();
-        let change = self.change(&call, lease, None, None, effects, now).await?;
+        let change = self.change(&call, &[], lease, None, None, effects, now).await?;
         let call = Arc::new(call);
         self.commit(change, &call, None, &FiredNow::causes(&fired, &commands_seen), now).await?;
         Ok(FiredNow::answer(fired, call))
@@ -235,7 +249,7 @@ impl Calls {
         let _guard = self.lock(call_id).await;
         let mut attempt = 0;
         loop {
-            let mut call = self.load_to_change(call_id, owner).await?;
+            let (mut call, stored_operations) = self.load_to_change(call_id, owner).await?;
             let loaded_version = call.version;
             let previous_state = call.state;
             let now = self.clock.now();
@@ -275,7 +289,8 @@ impl Calls {
                 .await?
                 .ok_or_else(|| CallsError::OwnedElsewhere { call_id: call.id.clone() })?;
             let expected = i64::try_from(loaded_version).expect("invariant: a call's version fits an i64");
-            let change = self.change(&call, lease, Some(expected), fired.clone(), effects, now).await?;
+            let change =
+                self.change(&call, &stored_operations, lease, Some(expected), fired.clone(), effects, now).await?;
             let call = Arc::new(call);
             let causes = FiredNow::causes(&fired_now, &commands);
             match self.commit(change, &call, Some(previous_state), &causes, now).await {
@@ -333,10 +348,13 @@ impl Calls {
         Ok(())
     }
 
-    /// Turns the engine's effects into the rows of one transaction.
+    /// Turns the engine's effects into the rows of one transaction: the call, the operations it started or changed
+    /// since `stored_operations` (an operation the engine changed is a new `Arc`), the timers and notifications.
+    #[allow(clippy::too_many_arguments)]
     async fn change(
         &self,
         call: &Call,
+        stored_operations: &[Arc<Operation>],
         lease: Lease,
         expected_version: Option<i64>,
         fired: Option<TimerRecord>,
@@ -413,11 +431,35 @@ impl Calls {
             state: call.state.as_str().to_owned(),
             version: i64::try_from(call.version).expect("invariant: a call's version fits an i64"),
             document: serde_json::to_string(call).expect("a call document is plain data and always serialises"),
+            operations: call
+                .operations
+                .iter()
+                .filter(|operation| !stored_operations.iter().any(|stored| Arc::ptr_eq(stored, operation)))
+                .map(|operation| OperationRecord {
+                    operation_id: operation.id.clone(),
+                    document: serde_json::to_string(operation)
+                        .expect("an operation is plain data and always serialises"),
+                })
+                .collect(),
             created_at: call.created_at,
             updated_at: call.updated_at,
             ended_at: call.is_terminated().then_some(now),
         };
-        Ok(CallChange { call: record, lease, expected_version, fired, timers, cancelled_timers, notifications })
+        let forgotten_operations = stored_operations
+            .iter()
+            .filter(|stored| !call.operations.iter().any(|operation| operation.id == stored.id))
+            .map(|stored| stored.id.clone())
+            .collect();
+        Ok(CallChange {
+            call: record,
+            lease,
+            expected_version,
+            fired,
+            timers,
+            cancelled_timers,
+            forgotten_operations,
+            notifications,
+        })
     }
 
     /// The other active calls in the same meeting as `call` (other bots, or the same bot joined twice).
@@ -598,12 +640,23 @@ impl Calls {
 /// read (and written back upgraded with the call's next change); one of a newer schema is refused rather than read
 /// with what this build does not know about it dropped (and then written back without it).
 pub(crate) fn call_of(record: &CallRecord) -> Result<Call, CallsError> {
-    use switchboard_engine::model::{SCHEMA_VERSION, upgrade};
     let corrupt = |error: String| CallsError::Corrupt { call_id: record.call_id.clone(), error };
+    let mut call = document_of(record).map_err(corrupt)?;
+    for operation in &record.operations {
+        let parsed = serde_json::from_str(&operation.document)
+            .map_err(|e| corrupt(format!("its operation {}: {e}", operation.operation_id)))?;
+        call.operations.push(Arc::new(parsed));
+    }
+    Ok(call)
+}
+
+/// The call a stored document holds, without the operations stored beside it.
+fn document_of(record: &CallRecord) -> Result<Call, String> {
+    use switchboard_engine::model::{SCHEMA_VERSION, upgrade};
     let newer = |version: u64| {
-        corrupt(format!(
+        format!(
             "its document has schema {version}, and this build knows {SCHEMA_VERSION}: a newer Switchboard wrote it"
-        ))
+        )
     };
     // Documents of this build's schema, nearly all of them, are parsed once.
     let unreadable = match serde_json::from_str::<Call>(&record.document) {
@@ -611,14 +664,14 @@ pub(crate) fn call_of(record: &CallRecord) -> Result<Call, CallsError> {
         Ok(call) => return Ok(call),
         Err(error) => error,
     };
-    let mut document: serde_json::Value = serde_json::from_str(&record.document).map_err(|e| corrupt(e.to_string()))?;
+    let mut document: serde_json::Value = serde_json::from_str(&record.document).map_err(|e| e.to_string())?;
     match document.get("schemaVersion").and_then(serde_json::Value::as_u64).unwrap_or(1) {
         version if version > u64::from(SCHEMA_VERSION) => Err(newer(version)),
         version if version < u64::from(SCHEMA_VERSION) => {
             upgrade(&mut document);
-            serde_json::from_value(document).map_err(|e| corrupt(format!("upgrading it from schema {version}: {e}")))
+            serde_json::from_value(document).map_err(|e| format!("upgrading it from schema {version}: {e}"))
         }
-        _ => Err(corrupt(unreadable.to_string())),
+        _ => Err(unreadable.to_string()),
     }
 }
 

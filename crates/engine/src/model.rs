@@ -507,7 +507,10 @@ pub struct Call {
     pub bot: BotLeg,
     pub transfer: Option<Transfer>,
     /// Each shared, not copied, when the engine keeps the call as it was before a command: a finished operation
-    /// never changes again, and a call keeps up to 20 of them.
+    /// never changes again, and a call keeps up to 20 of them. Stored beside the document, one record each, so a
+    /// change writes only the operations it started or changed: never serialised with the call, and read from a
+    /// document only where one of schema 1 or 2 still holds them.
+    #[serde(default, skip_serializing)]
     pub operations: Vec<Arc<Operation>>,
     /// Bumped by every roster change; each participant carries the value of its last change.
     #[serde(default)]

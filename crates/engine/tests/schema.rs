@@ -20,6 +20,7 @@ fn as_schema_1(call: &Call) -> Value {
     object.remove("mediaHosting");
     object.remove("applicationInstance");
     object.insert("schemaVersion".into(), 1.into());
+    object.insert("operations".into(), serde_json::to_value(&call.operations).unwrap());
     for peer in document["peers"].as_array_mut().unwrap() {
         if let Some(Value::Object(prompt)) = peer["roster"].get("holdPrompt").cloned() {
             peer["roster"]["holdPrompt"] = json!({"@odata.type": "#microsoft.graph.mediaPrompt", "mediaInfo": {"uri": prompt["uri"], "resourceId": prompt["resourceId"]}});

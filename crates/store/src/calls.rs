@@ -11,12 +11,23 @@ pub struct CallRecord {
     pub app_id: Uuid,
     pub state: String,
     pub version: i64,
-    /// The engine's JSON document.
+    /// The engine's JSON document, without the call's operations.
     pub document: String,
+    /// Read: the call's operations, in the order they were started. In a [`CallChange`]: only those the change
+    /// started or changed ([`CallChange::forgotten_operations`] names those it dropped). They are kept beside the
+    /// document, one row each, so a change writes the operations it touched rather than every one the call keeps.
+    pub operations: Vec<OperationRecord>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Set once the call has ended; its timers are dropped then.
+    /// Set once the call has ended; its timers and operations are dropped then.
     pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// One operation of a call (`…/operations/{id}`): the engine's JSON for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRecord {
+    pub operation_id: String,
+    pub document: String,
 }
 
 /// A timer of a call.
@@ -242,6 +253,8 @@ pub struct CallChange {
     pub timers: Vec<TimerRecord>,
     /// Keys of this call's timers to disarm.
     pub cancelled_timers: Vec<String>,
+    /// Ids of the call's operations it no longer keeps.
+    pub forgotten_operations: Vec<String>,
     pub notifications: Vec<NewNotification>,
 }
 

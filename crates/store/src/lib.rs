@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 pub use calls::{
     AttemptOutcome, AttemptRecord, CallChange, CallFilter, CallRecord, Claimant, DeliveryAttempt, DeliveryStatus,
-    Lease, NewNotification, NodeRecord, NotificationCounts, NotificationFilter, NotificationRecord, RecordingRecord,
-    ReplaySelection, TimerRecord, WorldEntityRecord,
+    Lease, NewNotification, NodeRecord, NotificationCounts, NotificationFilter, NotificationRecord, OperationRecord,
+    RecordingRecord, ReplaySelection, TimerRecord, WorldEntityRecord,
 };
 pub use signal::{OutboxSignal, Raised};
 

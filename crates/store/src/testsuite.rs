@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::{
     ApplicationRecord, AttemptOutcome, CallChange, CallFilter, CallRecord, CertificateRecord, Claimant,
     DeliveryAttempt, DeliveryStatus, Lease, NewDeviceQualityReport, NewNotification, NodeRecord, NotificationCounts,
-    NotificationFilter, RecordingRecord, ReplaySelection, SecretRecord, SigningKeyRecord, Store, StoreError,
-    TenantRecord, TimerRecord, WorldEntityRecord,
+    NotificationFilter, OperationRecord, RecordingRecord, ReplaySelection, SecretRecord, SigningKeyRecord, Store,
+    StoreError, TenantRecord, TimerRecord, WorldEntityRecord,
 };
 
 /// A fixed instant, so results do not depend on the clock.
@@ -27,6 +27,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     secrets_and_certificates_belong_to_their_app(open_empty().await).await;
     signing_keys_rotate_and_expire(open_empty().await).await;
     calls_commit_with_their_timers_and_notifications(open_empty().await).await;
+    a_calls_operations_are_kept_beside_it(open_empty().await).await;
     concurrent_changes_stand_or_fall_alone(open_empty().await).await;
     timers_come_due_in_order(open_empty().await).await;
     ownership_is_a_lease_fenced_by_its_epoch(open_empty().await).await;
@@ -213,6 +214,7 @@ fn call_record(id: &str, app: u128, version: i64, ended: bool) -> CallRecord {
         state: if ended { "terminated" } else { "established" }.into(),
         version,
         document: format!(r#"{{"id":"{id}","version":{version}}}"#),
+        operations: Vec::new(),
         created_at: epoch(),
         updated_at: epoch() + seconds(version),
         ended_at: ended.then(|| epoch() + seconds(version)),
@@ -257,6 +259,7 @@ fn change(call: CallRecord, expected_version: Option<i64>) -> CallChange {
         fired: None,
         timers: Vec::new(),
         cancelled_timers: Vec::new(),
+        forgotten_operations: Vec::new(),
         notifications: Vec::new(),
     }
 }
@@ -298,6 +301,41 @@ async fn calls_commit_with_their_timers_and_notifications(store: impl Store) {
     let of_app = CallFilter { app_id: Some(Uuid::from_u128(10)), limit: 10, ..CallFilter::default() };
     assert_eq!(store.calls(of_app).await.unwrap()[0].call_id, "c1");
     assert_eq!(store.call("missing").await.unwrap(), None);
+    store.close().await;
+}
+
+fn operation(id: &str, status: &str) -> OperationRecord {
+    OperationRecord { operation_id: id.into(), document: format!(r#"{{"id":"{id}","status":"{status}"}}"#) }
+}
+
+/// Calls' operations with `document`s of their own: a change writes the ones it started or changed and names the
+/// ones it forgot; a read returns them all, in the order they were started.
+async fn a_calls_operations_are_kept_beside_it(store: impl Store) {
+    let mut first = change(call_record("c1", 10, 1, false), None);
+    first.call.operations = vec![operation("o1", "running"), operation("o2", "running")];
+    store.commit_call(first.clone()).await.unwrap();
+    store.commit_call(change(call_record("c2", 10, 1, false), None)).await.unwrap();
+    assert_eq!(store.call("c1").await.unwrap(), Some(first.call.clone()));
+
+    // o1 changes (and keeps its place), o2 is forgotten, o3 starts.
+    let mut next = change(call_record("c1", 10, 2, false), Some(1));
+    next.call.operations = vec![operation("o3", "running"), operation("o1", "completed")];
+    next.forgotten_operations = vec!["o2".into()];
+    store.commit_call(next).await.unwrap();
+    let expected = [operation("o1", "completed"), operation("o3", "running")];
+    assert_eq!(store.call("c1").await.unwrap().unwrap().operations, expected);
+    let listed = store.calls(CallFilter { active_only: true, limit: 10, ..CallFilter::default() }).await.unwrap();
+    let of = |calls: &[CallRecord], id: &str| calls.iter().find(|c| c.call_id == id).unwrap().operations.clone();
+    assert_eq!((of(&listed, "c1"), of(&listed, "c2")), (expected.to_vec(), Vec::new()));
+    assert_eq!(of(&store.active_calls_after(None, 10).await.unwrap(), "c1"), expected);
+
+    // A stale change writes none of its operations; an ended call keeps none.
+    let mut stale = change(call_record("c1", 10, 3, false), Some(1));
+    stale.call.operations = vec![operation("o4", "running")];
+    assert!(matches!(store.commit_call(stale).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.call("c1").await.unwrap().unwrap().operations, expected);
+    store.commit_call(change(call_record("c1", 10, 3, true), Some(2))).await.unwrap();
+    assert_eq!(store.call("c1").await.unwrap().unwrap().operations, []);
     store.close().await;
 }
 

@@ -47,23 +47,61 @@ async fn a_reopened_file_keeps_its_identity_and_data() {
     assert_eq!(reports[0].report, report);
 }
 
+/// A database at the `count` first migrations, as sqlx applied them in earlier builds.
+async fn migrated_by_an_earlier_build(directory: &std::path::Path, count: usize) -> sqlx::SqliteConnection {
+    use sqlx::{Connection, migrate::Migrator};
+
+    let earlier = directory.join("migrations");
+    std::fs::create_dir(&earlier).unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let mut files: Vec<_> = std::fs::read_dir(&migrations).unwrap().map(|f| f.unwrap().file_name()).collect();
+    files.sort();
+    for file in &files[..count] {
+        std::fs::copy(migrations.join(file), earlier.join(file)).unwrap();
+    }
+    let url = format!("sqlite://{}?mode=rwc", directory.join("switchboard.sqlite").display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    Migrator::new(earlier.as_path()).await.unwrap().run(&mut connection).await.unwrap();
+    connection
+}
+
+/// Calls stored while their operations were part of the document keep them, in order, beside it.
+#[tokio::test]
+async fn operations_stored_in_call_documents_move_beside_them() {
+    use sqlx::Connection;
+
+    let directory = tempfile::tempdir().unwrap();
+    let mut connection = migrated_by_an_earlier_build(directory.path(), 11).await;
+    sqlx::raw_sql(
+        r#"INSERT INTO call (call_id, tenant_id, app_id, state, version, document, created_at, updated_at)
+           VALUES ('c1', '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
+                   'established', 3, '{"id":"c1","operations":[{"id":"o2","status":"completed"},{"id":"o1","status":"running"}],"version":3}',
+                   '2026-11-22T09:30:00.000000Z', '2026-11-22T09:30:00.000000Z');"#,
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.unwrap();
+
+    let store = SqliteStore::open(&directory.path().join("switchboard.sqlite"), testsuite::epoch()).await.unwrap();
+    let call = store.call("c1").await.unwrap().unwrap();
+    assert_eq!(call.document, r#"{"id":"c1","version":3}"#);
+    let operation = |id: &str, status: &str| switchboard_store::OperationRecord {
+        operation_id: id.into(),
+        document: format!(r#"{{"id":"{id}","status":"{status}"}}"#),
+    };
+    assert_eq!(call.operations, [operation("o2", "completed"), operation("o1", "running")]);
+}
+
 /// A data directory written before notifications had message ids, sequence numbers and dead letters keeps its
 /// notifications: same message ids as they were sent with, numbered within their call, `failed` as dead letters.
 #[tokio::test]
 async fn notifications_of_an_older_schema_survive_the_upgrade() {
-    use sqlx::{Connection, migrate::Migrator};
+    use sqlx::Connection;
 
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("switchboard.sqlite");
-    let earlier = directory.path().join("migrations");
-    std::fs::create_dir(&earlier).unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    for file in ["0001_initial.sql", "0002_identity.sql", "0003_calls.sql"] {
-        std::fs::copy(migrations.join(file), earlier.join(file)).unwrap();
-    }
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    Migrator::new(earlier.as_path()).await.unwrap().run(&mut connection).await.unwrap();
+    let mut connection = migrated_by_an_earlier_build(directory.path(), 3).await;
     sqlx::raw_sql(
         r#"INSERT INTO call VALUES ('c1', '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002',
                    'established', 3, '{"callChainId":"chain-1"}', '2026-11-22T09:30:00.000000Z',
@@ -110,6 +148,7 @@ async fn notifications_of_an_older_schema_survive_the_upgrade() {
         fired: None,
         timers: Vec::new(),
         cancelled_timers: Vec::new(),
+        forgotten_operations: Vec::new(),
         notifications: vec![next],
     };
     store.commit_call(change).await.unwrap();

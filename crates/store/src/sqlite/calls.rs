@@ -6,15 +6,24 @@ use uuid::Uuid;
 
 use super::{Query, all, classify, execute, first, get, optional_timestamp, required_timestamp, text, timestamp, uuid};
 use crate::{
-    CallChange, CallFilter, CallRecord, Claimant, Lease, NodeRecord, NotificationRecord, StoreError, TimerRecord,
-    WorldEntityRecord,
+    CallChange, CallFilter, CallRecord, Claimant, Lease, NodeRecord, NotificationRecord, OperationRecord, StoreError,
+    TimerRecord, WorldEntityRecord,
 };
 
 pub(super) fn commit_call(
     connection: &mut Connection,
     change: CallChange,
 ) -> Result<Vec<NotificationRecord>, StoreError> {
-    let CallChange { call, lease, expected_version, fired, timers, cancelled_timers, notifications } = change;
+    let CallChange {
+        call,
+        lease,
+        expected_version,
+        fired,
+        timers,
+        cancelled_timers,
+        forgotten_operations,
+        notifications,
+    } = change;
     let transaction = connection.savepoint().map_err(classify)?;
     let fenced =
         || StoreError::Fenced { call_id: call.call_id.clone(), node_id: lease.node_id.clone(), epoch: lease.epoch };
@@ -67,6 +76,22 @@ pub(super) fn commit_call(
             (&call.call_id, &lease.node_id, lease.epoch),
         )?;
     }
+    for operation in &call.operations {
+        // An operation keeps its row (and its place in the call's order) as it changes.
+        execute(
+            &transaction,
+            "INSERT INTO call_operation (call_id, operation_id, document) VALUES (?, ?, ?) \
+             ON CONFLICT (call_id, operation_id) DO UPDATE SET document = excluded.document",
+            (&call.call_id, &operation.operation_id, &operation.document),
+        )?;
+    }
+    for operation_id in &forgotten_operations {
+        execute(
+            &transaction,
+            "DELETE FROM call_operation WHERE call_id = ? AND operation_id = ?",
+            (&call.call_id, operation_id),
+        )?;
+    }
     if let Some(fired) = &fired {
         delete_timer(&transaction, fired)?;
     }
@@ -83,6 +108,7 @@ pub(super) fn commit_call(
     }
     if let Some(ended_at) = call.ended_at {
         execute(&transaction, "DELETE FROM call_timer WHERE call_id = ?", [&call.call_id])?;
+        execute(&transaction, "DELETE FROM call_operation WHERE call_id = ?", [&call.call_id])?;
         execute(
             &transaction,
             "UPDATE notification SET status = 'deadLettered', last_error = ?, finished_at = ?, next_attempt_at = NULL \
@@ -197,14 +223,29 @@ fn call_from_row(row: &Row<'_>) -> Result<CallRecord, StoreError> {
         state: text(row, "state")?,
         version: get(row, "version")?,
         document: text(row, "document")?,
+        operations: Vec::new(),
         created_at: required_timestamp(row, "created_at")?,
         updated_at: required_timestamp(row, "updated_at")?,
         ended_at: optional_timestamp(row, "ended_at")?,
     })
 }
 
+/// The calls of `records` with their operations.
+fn with_operations(connection: &Connection, mut records: Vec<CallRecord>) -> Result<Vec<CallRecord>, StoreError> {
+    for record in &mut records {
+        record.operations = all(
+            connection,
+            "SELECT operation_id, document FROM call_operation WHERE call_id = ? ORDER BY seq",
+            [&record.call_id],
+            |row| Ok(OperationRecord { operation_id: text(row, "operation_id")?, document: text(row, "document")? }),
+        )?;
+    }
+    Ok(records)
+}
+
 pub(super) fn call(connection: &Connection, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
-    first(connection, "SELECT * FROM call WHERE call_id = ?", [call_id], call_from_row)
+    let found = first(connection, "SELECT * FROM call WHERE call_id = ?", [call_id], call_from_row)?;
+    Ok(with_operations(connection, found.into_iter().collect())?.pop())
 }
 
 pub(super) fn calls(connection: &Connection, filter: CallFilter) -> Result<Vec<CallRecord>, StoreError> {
@@ -219,7 +260,8 @@ pub(super) fn calls(connection: &Connection, filter: CallFilter) -> Result<Vec<C
         query.push(" AND ended_at IS NULL");
     }
     query.push(" ORDER BY created_at DESC, call_id LIMIT ").bind(i64::from(filter.limit));
-    all(connection, &query.sql, query.params(), call_from_row)
+    let records = all(connection, &query.sql, query.params(), call_from_row)?;
+    with_operations(connection, records)
 }
 
 pub(super) fn active_calls_after(
@@ -227,12 +269,13 @@ pub(super) fn active_calls_after(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<CallRecord>, StoreError> {
-    all(
+    let records = all(
         connection,
         "SELECT * FROM call WHERE ended_at IS NULL AND call_id > ? ORDER BY call_id LIMIT ?",
         (after.unwrap_or_default(), limit),
         call_from_row,
-    )
+    )?;
+    with_operations(connection, records)
 }
 
 fn timer_from_row(row: &Row<'_>) -> Result<TimerRecord, StoreError> {
@@ -351,7 +394,7 @@ pub(super) fn reset_simulation(connection: &mut Connection) -> Result<(), StoreE
     transaction
         .execute_batch(
             "DELETE FROM world_entity; DELETE FROM call_timer; DELETE FROM notification; DELETE FROM recording; \
-             DELETE FROM call_owner; DELETE FROM call;",
+             DELETE FROM call_owner; DELETE FROM call_operation; DELETE FROM call;",
         )
         .map_err(classify)?;
     transaction.commit().map_err(classify)

@@ -25,7 +25,7 @@ use connection::Worker;
 
 /// The schema's migrations, in order: (version, description, SQL). Kept in sqlx's `_sqlx_migrations` table with
 /// sqlx's checksums, so data directories written by earlier builds (which migrated with sqlx) open unchanged.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "calls", include_str!("../../migrations/sqlite/0003_calls.sql")),
@@ -37,6 +37,7 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
     (9, "offers", include_str!("../../migrations/sqlite/0009_offers.sql")),
     (10, "ownership", include_str!("../../migrations/sqlite/0010_ownership.sql")),
     (11, "pending_index", include_str!("../../migrations/sqlite/0011_pending_index.sql")),
+    (12, "call_operations", include_str!("../../migrations/sqlite/0012_call_operations.sql")),
 ];
 
 pub struct SqliteStore {
