@@ -7,7 +7,8 @@ use switchboard_engine::{
     ActionKind, ActionRequest, Answer, Call, CallSetup, Command, Replaces, TransferRequest, codes,
     default_redirect_timeout,
     model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, MediaHosting, Peer, PeerRole, PeerStatus, Response,
+        Behaviour, CallKind, CallState, Direction, EndpointKind, IdentityKind, IdentitySet, MediaHosting, Peer,
+        PeerRole, PeerStatus, Response,
     },
 };
 use switchboard_wire::model as wire;
@@ -99,10 +100,10 @@ fn media_hosting(media_config: Option<&Value>) -> MediaHosting {
     if app_hosted { MediaHosting::App } else { MediaHosting::Service }
 }
 
-/// The id of the application instance an identity set names, if it names one.
-pub(crate) fn application_instance(identity: Option<&Value>) -> Option<String> {
-    let instance = identity?.get("applicationInstance").filter(|i| i.is_object())?;
-    Some(instance.get("id").and_then(Value::as_str).unwrap_or_default().to_owned())
+/// An identity set of a request (a `participantInfo`'s `identity`, a meeting's `organizer`), read from the wire
+/// here, once. None given: an empty set, which names no one.
+pub(crate) fn identity_in(identity: Option<&Value>) -> IdentitySet {
+    identity.map(IdentitySet::from_json).unwrap_or_default()
 }
 
 /// "Calls.AccessMedia.All is only necessary for calls that use app-hosted media" (docs:call-delete and others).
@@ -120,7 +121,7 @@ fn peer(endpoint: Endpoint, role: PeerRole, status: PeerStatus) -> Peer {
 
 /// An endpoint that fails to answer: how a strict world rings a target it does not know during a redirect or
 /// transfer, so the attempt fails the way an unreachable one does.
-pub(crate) fn unreachable(identity: &Value) -> Endpoint {
+pub(crate) fn unreachable(identity: &IdentitySet) -> Endpoint {
     Endpoint {
         kind: EndpointKind::User,
         endpoint_id: String::new(),
@@ -153,7 +154,7 @@ impl Calls {
     pub(crate) async fn endpoint(
         &self,
         tenant_id: Uuid,
-        identity: &Value,
+        identity: &IdentitySet,
         what: &str,
     ) -> Result<Option<Endpoint>, CallsError> {
         match self.world().resolve(tenant_id, identity, self.clock.now()).await? {
@@ -192,7 +193,9 @@ impl Calls {
         }
         resource.entry("tenantId").or_insert_with(|| caller.tenant_id.to_string().into());
         resource.entry("targets").or_insert_with(|| json!([]));
-        let application_instance = application_instance(resource.get("source").and_then(|s| s.get("identity")));
+        let application_instance = identity_in(resource.get("source").and_then(|source| source.get("identity")))
+            .get(&IdentityKind::ApplicationInstance)
+            .map(|instance| instance.id_or_empty().to_owned());
 
         let mut peers = Vec::new();
         let mut end_with = None;
@@ -211,7 +214,7 @@ impl Calls {
         } else {
             let targets = resource.get("targets").and_then(Value::as_array).cloned().unwrap_or_default();
             for (index, target) in targets.iter().enumerate() {
-                let identity = target.get("identity").cloned().unwrap_or(Value::Null);
+                let identity = identity_in(target.get("identity"));
                 let Some(endpoint) = self.endpoint(caller.tenant_id, &identity, &format!("targets[{index}]")).await?
                 else {
                     continue;
@@ -284,9 +287,8 @@ impl Calls {
                 (MeetingKey::Token(info.token.as_ref().cloned().unwrap_or_default()), None)
             }
             Some(wire::AnyMeetingInfo::OrganizerMeetingInfo(info)) => {
-                let organizer = info.organizer.as_ref().map(to_object).unwrap_or_default();
-                let organizer_id =
-                    organizer.get("user").and_then(|u| u.get("id")).and_then(Value::as_str).map(str::to_owned);
+                let organizer = info.organizer.as_ref().map(|organizer| Value::Object(to_object(organizer)));
+                let organizer_id = identity_in(organizer.as_ref()).get(&IdentityKind::User).and_then(|u| u.id.clone());
                 (
                     MeetingKey::Thread {
                         thread_id: thread_id.clone().unwrap_or_default(),
@@ -366,9 +368,7 @@ impl Calls {
             let user = world.get::<SimUser>(tenant_id, &attendee.user_id).await?;
             let identity = match &user {
                 Some(user) => user.identity(),
-                None => {
-                    json!({"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "id": attendee.user_id}})
-                }
+                None => IdentitySet::one(IdentityKind::User, &attendee.user_id, None),
             };
             let behaviour = Behaviour {
                 response: Response::Answer { after: std::time::Duration::ZERO },
@@ -465,7 +465,7 @@ impl Calls {
             .unwrap_or_default();
         let mut peers = Vec::new();
         for (index, target) in targets.iter().enumerate() {
-            let identity = target.get("identity").cloned().unwrap_or(Value::Null);
+            let identity = identity_in(target.get("identity"));
             let endpoint = self
                 .endpoint(caller.tenant_id, &identity, &format!("targets[{index}]"))
                 .await?
@@ -491,7 +491,7 @@ impl Calls {
         request: &wire::TransferPostRequestBody,
     ) -> Result<(), CallsError> {
         let target = request.transfer_target.as_ref().map(to_object).unwrap_or_default();
-        let identity = target.get("identity").cloned().unwrap_or(Value::Null);
+        let identity = identity_in(target.get("identity"));
         let endpoint = self.endpoint(caller.tenant_id, &identity, "transferTarget").await?;
         if endpoint.as_ref().is_some_and(|e| e.kind == EndpointKind::Phone) {
             let call = self.load(call_id, Some(caller)).await?;
@@ -557,9 +557,9 @@ impl Calls {
             return Ok(id.to_owned());
         }
         let call = self.load(call_id, Some(caller)).await?;
-        let wanted = info.get("identity").map(identity_ids).unwrap_or_default();
+        let wanted = identity_in(info.get("identity")).ids();
         call.connected_parties()
-            .find(|p| identity_ids(&p.identity).iter().any(|id| wanted.contains(id)))
+            .find(|p| p.identity.ids().iter().any(|id| wanted.contains(id)))
             .map(|p| p.participant_id.clone())
             .ok_or_else(|| CallsError::Invalid("'transferee' names no participant of the call".into()))
     }
@@ -600,15 +600,4 @@ impl Calls {
         })?;
         Ok(render::operation_entity(operation, version, self.base_url(), self.config.shapes))
     }
-}
-
-/// Every `id` of an identity set, lower-case.
-fn identity_ids(identity: &Value) -> Vec<String> {
-    identity
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.values())
-        .filter_map(|v| v.get("id").and_then(Value::as_str))
-        .map(str::to_ascii_lowercase)
-        .collect()
 }

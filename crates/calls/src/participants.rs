@@ -96,7 +96,7 @@ impl Calls {
             request.participants.as_ref().map(|list| list.iter().map(to_object).collect()).unwrap_or_default();
         let mut invitees = Vec::new();
         for (index, mut invitation) in invitations.into_iter().enumerate() {
-            let identity = invitation.get("identity").cloned().unwrap_or(Value::Null);
+            let identity = crate::graph::identity_in(invitation.get("identity"));
             let endpoint = self.endpoint(caller.tenant_id, &identity, &format!("participants[{index}]")).await?;
             let endpoint = endpoint.unwrap_or_else(|| crate::graph::unreachable(&identity));
             let replaces = match invitation.get("replacesCallId").and_then(Value::as_str) {

@@ -7,8 +7,8 @@ use switchboard_catalogue::{ApiVersion, Root};
 use switchboard_engine::{
     Change, Notification, NotificationKind,
     model::{
-        AudioRoutingGroup, Call, CallKind, CallState, ContentSharingSession, Direction, EndpointKind, Operation,
-        OperationStatus, Peer, Prompt, ResultInfo,
+        AudioRoutingGroup, Call, CallKind, CallState, ContentSharingSession, Direction, EndpointKind, IdentityKind,
+        IdentitySet, Operation, OperationStatus, Peer, Prompt, ResultInfo,
     },
 };
 use switchboard_wire::Shapes;
@@ -187,7 +187,7 @@ struct Entry<'a> {
     id: &'a str,
     /// The bot's own leg: its app, which live Graph names in `info.clientVersion`.
     app_id: Option<Uuid>,
-    identity: Value,
+    identity: IdentitySet,
     client_muted: bool,
     server_muted: bool,
     in_lobby: bool,
@@ -245,14 +245,14 @@ fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value 
     info.insert("@odata.type".into(), "#microsoft.graph.participantInfo".into());
     info.insert(
         "identity".into(),
-        if observed { observed_identity(&entry.identity, entry.tenant_id) } else { entry.identity.clone() },
+        if observed { entry.identity.observed(&entry.tenant_id.to_string()) } else { entry.identity.clone() }.to_json(),
     );
     info.insert("endpointType".into(), "default".into());
     if observed {
         let endpoint = Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("switchboard:endpoint:{}", entry.id).as_bytes());
         info.insert("endpointId".into(), endpoint.to_string().into());
         // Live Graph gives people a language and the bot none.
-        if entry.identity.get("user").is_some() {
+        if entry.identity.get(&IdentityKind::User).is_some() {
             info.insert("languageId".into(), "en-US".into());
         }
         let client_version = match entry.app_id {
@@ -322,22 +322,6 @@ fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value 
         );
     }
     Value::Object(body)
-}
-
-/// An identity set as live Graph sends it: each directory identity names its tenant and `AAD` as its provider.
-fn observed_identity(identity: &Value, tenant_id: Uuid) -> Value {
-    let mut identity = identity.clone();
-    if let Some(set) = identity.as_object_mut() {
-        set.entry("@odata.type").or_insert_with(|| "#microsoft.graph.identitySet".into());
-        for kind in ["user", "application", "applicationInstance", "guest"] {
-            if let Some(Value::Object(one)) = set.get_mut(kind) {
-                one.entry("@odata.type").or_insert_with(|| "#microsoft.graph.identity".into());
-                one.entry("tenantId").or_insert_with(|| tenant_id.to_string().into());
-                one.entry("identityProvider").or_insert_with(|| "AAD".into());
-            }
-        }
-    }
-    identity
 }
 
 /// Where Graph would let another endpoint take this participant's place. Switchboard has no such service: the
@@ -696,7 +680,7 @@ fn observed_offer(data: &mut Map<String, Value>, call: &Call) {
         }
         source.entry("endpointType").or_insert_with(|| "default".into());
         if let Some(identity) = source.get("identity") {
-            let identity = observed_identity(identity, call.tenant_id);
+            let identity = IdentitySet::from_json(identity).observed(&call.tenant_id.to_string()).to_json();
             source.insert("identity".into(), identity);
         }
     }

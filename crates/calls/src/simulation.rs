@@ -4,11 +4,14 @@
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, PeerAction, codes,
-    model::{Behaviour, CallKind, Direction, EndpointKind, MediaHosting, PeerRole, PeerStatus, ResultInfo},
+    model::{
+        Behaviour, CallKind, Direction, EndpointKind, IdentityKind, IdentitySet, MediaHosting, PeerRole, PeerStatus,
+        ResultInfo,
+    },
 };
 use switchboard_store::CallFilter;
 use uuid::Uuid;
@@ -69,7 +72,7 @@ fn peer_of(call: &Call, who: &str) -> Result<String, CallsError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IncomingCall {
     /// Who calls: an identity set naming a simulated user, phone or bot (`{"user": {"id": "…"}}`).
-    pub from: Value,
+    pub from: IdentitySet,
     /// The app called: its notifications go to its registered calling webhook.
     pub app_id: Uuid,
     /// Calls to a phone number arrive at an application instance of the app (docs:call-redirect example 3).
@@ -142,15 +145,11 @@ impl Calls {
         let application_instance = incoming.application_instance_id.map(|instance| instance.to_string());
         let target = match incoming.application_instance_id {
             Some(instance) => {
-                json!({"applicationInstance": {"@odata.type": "#microsoft.graph.identity", "id": instance.to_string(), "displayName": app.display_name}})
+                IdentitySet::one(IdentityKind::ApplicationInstance, &instance.to_string(), Some(&app.display_name))
             }
-            None => {
-                json!({"application": {"@odata.type": "#microsoft.graph.identity", "id": app.app_id.to_string(), "displayName": app.display_name}})
-            }
+            None => IdentitySet::one(IdentityKind::Application, &app.app_id.to_string(), Some(&app.display_name)),
         };
         let my_participant_id = Uuid::new_v4().to_string();
-        let mut target = target;
-        target["@odata.type"] = "#microsoft.graph.identitySet".into();
         let mut resource = Map::new();
         resource.insert(
             "source".into(),

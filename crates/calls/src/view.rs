@@ -10,8 +10,8 @@ use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call,
     model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, Leg, MediaHosting, MediaJobKind, OperationStatus,
-        PeerRole, PeerStatus, ResultInfo, Transport,
+        Behaviour, CallKind, CallState, Direction, EndpointKind, IdentitySet, Leg, MediaHosting, MediaJobKind,
+        OperationStatus, PeerRole, PeerStatus, ResultInfo, Transport,
     },
 };
 use uuid::Uuid;
@@ -55,7 +55,7 @@ pub struct PeerView {
     /// Its id in the simulated world (user object id, E.164 number, app id).
     pub endpoint_id: String,
     /// The Graph `identitySet` that names it.
-    pub identity: Value,
+    pub identity: IdentitySet,
     pub status: PeerStatus,
     pub leg: LegView,
     pub roster: RosterView,

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use serde_json::{Value, json};
-use switchboard_engine::model::{Behaviour, EndpointKind, Leg, Peer, PeerRole, PeerStatus, RosterState};
+use switchboard_engine::model::{
+    Behaviour, EndpointKind, Identity, IdentityKind, IdentitySet, Leg, Peer, PeerRole, PeerStatus, RosterState,
+};
 use switchboard_store::{Store, StoreError, WorldEntityRecord};
 use uuid::Uuid;
 
@@ -287,8 +288,8 @@ pub fn e164(value: &str) -> Result<String, WorldError> {
 pub struct Endpoint {
     pub kind: EndpointKind,
     pub endpoint_id: String,
-    /// The Graph `identitySet` that names it.
-    pub identity: Value,
+    /// Who it is.
+    pub identity: IdentitySet,
     pub behaviour: Behaviour,
 }
 
@@ -317,29 +318,22 @@ pub enum Unresolved {
     Unsupported(String),
 }
 
-fn identity(key: &str, id: &str, display_name: Option<&str>) -> Value {
-    let mut inner = json!({"@odata.type": "#microsoft.graph.identity", "id": id});
-    if let Some(name) = display_name {
-        inner["displayName"] = name.into();
-    }
-    json!({"@odata.type": "#microsoft.graph.identitySet", key: inner})
-}
-
 impl SimUser {
-    pub fn identity(&self) -> Value {
-        identity("user", &self.id, Some(&self.display_name))
+    pub fn identity(&self) -> IdentitySet {
+        IdentitySet::one(IdentityKind::User, &self.id, Some(&self.display_name))
     }
 }
 
 impl SimBot {
-    pub fn identity(&self) -> Value {
-        identity(if self.instance { "applicationInstance" } else { "application" }, &self.id, Some(&self.display_name))
+    pub fn identity(&self) -> IdentitySet {
+        let kind = if self.instance { IdentityKind::ApplicationInstance } else { IdentityKind::Application };
+        IdentitySet::one(kind, &self.id, Some(&self.display_name))
     }
 }
 
 impl SimPhone {
-    pub fn identity(&self) -> Value {
-        identity("phone", &self.number, self.display_name.as_deref())
+    pub fn identity(&self) -> IdentitySet {
+        IdentitySet::one(IdentityKind::Phone, &self.number, self.display_name.as_deref())
     }
 }
 
@@ -426,16 +420,16 @@ impl<'a> World<'a> {
     pub async fn resolve(
         &self,
         tenant_id: Uuid,
-        identity_set: &Value,
+        identity_set: &IdentitySet,
         now: DateTime<Utc>,
     ) -> Result<Result<Endpoint, Unresolved>, WorldError> {
         let defaults = self.defaults(tenant_id).await?;
         let behaviour = |own: &Option<Behaviour>| own.clone().unwrap_or_else(|| defaults.behaviour.clone());
-        let named = |key: &str| identity_set.get(key).filter(|v| v.is_object());
-        let id_of = |value: &Value| value.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let name_of = |value: &Value| value.get("displayName").and_then(Value::as_str).map(str::to_owned);
+        let named = |kind: IdentityKind| identity_set.get(&kind);
+        let id_of = |identity: &Identity| identity.id_or_empty().to_owned();
+        let name_of = |identity: &Identity| identity.display_name.clone();
 
-        if let Some(user) = named("user") {
+        if let Some(user) = named(IdentityKind::User) {
             let id = canonical_id(&id_of(user), "identity.user.id").map_err(|e| WorldError::Invalid(e.to_string()))?;
             let found = match self.get::<SimUser>(tenant_id, &id).await? {
                 Some(found) => found,
@@ -453,7 +447,7 @@ impl<'a> World<'a> {
                 behaviour: behaviour(&found.behaviour),
             }));
         }
-        if let Some(phone) = named("phone") {
+        if let Some(phone) = named(IdentityKind::Phone) {
             let number = e164(&id_of(phone))?;
             let found = match self.get::<SimPhone>(tenant_id, &number).await? {
                 Some(found) => found,
@@ -470,8 +464,9 @@ impl<'a> World<'a> {
                 behaviour: behaviour(&found.behaviour),
             }));
         }
-        for (key, instance) in [("application", false), ("applicationInstance", true)] {
-            let Some(bot) = named(key) else { continue };
+        for (kind, instance) in [(IdentityKind::Application, false), (IdentityKind::ApplicationInstance, true)] {
+            let key = kind.key().to_owned();
+            let Some(bot) = named(kind) else { continue };
             let id = canonical_id(&id_of(bot), &format!("identity.{key}.id"))?;
             let found = match self.get::<SimBot>(tenant_id, &id).await? {
                 Some(found) => found,
@@ -488,10 +483,7 @@ impl<'a> World<'a> {
                 behaviour: behaviour(&found.behaviour),
             }));
         }
-        let kinds: Vec<&str> = identity_set
-            .as_object()
-            .map(|o| o.keys().filter(|k| !k.starts_with('@')).map(String::as_str).collect())
-            .unwrap_or_default();
+        let kinds: Vec<&str> = identity_set.identities().map(|(kind, _)| kind.key()).collect();
         Ok(Err(Unresolved::Unsupported(if kinds.is_empty() {
             "the identity names no one: give 'user', 'phone', 'application' or 'applicationInstance'".into()
         } else {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use switchboard_catalogue::ApiVersion;
 
-use crate::model::{AudioRoutingGroup, Call, EndpointKind, MediaHosting, Peer, Prompt, ResultInfo};
+use crate::model::{AudioRoutingGroup, Call, EndpointKind, IdentitySet, MediaHosting, Peer, Prompt, ResultInfo};
 
 /// Something that happens to a call: a bot's request, a simulated endpoint's action, a timer, or an outside event.
 #[derive(Debug, Clone, PartialEq)]
@@ -276,7 +276,7 @@ pub enum RosterEvent {
         participant_id: String,
         kind: EndpointKind,
         endpoint_id: String,
-        identity: Value,
+        identity: IdentitySet,
         in_lobby: bool,
         client_muted: bool,
         server_muted: bool,

@@ -5,6 +5,7 @@
 
 pub mod codes;
 mod command;
+pub mod identity;
 mod machine;
 pub mod model;
 pub mod tones;

@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 use switchboard_catalogue::ApiVersion;
 use uuid::Uuid;
 
+pub use crate::identity::{Identity, IdentityKind, IdentitySet};
+
 /// The version of the persisted document; a change of shape bumps it.
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -200,8 +202,8 @@ pub struct Peer {
     pub role: PeerRole,
     /// The endpoint's id in the simulated world (user object id, E.164 number, app id).
     pub endpoint_id: String,
-    /// The Graph `identitySet` that names it, as rendered in rosters and `source`/`targets`.
-    pub identity: Value,
+    /// Who it is, as rendered in rosters and `source`/`targets`.
+    pub identity: IdentitySet,
     /// Stored as `"behaviour": {…}` for a simulated endpoint (as documents have always had it) or `"remote": {…}`.
     #[serde(flatten)]
     pub leg: Leg,
@@ -493,7 +495,7 @@ pub struct Call {
     /// `mediaState.audio`: Graph reports `active` once media flows; bots wait for it before playing prompts.
     pub audio_active: bool,
     /// Who answered a redirected call (beta `answeredBy`, shown in docs:call-redirect example 3).
-    pub answered_by: Option<Value>,
+    pub answered_by: Option<IdentitySet>,
     /// The properties the bot sent (or Graph sent it, for an incoming call) that the engine does not interpret:
     /// `source`, `targets`, `requestedModalities`, `mediaConfig`, `chatInfo`, `meetingInfo`, `callOptions`,
     /// `subject`, `tenantId`, undeclared open properties — echoed back by `GET`.
@@ -570,12 +572,12 @@ impl Call {
 
     /// The identity set of the bot's own leg, as the request gave it: the source of a call it placed, the target of
     /// a call it got.
-    pub fn bot_identity(&self) -> Value {
+    pub fn bot_identity(&self) -> IdentitySet {
         let identity = match self.direction {
             Direction::Outgoing => self.resource.get("source").and_then(|s| s.get("identity")),
             Direction::Incoming => self.resource.get("targets").and_then(|t| t.get(0)).and_then(|t| t.get("identity")),
         };
-        identity.cloned().unwrap_or(Value::Null)
+        identity.map(IdentitySet::from_json).unwrap_or_default()
     }
 
     /// Operation `operation_id` to change, if `wanted` holds for it; copied first if a snapshot shares it.

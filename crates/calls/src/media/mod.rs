@@ -402,7 +402,7 @@ fn prefetch_uris(call: &Call) -> Vec<String> {
 mod tests {
     use switchboard_engine::{
         Command, PeerAction, handle,
-        model::{Behaviour, EndpointKind, Leg, Peer, PeerRole, RemoteLeg, Transport},
+        model::{Behaviour, EndpointKind, IdentityKind, IdentitySet, Leg, Peer, PeerRole, RemoteLeg, Transport},
     };
     use switchboard_media::{
         analysis::analyze,
@@ -416,7 +416,7 @@ mod tests {
         let endpoint = Endpoint {
             kind: EndpointKind::User,
             endpoint_id: id.into(),
-            identity: serde_json::json!({"user": {"id": id}}),
+            identity: IdentitySet::one(IdentityKind::User, id, None),
             behaviour: Behaviour::default(),
         };
         Peer { leg, ..endpoint.into_peer(id.into(), PeerRole::Party, PeerStatus::Ringing) }

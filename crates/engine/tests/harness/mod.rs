@@ -11,8 +11,8 @@ use switchboard_catalogue::ApiVersion;
 use switchboard_engine::{
     Call, CallSetup, Command, Effect, NotificationKind, Rejection, RosterEvent, Timer, handle,
     model::{
-        Behaviour, CallKind, CallState, Direction, EndpointKind, Leg, MediaHosting, Peer, PeerRole, PeerStatus,
-        Response, ResultInfo, RosterState,
+        Behaviour, CallKind, CallState, Direction, EndpointKind, IdentitySet, Leg, MediaHosting, Peer, PeerRole,
+        PeerStatus, Response, ResultInfo, RosterState,
     },
 };
 use uuid::Uuid;
@@ -42,7 +42,7 @@ pub fn peer(id: &str, kind: EndpointKind, response: Response, hang_up_after: Opt
         kind,
         role: PeerRole::Party,
         endpoint_id: format!("endpoint-{id}"),
-        identity: json!({"user": {"id": format!("endpoint-{id}")}}),
+        identity: IdentitySet::from_json(&json!({"user": {"id": format!("endpoint-{id}")}})),
         leg: Leg::Simulated(Behaviour { response, hang_up_after }),
         status: PeerStatus::Ringing,
         roster: RosterState::default(),
