@@ -10,6 +10,7 @@
 mod disorder;
 mod policy;
 mod post;
+mod slots;
 pub mod telemetry;
 
 use std::{
@@ -27,13 +28,11 @@ pub use disorder::{DeliveryControls, Disorder, DisorderError};
 use policy::{Answer, RetryPolicy};
 pub use post::Destinations;
 use post::{Envelope, NotSent};
+use slots::{Claim, SlotBook};
 use switchboard_identity::Identity;
 use switchboard_store::{AttemptOutcome, DeliveryAttempt, NotificationRecord, OutboxSignal, Store, StoreError};
 use switchboard_wire::Shapes;
-use tokio::{
-    sync::{OwnedSemaphorePermit, Semaphore},
-    task::JoinSet,
-};
+use tokio::{sync::Semaphore, task::JoinSet};
 use uuid::Uuid;
 
 /// How the dispatcher delivers.
@@ -116,8 +115,6 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const TOKEN_REUSE: Duration = Duration::from_secs(300);
 /// An answer slower than this marks its receiver as struggling (as errors and timeouts do).
 const SLOW_ANSWER: Duration = Duration::from_secs(1);
-/// At most this many deliveries at once to receivers that struggle, however large `concurrency` is.
-const MAX_STRUGGLING_SLOTS: usize = 16;
 /// How long a delivery task keeps trying to journal an attempt the store refused (a full disk, say) before it lets
 /// the notification go out again; the first retry waits `JOURNAL_RETRY`, doubling up to `JOURNAL_RETRY_MAX`.
 const JOURNAL_PATIENCE: Duration = Duration::from_secs(10);
@@ -132,13 +129,10 @@ pub struct Dispatcher {
     config: DispatcherConfig,
     policy: RetryPolicy,
     controls: DeliveryControls,
-    /// Per receiving host: the connections and delivery tasks it may have.
-    hosts: Mutex<HashMap<String, Arc<Host>>>,
-    /// The delivery slots of receivers that answer (`concurrency`) …
-    answering: Arc<Semaphore>,
-    /// … and those struggling receivers share, a quarter as many again (at most 16), however many receivers
-    /// struggle: they never take an answering receiver's slot.
-    struggling: Arc<Semaphore>,
+    /// Per receiving host, the POSTs it may have at once (`connections_per_host`).
+    connections: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// The delivery slots: which deliveries may start (the pure part, `slots.rs`).
+    slots: Arc<Mutex<SlotBook>>,
     /// A delivery under way gave its answering slot back (the loop learns of tasks that end by itself).
     slots_freed: AtomicBool,
     /// The notification token of each app, reused while it is fresh: signing one costs more than the POST.
@@ -147,33 +141,37 @@ pub struct Dispatcher {
     observer: Option<AttemptObserver>,
 }
 
-/// A receiving host's limits.
-struct Host {
-    connections: Arc<Semaphore>,
-    tasks: Arc<Semaphore>,
-    /// Its last answer was an error, a timeout or slower than `SLOW_ANSWER` (or a POST has waited that long for
-    /// one): its deliveries take the dispatcher's `struggling` slots.
-    struggling: AtomicBool,
-}
-
-/// What a delivery task holds while it delivers one call's notifications.
+/// What a delivery task holds while it delivers one call's notifications: its claim on the slot book, given back
+/// when the task ends, and its receiver's connection slots (a POST waits for one).
 struct Slots {
-    host: Option<Arc<Host>>,
-    _task: Option<OwnedSemaphorePermit>,
-    /// An `answering` slot, given back as soon as the receiver is seen to struggle (so a wave of webhooks that hang
-    /// holds the answering slots for a second, not for the whole timeout), or a `struggling` slot.
-    pool: Mutex<Option<OwnedSemaphorePermit>>,
-    answering: bool,
+    book: Arc<Mutex<SlotBook>>,
+    claim: Mutex<Claim>,
+    connections: Option<Arc<Semaphore>>,
 }
 
 impl Slots {
-    /// Marks the receiver as struggling and gives back an answering slot; true if one was given back.
+    fn book(&self) -> std::sync::MutexGuard<'_, SlotBook> {
+        self.book.lock().expect("invariant: nothing panics while holding the slot book")
+    }
+
+    fn claim(&self) -> std::sync::MutexGuard<'_, Claim> {
+        self.claim.lock().expect("invariant: nothing panics while holding a claim")
+    }
+
+    /// The receiver struggles; true if an answering slot was given back.
     fn struggling(&self) -> bool {
-        if let Some(host) = &self.host {
-            host.struggling.store(true, Ordering::Relaxed);
-        }
-        self.answering
-            && self.pool.lock().expect("invariant: nothing panics while holding a slot lock").take().is_some()
+        self.book().struggles(&mut self.claim())
+    }
+
+    fn answering(&self) {
+        self.book().answers(&self.claim());
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let claim = std::mem::take(self.claim.get_mut().expect("invariant: nothing panics while holding a claim"));
+        self.book().release(claim);
     }
 }
 
@@ -389,8 +387,7 @@ impl Dispatcher {
             horizon: config.retry_horizon,
             max_hold_back: config.max_hold_back,
         };
-        let struggling = Arc::new(Semaphore::new(struggling_slots(config.concurrency)));
-        let answering = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let slots = Arc::new(Mutex::new(SlotBook::new(config.concurrency, config.connections_per_host)));
         Ok(Dispatcher {
             store,
             identity,
@@ -399,9 +396,8 @@ impl Dispatcher {
             config,
             policy,
             controls,
-            hosts: Mutex::new(HashMap::new()),
-            answering,
-            struggling,
+            connections: Mutex::new(HashMap::new()),
+            slots,
             slots_freed: AtomicBool::new(false),
             tokens: Mutex::new(HashMap::new()),
             observer: None,
@@ -518,7 +514,7 @@ impl Dispatcher {
         if !retries && calls.is_empty() && handed.is_empty() {
             return Ok(None);
         }
-        let free = self.answering.available_permits() + self.struggling.available_permits();
+        let free = self.slots.lock().expect("invariant: nothing panics while holding the slot book").free();
         if free == 0 {
             // Nothing can start: this look waits for a slot.
             look.missed.everything |= everything;
@@ -545,28 +541,8 @@ impl Dispatcher {
         }
         look.read_from_outbox(&due);
         // What the outbox gave for the handed-over calls (committed since the hand-over) is handed over too.
-        let mut grouped: HashSet<String> =
-            handed.iter().map(|records| records[0].notification.call_id.clone()).collect();
-        let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
-        for record in due {
-            let call_id = &record.notification.call_id;
-            if busy.contains(call_id) {
-                continue;
-            }
-            // A call read twice (raised, and its retry due) is taken once.
-            match by_call.last_mut() {
-                Some(call) if &call[0].notification.call_id == call_id => {
-                    if call.last().is_some_and(|last| record.seq > last.seq) {
-                        call.push(record);
-                    }
-                }
-                _ => {
-                    if grouped.insert(call_id.clone()) {
-                        by_call.push(vec![record]);
-                    }
-                }
-            }
-        }
+        let handed_calls = handed.iter().map(|records| records[0].notification.call_id.clone()).collect();
+        let by_call = runs_per_call(due, busy, handed_calls);
         // Handed over, a call's notifications are all it has pending: however many, there are no more to read.
         let handed = handed.into_iter().map(|records| (records, None));
         for (records, per_call) in handed.chain(by_call.into_iter().map(|records| (records, Some(per_call)))) {
@@ -677,8 +653,8 @@ impl Dispatcher {
         };
         if answer == Answer::Transient || Duration::from_millis(attempt.latency_ms.into()) > SLOW_ANSWER {
             self.struggling(slots);
-        } else if let Some(host) = &slots.host {
-            host.struggling.store(false, Ordering::Relaxed);
+        } else {
+            slots.answering();
         }
         let (outcome, given_up) = self.policy.outcome(head, answer, now, retry_after, rng);
         if let Some(why) = given_up {
@@ -713,8 +689,8 @@ impl Dispatcher {
     /// (journaling needs none).
     async fn post(&self, batch: &[NotificationRecord], envelope: &Envelope, slots: &Slots) -> Posted {
         let notification = &batch[0].notification;
-        let _connection = match &slots.host {
-            Some(host) => host.connections.clone().acquire_owned().await.ok(),
+        let _connection = match &slots.connections {
+            Some(connections) => connections.clone().acquire_owned().await.ok(),
             None => None,
         };
         let token = self.token(notification.tenant_id, notification.app_id);
@@ -815,18 +791,19 @@ impl Dispatcher {
         }
     }
 
-    /// The slots for delivering to `url`: one of its receiver's task slots (one receiver never takes every delivery
-    /// slot) and an answering or, if the receiver struggles, a struggling slot; none if any is all taken.
+    /// The slots for delivering to `url` (`SlotBook::claim`), with its receiver's connection slots; none if the
+    /// book has none free for it.
     fn claim(&self, url: Option<&str>) -> Option<Slots> {
-        let host = url.and_then(|url| self.host(url));
-        let task = match &host {
-            Some(host) => Some(host.tasks.clone().try_acquire_owned().ok()?),
-            None => None,
-        };
-        let answering = !host.as_ref().is_some_and(|host| host.struggling.load(Ordering::Relaxed));
-        let pool = if answering { &self.answering } else { &self.struggling };
-        let permit = pool.clone().try_acquire_owned().ok()?;
-        Some(Slots { host, _task: task, pool: Mutex::new(Some(permit)), answering })
+        let host = url.and_then(host_of);
+        let claim =
+            self.slots.lock().expect("invariant: nothing panics while holding the slot book").claim(host.as_deref())?;
+        let connections = host.map(|host| {
+            let mut connections =
+                self.connections.lock().expect("invariant: nothing panics while holding the connections lock");
+            let per_host = self.config.connections_per_host.max(1);
+            connections.entry(host).or_insert_with(|| Arc::new(Semaphore::new(per_host))).clone()
+        });
+        Some(Slots { book: self.slots.clone(), claim: Mutex::new(claim), connections })
     }
 
     /// The receiver of a delivery under way struggles: the loop may use the answering slot it gives back.
@@ -835,28 +812,6 @@ impl Dispatcher {
             self.slots_freed.store(true, Ordering::Relaxed);
             self.wake.nudge();
         }
-    }
-
-    /// The URL's host: its connection slots (`connections_per_host` POSTs at a time) and its task slots (how many
-    /// calls may be delivering to it at once). With the struggling slots, they keep webhooks that hang, fail or
-    /// answer slowly from taking the delivery slots of the bots whose webhooks answer.
-    fn host(&self, url: &str) -> Option<Arc<Host>> {
-        let host = reqwest::Url::parse(url).ok().map(|u| {
-            format!("{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or_default())
-        })?;
-        let mut hosts = self.hosts.lock().expect("invariant: nothing panics while holding the hosts lock");
-        let connections = self.config.connections_per_host.max(1);
-        // Every delivery slot but a reserve for other receivers (as many as one receiver's connections).
-        let reserve = connections.min(self.config.concurrency / 2).max(1);
-        let tasks = self.config.concurrency.saturating_sub(reserve).max(1);
-        let host = hosts.entry(host).or_insert_with(|| {
-            Arc::new(Host {
-                connections: Arc::new(Semaphore::new(connections)),
-                tasks: Arc::new(Semaphore::new(tasks)),
-                struggling: AtomicBool::new(false),
-            })
-        });
-        Some(host.clone())
     }
 
     async fn prune(&self) {
@@ -872,13 +827,39 @@ impl Dispatcher {
 
 /// Consecutive runs of at most `size` notifications that can share a POST: same URL, and — so that a retried batch is
 /// the same batch, with the same message id — the same attempts so far.
-/// The delivery slots struggling receivers share: a quarter as many again as `concurrency`, at most
-/// [`MAX_STRUGGLING_SLOTS`]. More attempts at once at receivers that hang, reset or fail only journal more failures
-/// and retries, and the healthy bots' notifications wait for that work (with 32 such slots, at the default
-/// `concurrency` of 128, their p50 went from 13 ms to 90 ms while four bad webhooks were being called;
-/// BENCHMARKS.md, "Misbehaving webhooks").
-fn struggling_slots(concurrency: usize) -> usize {
-    (concurrency / 4).clamp(1, MAX_STRUGGLING_SLOTS)
+/// The outbox's due notifications as one run per call, in the order read: calls with a delivery under way (`busy`)
+/// or already `taken` left out, and a call read twice (raised, and its retry due) taken once.
+fn runs_per_call(
+    due: Vec<NotificationRecord>,
+    busy: &HashSet<String>,
+    mut taken: HashSet<String>,
+) -> Vec<Vec<NotificationRecord>> {
+    let mut by_call: Vec<Vec<NotificationRecord>> = Vec::new();
+    for record in due {
+        let call_id = &record.notification.call_id;
+        if busy.contains(call_id) {
+            continue;
+        }
+        match by_call.last_mut() {
+            Some(call) if &call[0].notification.call_id == call_id => {
+                if call.last().is_some_and(|last| record.seq > last.seq) {
+                    call.push(record);
+                }
+            }
+            _ => {
+                if taken.insert(call_id.clone()) {
+                    by_call.push(vec![record]);
+                }
+            }
+        }
+    }
+    by_call
+}
+
+/// The receiving host of a URL (`host:port`), as slots and connections are counted.
+fn host_of(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    Some(format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or_default()))
 }
 
 fn batches(records: &[NotificationRecord], size: u32) -> Vec<&[NotificationRecord]> {
@@ -1012,8 +993,17 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn struggling_receivers_share_a_quarter_of_the_slots_at_most_sixteen() {
-        assert_eq!([1, 8, 64, 128, 1024].map(struggling_slots), [1, 2, 16, 16, 16]);
+    fn due_notifications_start_once_per_call_and_never_beside_a_delivery_under_way() {
+        // c1 raised and its retry due (read twice), c2 delivering, c3 handed over already, c4 read once.
+        let due = [("c1", 1), ("c1", 2), ("c2", 3), ("c3", 4), ("c4", 5), ("c1", 1), ("c1", 2)]
+            .map(|(call_id, seq)| handed(call_id, seq, seq));
+        let busy = HashSet::from(["c2".to_owned()]);
+        let runs = runs_per_call(due.to_vec(), &busy, HashSet::from(["c3".to_owned()]));
+        let runs: Vec<(&str, Vec<i64>)> = runs
+            .iter()
+            .map(|run| (run[0].notification.call_id.as_str(), run.iter().map(|record| record.seq).collect()))
+            .collect();
+        assert_eq!(runs, [("c1", vec![1, 2]), ("c4", vec![5])]);
     }
 
     #[test]
