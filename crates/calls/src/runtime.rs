@@ -87,7 +87,8 @@ const CONFLICT_RETRIES: usize = 3;
 const TIMER_BATCH: u32 = 64;
 /// Where the virtual clock's time is kept between runs.
 const VIRTUAL_CLOCK_SETTING: &str = "virtual_clock";
-/// The timer worker looks again at least this often, in case a wake-up was missed.
+/// The timer worker reads the store's timers at least this often: timers of calls whose lease this node took over
+/// (their owner died) are found so, and any wake-up missed.
 const TIMER_POLL: Duration = Duration::from_secs(30);
 
 /// Switchboard's calls.
@@ -98,8 +99,13 @@ pub struct Calls {
     stripes: Vec<Mutex<()>>,
     /// Signalled after every commit that queued notifications; the dispatcher waits on it.
     outbox: Arc<OutboxSignal>,
-    /// Signalled after every commit that armed timers; the timer worker waits on it.
+    /// Signalled after a commit armed a timer earlier than `next_timer`; the timer worker waits on it.
     timers: Notify,
+    /// When this node's next timer is due, as far as it knows without asking the store: the earliest the store had
+    /// when the worker last read it, lowered by every commit since that armed one earlier. Never later than the
+    /// truth, so the worker reads the store only once a timer has come due (a cancelled timer only makes it early:
+    /// the worker then finds nothing). `None`: none known.
+    next_timer: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// One sweep of due timers at a time (the worker's and [`Calls::advance`]'s), so no timer fires twice.
     sweeping: Mutex<()>,
     /// Serialises fault bookkeeping (read, decrement, write).
@@ -119,6 +125,7 @@ impl Calls {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             outbox: Arc::new(OutboxSignal::default()),
             timers: Notify::new(),
+            next_timer: std::sync::Mutex::new(None),
             sweeping: Mutex::new(()),
             faults: Mutex::new(()),
             faults_maybe_armed: std::sync::atomic::AtomicBool::new(true),
@@ -319,7 +326,7 @@ impl Calls {
         let notifications = change.notifications.len();
         // The change happened when its notifications were queued, so a timeline shows it before them.
         let happened = change.notifications.iter().map(|n| n.queued_at).min().unwrap_or_else(Utc::now);
-        let arms = !change.timers.is_empty();
+        let earliest_armed = change.timers.iter().map(|timer| timer.due_at).min();
         let lease = change.lease.clone();
         let queued = self.store.commit_call(change).await?;
         // The owner keeps what it committed; an ended call is changed no more and leaves memory.
@@ -342,8 +349,8 @@ impl Calls {
             },
         );
         self.outbox.committed(queued);
-        if arms {
-            self.timers.notify_one();
+        if let Some(at) = earliest_armed {
+            self.timer_armed(at);
         }
         Ok(())
     }
@@ -521,26 +528,51 @@ impl Calls {
     pub async fn run_timers(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         let mut clock_changes = self.clock.changes();
         tokio::pin!(shutdown);
+        let mut read_store = true;
         loop {
-            let wait = match self.sweep().await {
-                Ok(next) => next.unwrap_or(TIMER_POLL).min(TIMER_POLL),
+            let (wait, polls) = match self.sweep(read_store).await {
+                Ok(next) => (next.unwrap_or(TIMER_POLL).min(TIMER_POLL), next.is_none_or(|next| next >= TIMER_POLL)),
                 Err(error) => {
                     tracing::error!(%error, "firing due timers failed; retrying shortly");
-                    Duration::from_secs(1)
+                    (Duration::from_secs(1), true)
                 }
             };
-            tokio::select! {
+            read_store = tokio::select! {
                 () = &mut shutdown => return,
-                () = self.timers.notified() => {}
-                _ = clock_changes.changed() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
+                () = self.timers.notified() => false,
+                _ = clock_changes.changed() => true,
+                () = tokio::time::sleep(wait) => polls,
+            };
         }
     }
 
-    /// Fires every timer due now; returns how long until the next one, in real time.
-    async fn sweep(&self) -> Result<Option<Duration>, CallsError> {
+    /// A commit armed a timer due `at`: the worker is woken if that is earlier than any it knows of.
+    fn timer_armed(&self, at: DateTime<Utc>) {
+        let mut next = self.next_timer.lock().expect("invariant: nothing panics while holding next_timer");
+        if next.is_none_or(|next| at < next) || self.clock.mode() == ClockMode::Virtual {
+            *next = Some(next.map_or(at, |next| next.min(at)));
+            self.timers.notify_one();
+        }
+    }
+
+    /// Fires every timer due now; returns how long until the next one, in real time. Unless `read_store`, in real
+    /// time it asks the store only if `next_timer` says one has come due.
+    async fn sweep(&self, read_store: bool) -> Result<Option<Duration>, CallsError> {
         let _sweeping = self.sweeping.lock().await;
+        let virtual_time = self.clock.mode() == ClockMode::Virtual;
+        {
+            let mut next = self.next_timer.lock().expect("invariant: nothing panics while holding next_timer");
+            if !read_store && !virtual_time {
+                let now = self.clock.now();
+                match *next {
+                    None => return Ok(None),
+                    Some(due) if due > now => return Ok(Some((due - now).to_std().unwrap_or_default())),
+                    Some(_) => {}
+                }
+            }
+            // From here on, commits that arm a timer say so here; those before are in what the store gives below.
+            *next = None;
+        }
         loop {
             let now = self.clock.now();
             let due = self.store.due_timers(now, TIMER_BATCH, &self.ownership.claimant()).await?;
@@ -551,10 +583,15 @@ impl Calls {
                 self.fire(timer).await?;
             }
         }
-        if self.clock.mode() == ClockMode::Virtual {
+        if virtual_time {
             return Ok(None);
         }
-        let next = self.store.next_timer_due(&self.ownership.claimant()).await?;
+        let stored = self.store.next_timer_due(&self.ownership.claimant()).await?;
+        let mut next = self.next_timer.lock().expect("invariant: nothing panics while holding next_timer");
+        *next = match (*next, stored) {
+            (Some(armed), Some(stored)) => Some(armed.min(stored)),
+            (armed, stored) => armed.or(stored),
+        };
         Ok(next.map(|due| (due - self.clock.now()).to_std().unwrap_or_default()))
     }
 

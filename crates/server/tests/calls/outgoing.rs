@@ -234,3 +234,21 @@ async fn creating_a_call_needs_the_permission_for_its_kind() {
     let refused = h.send("POST", "/v1.0/communications/calls", Some(&app_hosted), Some(&token)).await.expect(403);
     assert!(refused.error_message().contains("Calls.AccessMedia.All"), "{}", refused.error_message());
 }
+
+/// On the wall clock the timer worker sleeps until the earliest timer it knows of; a commit that arms an earlier one
+/// wakes it, so that one fires when due, not with the later one.
+#[tokio::test]
+async fn on_the_wall_clock_a_timer_armed_later_but_due_sooner_fires_when_due() {
+    let h = Harness::start().await;
+    h.sim("PUT", "/clock", Some(&json!({"mode": "realtime"}))).await.expect(200);
+    let bob = h.user("Bob", answers_after(45_000)).await;
+    let alice = h.user("Alice", answers_after(200)).await;
+    h.call(user_identity(&bob)).await;
+    assert_eq!(h.receiver.next().await.summary(), "updated establishing");
+    let soon = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let arrived = h.receiver.take(USER_CALL_SETUP.len()).await;
+    assert_eq!(arrived.iter().map(|r| r.summary()).collect::<Vec<_>>(), USER_CALL_SETUP);
+    assert!(arrived.iter().all(|r| r.resource_url().ends_with(&soon)), "all of them Alice's call's");
+    assert!(started.elapsed() < std::time::Duration::from_secs(40), "Alice's answer did not wait for Bob's timer");
+}
