@@ -32,6 +32,7 @@ pub async fn run<S: Store, F: Future<Output = S>>(open_empty: impl Fn() -> F) {
     timers_come_due_in_order(open_empty().await).await;
     ownership_is_a_lease_fenced_by_its_epoch(open_empty().await).await;
     notifications_go_out_in_order_per_call(open_empty().await).await;
+    a_change_numbers_its_notifications_after_its_calls_earlier_ones(open_empty().await).await;
     a_notification_set_aside_holds_nothing_back(open_empty().await).await;
     an_undelivered_offer_is_given_up_when_its_call_ends(open_empty().await).await;
     a_calls_due_notifications_are_handed_out_together(open_empty().await).await;
@@ -566,6 +567,30 @@ async fn notifications_go_out_in_order_per_call(store: impl Store) {
     assert_eq!(store.notifications(of_app).await.unwrap().len(), 2);
     let paged = store.notifications(NotificationFilter { after: of_c1[1].seq, limit: 1, ..journal() }).await.unwrap();
     assert_eq!(bodies(&paged), [r#"{"n":3}"#]);
+    store.close().await;
+}
+
+async fn a_change_numbers_its_notifications_after_its_calls_earlier_ones(store: impl Store) {
+    two_calls(&store).await;
+    let mut next = change(call_record("c1", 10, 2, false), Some(1));
+    next.notifications = vec![notification("c1", 10, 6), notification("c1", 10, 7)];
+    let queued = store.commit_call(next).await.unwrap();
+    assert_eq!(queued.iter().map(|n| n.call_sequence).collect::<Vec<_>>(), [4, 5], "after c1's three");
+
+    // Refused changes number nothing: a stale version, and a notification of another call (a caller's bug).
+    let mut stale = change(call_record("c1", 10, 3, false), Some(1));
+    stale.notifications = vec![notification("c1", 10, 8)];
+    assert!(matches!(store.commit_call(stale).await, Err(StoreError::Conflict { .. })));
+    let mut stray = change(call_record("c1", 10, 3, false), Some(2));
+    stray.notifications = vec![notification("c1", 10, 8), notification("c2", 11, 9)];
+    assert!(matches!(store.commit_call(stray).await, Err(StoreError::Backend(_))));
+    assert_eq!(store.call("c1").await.unwrap().unwrap().version, 2, "neither is written");
+    let mut last = change(call_record("c1", 10, 3, false), Some(2));
+    last.notifications = vec![notification("c1", 10, 10)];
+    assert_eq!(store.commit_call(last).await.unwrap()[0].call_sequence, 6);
+    let c1 = NotificationFilter { call_id: Some("c1".into()), ..journal() };
+    let numbers: Vec<i64> = store.notifications(c1).await.unwrap().iter().map(|n| n.call_sequence).collect();
+    assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
     store.close().await;
 }
 

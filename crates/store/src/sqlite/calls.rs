@@ -24,21 +24,23 @@ pub(super) fn commit_call(
         forgotten_operations,
         notifications,
     } = change;
-    let transaction = connection.savepoint().map_err(classify)?;
-    let fenced =
-        || StoreError::Fenced { call_id: call.call_id.clone(), node_id: lease.node_id.clone(), epoch: lease.epoch };
-    if expected_version.is_some() {
-        let current = owner(&transaction, &call.call_id)?;
-        if current.as_ref() != Some(&lease) {
-            return Err(fenced());
-        }
+    if let Some(stray) = notifications.iter().find(|notification| notification.call_id != call.call_id) {
+        return Err(StoreError::Backend(format!(
+            "a change of call {} carries a notification of call {}: a change raises its own call's only",
+            call.call_id, stray.call_id
+        )));
     }
-    let written = match expected_version {
-        None => execute(
+    let raised = i64::try_from(notifications.len()).unwrap_or(i64::MAX);
+    let transaction = connection.savepoint().map_err(classify)?;
+    // One statement writes the call, checks its version and (for a stored call) the lease, and numbers the change's
+    // notifications in the call's sequence: it answers how many the call has raised with them.
+    let raised_through: Option<i64> = match expected_version {
+        None => first(
             &transaction,
-            "INSERT INTO call (call_id, tenant_id, app_id, state, version, document, created_at, updated_at, ended_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
+            "INSERT INTO call (call_id, tenant_id, app_id, state, version, document, created_at, updated_at, ended_at, \
+             notifications_raised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING \
+             RETURNING notifications_raised",
+            rusqlite::params![
                 &call.call_id,
                 call.tenant_id.to_string(),
                 call.app_id.to_string(),
@@ -48,26 +50,43 @@ pub(super) fn commit_call(
                 timestamp(call.created_at),
                 timestamp(call.updated_at),
                 call.ended_at.map(timestamp),
-            ),
+                raised,
+            ],
+            |row| get(row, "notifications_raised"),
         )?,
-        Some(expected) => execute(
+        Some(expected) => first(
             &transaction,
-            "UPDATE call SET state = ?, version = ?, document = ?, updated_at = ?, ended_at = ? \
-             WHERE call_id = ? AND version = ?",
-            (
+            "UPDATE call SET state = ?, version = ?, document = ?, updated_at = ?, ended_at = ?, \
+             notifications_raised = notifications_raised + ? \
+             WHERE call_id = ? AND version = ? AND EXISTS \
+             (SELECT 1 FROM call_owner o WHERE o.call_id = call.call_id AND o.node_id = ? AND o.epoch = ?) \
+             RETURNING notifications_raised",
+            rusqlite::params![
                 &call.state,
                 call.version,
                 &call.document,
                 timestamp(call.updated_at),
                 call.ended_at.map(timestamp),
+                raised,
                 &call.call_id,
                 expected,
-            ),
+                &lease.node_id,
+                lease.epoch,
+            ],
+            |row| get(row, "notifications_raised"),
         )?,
     };
-    if written != 1 {
+    let Some(raised_through) = raised_through else {
+        // Refused: a stale lease is told apart from a stale version (the lease first, as a fenced node must stop).
+        if expected_version.is_some() && owner(&transaction, &call.call_id)?.as_ref() != Some(&lease) {
+            return Err(StoreError::Fenced {
+                call_id: call.call_id.clone(),
+                node_id: lease.node_id.clone(),
+                epoch: lease.epoch,
+            });
+        }
         return Err(StoreError::Conflict { what: format!("call {}", call.call_id) });
-    }
+    };
     if expected_version.is_none() {
         execute(
             &transaction,
@@ -117,8 +136,8 @@ pub(super) fn commit_call(
         )?;
     }
     let mut queued = Vec::with_capacity(notifications.len());
-    for notification in notifications {
-        queued.extend(super::outbox::insert(&transaction, notification)?);
+    for (call_sequence, notification) in (raised_through - raised + 1..).zip(notifications) {
+        queued.extend(super::outbox::insert(&transaction, notification, call_sequence)?);
     }
     transaction.commit().map_err(classify)?;
     Ok(queued)

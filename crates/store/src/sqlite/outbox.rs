@@ -17,22 +17,14 @@ const NOWHERE: &str = "the call has no callbackUri and the app has no calling we
 /// Why an undelivered offer is given up when its call ends.
 pub(super) const OFFER_OUTLIVED: &str = "the call ended before its offer was delivered; there is nothing to answer";
 
-/// Inserts a notification inside the transaction of the change that raised it, numbering it within its call; returns
-/// it as queued, unless it has nowhere to go (then it is dead-lettered at once).
+/// Inserts a notification inside the transaction of the change that raised it, `call_sequence` its number within its
+/// call (the change numbered it as it wrote the call); returns it as queued, unless it has nowhere to go (then it
+/// is dead-lettered at once).
 pub(super) fn insert(
     connection: &Connection,
     notification: NewNotification,
+    call_sequence: i64,
 ) -> Result<Option<NotificationRecord>, StoreError> {
-    let call_sequence: i64 = first(
-        connection,
-        "UPDATE call SET notifications_raised = notifications_raised + 1 WHERE call_id = ? \
-         RETURNING notifications_raised",
-        [&notification.call_id],
-        |row| get(row, "notifications_raised"),
-    )?
-    .ok_or_else(|| {
-        StoreError::Backend(format!("a notification for call {} that is not stored", notification.call_id))
-    })?;
     let (status, error, finished) = match notification.url {
         Some(_) => (DeliveryStatus::Pending, None, None),
         None => (DeliveryStatus::DeadLettered, Some(NOWHERE), Some(timestamp(notification.queued_at))),
