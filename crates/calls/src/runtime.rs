@@ -521,6 +521,11 @@ impl Calls {
         self.ownership.counts()
     }
 
+    /// How many calls' conferences this node runs (their media is mixed here).
+    pub fn conferences(&self) -> usize {
+        self.media.conferences()
+    }
+
     // ---- timers ---------------------------------------------------------------------------------------------------
 
     /// Fires due timers until `shutdown`: in real time when they come due, in virtual time those due by the clock's

@@ -39,5 +39,6 @@ async fn metrics(State(state): State<AppState>, ids: RequestIds) -> Response {
     let (owned, resident) = state.calls.owned_calls();
     metrics::gauge!("switchboard_calls_owned").set(owned as f64);
     metrics::gauge!("switchboard_calls_resident").set(resident as f64);
+    metrics::gauge!("switchboard_conferences").set(state.calls.conferences() as f64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }

@@ -328,7 +328,7 @@ async fn a_calls_operations_are_kept_beside_it(store: impl Store) {
     let listed = store.calls(CallFilter { active_only: true, limit: 10, ..CallFilter::default() }).await.unwrap();
     let of = |calls: &[CallRecord], id: &str| calls.iter().find(|c| c.call_id == id).unwrap().operations.clone();
     assert_eq!((of(&listed, "c1"), of(&listed, "c2")), (expected.to_vec(), Vec::new()));
-    assert_eq!(of(&store.active_calls_after(None, 10).await.unwrap(), "c1"), expected);
+    assert_eq!(of(&store.claimable_calls_after(&owner(), None, 10).await.unwrap(), "c1"), expected);
 
     // A stale change writes none of its operations; an ended call keeps none.
     let mut stale = change(call_record("c1", 10, 3, false), Some(1));
@@ -391,8 +391,11 @@ async fn ownership_is_a_lease_fenced_by_its_epoch(store: impl Store) {
     created.timers = vec![timer("c1", "ring", 5)];
     store.commit_call(created).await.unwrap();
 
-    // While a is alive, b can neither take the call nor fire its timers.
+    // While a is alive, b can neither take the call nor fire its timers, nor run its media.
     assert_eq!(store.acquire_call("c1", "b", at(5)).await.unwrap(), None);
+    let claimable = |calls: Vec<CallRecord>| calls.into_iter().map(|c| c.call_id).collect::<Vec<_>>();
+    assert!(claimable(store.claimable_calls_after(&claimant("b", at(5)), None, 10).await.unwrap()).is_empty());
+    assert_eq!(claimable(store.claimable_calls_after(&claimant("a", at(5)), None, 10).await.unwrap()), ["c1"]);
     assert_eq!(store.due_timers(at(100), 10, &claimant("b", at(5))).await.unwrap(), []);
     assert_eq!(store.next_timer_due(&claimant("b", at(5))).await.unwrap(), None);
     assert_eq!(store.due_timers(at(100), 10, &claimant("a", at(5))).await.unwrap(), [timer("c1", "ring", 5)]);
@@ -405,6 +408,7 @@ async fn ownership_is_a_lease_fenced_by_its_epoch(store: impl Store) {
     assert_eq!(taken, Some(lease("b", 2)));
     assert_eq!(store.next_timer_due(&claimant("b", at(16))).await.unwrap(), Some(at(5)));
     assert_eq!(store.due_timers(at(100), 10, &claimant("a", at(16))).await.unwrap(), [], "not a's any more");
+    assert!(claimable(store.claimable_calls_after(&claimant("a", at(16)), None, 10).await.unwrap()).is_empty());
 
     // a, stale, cannot commit: nothing of its change is written.
     let mut stale = change(call_record("c1", 10, 2, false), Some(1));
@@ -450,9 +454,9 @@ async fn timers_come_due_in_order(store: impl Store) {
     store.commit_call(change(call_record("c0", 10, 1, true), None)).await.unwrap();
     store.commit_call(change(call_record("c2", 10, 1, false), None)).await.unwrap();
     let ids = |page: Vec<CallRecord>| page.into_iter().map(|c| c.call_id).collect::<Vec<_>>();
-    assert_eq!(ids(store.active_calls_after(None, 1).await.unwrap()), ["c1"]);
-    assert_eq!(ids(store.active_calls_after(Some("c1".into()), 5).await.unwrap()), ["c2"]);
-    assert!(store.active_calls_after(Some("c2".into()), 5).await.unwrap().is_empty());
+    assert_eq!(ids(store.claimable_calls_after(&owner(), None, 1).await.unwrap()), ["c1"]);
+    assert_eq!(ids(store.claimable_calls_after(&owner(), Some("c1".into()), 5).await.unwrap()), ["c2"]);
+    assert!(store.claimable_calls_after(&owner(), Some("c2".into()), 5).await.unwrap().is_empty());
     // A change can disarm its call's timers, whatever they are due.
     let mut next = change(call_record("c1", 10, 2, false), Some(1));
     next.cancelled_timers = vec!["a".into(), "never-armed".into()];

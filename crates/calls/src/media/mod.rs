@@ -268,6 +268,11 @@ impl Media {
         happenings
     }
 
+    /// How many calls' conferences this node runs.
+    pub(crate) fn conferences(&self) -> usize {
+        self.conferences.lock().expect(POISON).live.len()
+    }
+
     /// Whether any call's media has something to play, record or hear now (the others wait, see [`Media::catch_up`]).
     pub(crate) fn busy(&self) -> bool {
         !self.conferences.lock().expect(POISON).busy.is_empty()

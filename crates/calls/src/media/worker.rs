@@ -143,13 +143,14 @@ impl Calls {
         Ok(())
     }
 
-    /// At start-up, rebuilds the conferences of the calls that have media. Their jobs start again from the
+    /// At start-up, rebuilds the conferences of the calls that have media and that this node owns or may take (no
+    /// live node holds them): a call another node owns has its conference there. Their jobs start again from the
     /// beginning; what was heard before the restart is not kept.
     pub async fn restore_media(&self) -> Result<(), CallsError> {
         const PAGE: u32 = 1000;
         let mut after = None;
         loop {
-            let page = self.store.active_calls_after(after.take(), PAGE).await?;
+            let page = self.store.claimable_calls_after(&self.ownership.claimant(), after.take(), PAGE).await?;
             let now = self.clock.now();
             for record in &page {
                 match crate::runtime::call_of(record) {

@@ -74,3 +74,37 @@ async fn a_node_that_lost_a_call_can_neither_change_it_nor_send_anything() {
     b.stop().await.unwrap();
     a.stop().await.unwrap();
 }
+
+/// Each call's media is mixed on one node: a node that starts on the store rebuilds the conferences of the calls it
+/// may own (its own, or held by no live node), not those of another live node's calls.
+#[tokio::test]
+async fn a_starting_node_rebuilds_only_the_conferences_of_calls_it_may_own() {
+    let a = TestServer::start().await;
+    let created = a.send("POST", CALLS, Some(&call_to_a_user())).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    // The person answers and media flows (the default behaviour's timers, on the virtual clock).
+    assert_eq!(a.send("POST", "/_sim/clock/advance", Some(&json!({"seconds": 10}))).await.status, 200);
+    let heard = format!("/_sim/calls/{id}/participants/bot/heard");
+    assert_eq!(a.send("GET", &heard, None).await.status, 200, "a mixes the call's media");
+
+    let b = a.another_node("node-b").await;
+    let on_b = b.send("GET", &heard, None).await;
+    assert_eq!(on_b.status, 404, "b runs no conference for a's call: {:?}", on_b.body);
+
+    // a's heartbeats stop: a node starting now may own the call, and rebuilds its conference.
+    let lapsed = Utc::now() - Duration::seconds(1);
+    let heartbeat = NodeRecord {
+        node_id: "test-node".into(),
+        address: String::new(),
+        started_at: lapsed - Duration::seconds(20),
+        heartbeat_at: lapsed - Duration::seconds(10),
+        expires_at: lapsed,
+    };
+    a.store.heartbeat(heartbeat).await.unwrap();
+    let c = a.another_node("node-c").await;
+    assert_eq!(c.send("GET", &heard, None).await.status, 200, "c took over the call's media");
+    c.stop().await.unwrap();
+    b.stop().await.unwrap();
+    a.stop().await.unwrap();
+}

@@ -123,6 +123,8 @@ impl TestServer {
             },
         );
         calls.register_node().await.expect("the node registers");
+        // As `switchboard serve` does on a virtual clock, before it serves.
+        calls.restore_media().await.expect("the node rebuilds the conferences of its calls");
         let state = AppState::new(Shared {
             store: store.clone() as Arc<dyn Store>,
             calls: Arc::new(calls),

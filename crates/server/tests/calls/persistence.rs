@@ -112,3 +112,24 @@ async fn a_call_an_earlier_build_wrote_is_upgraded_as_it_is_read() {
         "written back upgraded"
     );
 }
+
+/// `/metrics` tells what this node holds of its calls: their leases, the documents in memory, the conferences it
+/// mixes — and, after a restart, that it rebuilt the conference of the call it still owns.
+#[tokio::test]
+async fn the_node_counts_the_calls_it_owns_and_the_conferences_it_mixes() {
+    let mut h = Harness::start().await;
+    let alice = h.user("Alice", answers_after(0)).await;
+    let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
+    h.receiver.take(USER_CALL_SETUP.len()).await;
+    let gauges = ["switchboard_calls_owned", "switchboard_calls_resident", "switchboard_conferences"];
+    let mut counted = Vec::new();
+    for name in gauges {
+        counted.push(h.gauge(name).await);
+    }
+    assert_eq!(counted, [1.0, 1.0, 1.0]);
+    h.restart().await;
+    assert_eq!(h.gauge("switchboard_conferences").await, 1.0, "rebuilt at start: the call is this node's");
+    h.graph("DELETE", &format!("/v1.0/communications/calls/{id}"), None).await.expect(204);
+    assert_eq!(h.gauge("switchboard_conferences").await, 0.0);
+    assert_eq!(h.gauge("switchboard_calls_owned").await, 0.0);
+}

@@ -480,6 +480,16 @@ impl Harness {
         Ok(())
     }
 
+    /// A gauge of the server's `/metrics`.
+    pub(crate) async fn gauge(&self, name: &str) -> f64 {
+        let metrics = self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
+        let line = metrics.lines().find(|line| line.split(' ').next() == Some(name));
+        line.and_then(|line| line.split(' ').nth(1))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+            .parse()
+            .unwrap()
+    }
+
     /// The server's data directory.
     pub(crate) fn data_dir(&self) -> &Path {
         &self.data_dir

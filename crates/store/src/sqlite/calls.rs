@@ -283,15 +283,20 @@ pub(super) fn calls(connection: &Connection, filter: CallFilter) -> Result<Vec<C
     with_operations(connection, records)
 }
 
-pub(super) fn active_calls_after(
+pub(super) fn claimable_calls_after(
     connection: &Connection,
+    claimant: &Claimant,
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<CallRecord>, StoreError> {
     let records = all(
         connection,
-        "SELECT * FROM call WHERE ended_at IS NULL AND call_id > ? ORDER BY call_id LIMIT ?",
-        (after.unwrap_or_default(), limit),
+        &format!(
+            "SELECT c.* FROM call c LEFT JOIN call_owner o ON o.call_id = c.call_id \
+             WHERE c.ended_at IS NULL AND c.call_id > ?3 AND (o.call_id IS NULL OR NOT ({HELD_ELSEWHERE})) \
+             ORDER BY c.call_id LIMIT ?4"
+        ),
+        (&claimant.node_id, timestamp(claimant.at), after.unwrap_or_default(), limit),
         call_from_row,
     )?;
     with_operations(connection, records)

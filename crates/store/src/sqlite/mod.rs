@@ -650,8 +650,14 @@ impl Store for SqliteStore {
         self.run(move |c| calls::calls(c, filter)).await
     }
 
-    async fn active_calls_after(&self, after: Option<String>, limit: u32) -> Result<Vec<CallRecord>, StoreError> {
-        self.run(move |c| calls::active_calls_after(c, after.as_deref(), limit)).await
+    async fn claimable_calls_after(
+        &self,
+        claimant: &Claimant,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let claimant = claimant.clone();
+        self.run(move |c| calls::claimable_calls_after(c, &claimant, after.as_deref(), limit)).await
     }
 
     async fn heartbeat(&self, node: NodeRecord) -> Result<bool, StoreError> {
