@@ -111,6 +111,24 @@ impl Ownership {
         Ok(lease)
     }
 
+    /// The lease this node may hold on a call, as the store has it: this node's own (from an earlier run) is held
+    /// again as it is; another's, or none, is taken (`lease`). `None`: another node took the call meanwhile.
+    pub(crate) async fn claim(
+        &self,
+        store: &dyn Store,
+        call_id: &str,
+        stored: Option<Lease>,
+    ) -> Result<Option<Lease>, StoreError> {
+        match stored {
+            Some(lease) if lease.node_id == self.config.node_id => {
+                let mut held = self.held();
+                let owned = held.calls.entry(call_id.to_owned()).or_insert(Owned { lease, call: None, tick: 0 });
+                Ok(Some(owned.lease.clone()))
+            }
+            _ => self.lease(store, call_id).await,
+        }
+    }
+
     /// The call as this node last committed it, if it owns the call and keeps its document in memory.
     pub(crate) fn resident(&self, call_id: &str) -> Option<Arc<Call>> {
         self.held().calls.get(call_id).and_then(|owned| owned.call.clone())
@@ -170,7 +188,8 @@ impl Ownership {
 
     /// Tells the store this node is alive for another lease time. If it had expired meanwhile, other nodes may have
     /// taken its calls: it forgets every lease, and takes each again (or finds it taken) on the call's next change.
-    pub(crate) async fn heartbeat(&self, store: &dyn Store) -> Result<(), StoreError> {
+    /// True if it had expired.
+    pub(crate) async fn heartbeat(&self, store: &dyn Store) -> Result<bool, StoreError> {
         let now = Utc::now();
         let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
         let node = NodeRecord {
@@ -180,13 +199,14 @@ impl Ownership {
             heartbeat_at: now,
             expires_at: now + lease,
         };
-        if !store.heartbeat(node).await? {
-            let forgotten = self.forget_all();
-            if forgotten > 0 {
-                tracing::warn!(node_id = %self.config.node_id, forgotten, "this node's heartbeat had expired: its leases may have been taken over");
-            }
+        if store.heartbeat(node).await? {
+            return Ok(false);
         }
-        Ok(())
+        let forgotten = self.forget_all();
+        if forgotten > 0 {
+            tracing::warn!(node_id = %self.config.node_id, forgotten, "this node's heartbeat had expired: its leases may have been taken over");
+        }
+        Ok(true)
     }
 
     /// How often to heartbeat: three times per lease time.

@@ -290,11 +290,9 @@ impl Calls {
                 };
             }
             // Only the call's owner changes it: this node, once it holds the lease.
-            let lease = self
-                .ownership
-                .lease(self.store.as_ref(), &call.id)
-                .await?
-                .ok_or_else(|| CallsError::OwnedElsewhere { call_id: call.id.clone() })?;
+            let Some(lease) = self.ownership.lease(self.store.as_ref(), &call.id).await? else {
+                return Err(self.lost(&call.id));
+            };
             let expected = i64::try_from(loaded_version).expect("invariant: a call's version fits an i64");
             let change =
                 self.change(&call, &stored_operations, lease, Some(expected), fired.clone(), effects, now).await?;
@@ -303,11 +301,8 @@ impl Calls {
             match self.commit(change, &call, Some(previous_state), &causes, now).await {
                 // Changed behind this node's back (before it took the lease): read from the store again.
                 Err(CallsError::Store(StoreError::Conflict { .. })) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(CallsError::Store(StoreError::Fenced { .. })) => {
-                    // Another node took the call over: this one lost it, and what it computed is gone.
-                    self.ownership.forget(&call.id);
-                    return Err(CallsError::OwnedElsewhere { call_id: call.id.clone() });
-                }
+                // Another node took the call over: what this one computed is gone.
+                Err(CallsError::Store(StoreError::Fenced { .. })) => return Err(self.lost(&call.id)),
                 Err(error) => return Err(error),
                 Ok(()) => return Ok(FiredNow::answer(fired_now, call)),
             }
@@ -497,9 +492,25 @@ impl Calls {
     // ---- ownership ------------------------------------------------------------------------------------------------
 
     /// Registers this node with the store (its first heartbeat): before it serves, so its calls' timers and leases
-    /// are its own from the start.
+    /// are its own from the start. Also what every heartbeat does: if this node's had expired, other nodes may have
+    /// taken its calls, and it keeps mixing only the conferences of calls it can still hold.
     pub async fn register_node(&self) -> Result<(), CallsError> {
-        Ok(self.ownership.heartbeat(self.store.as_ref()).await?)
+        if !self.ownership.heartbeat(self.store.as_ref()).await? {
+            return Ok(());
+        }
+        for call_id in self.media.conference_ids() {
+            if self.ownership.lease(self.store.as_ref(), &call_id).await?.is_none() {
+                self.lost(&call_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Another node owns `call_id` now: this one forgets its lease and stops mixing its media.
+    fn lost(&self, call_id: &str) -> CallsError {
+        self.ownership.forget(call_id);
+        self.media.release(call_id);
+        CallsError::OwnedElsewhere { call_id: call_id.to_owned() }
     }
 
     /// Heartbeats until `shutdown`, three times per lease time; a failed heartbeat is retried at the next.
@@ -510,7 +521,7 @@ impl Calls {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(self.ownership.heartbeat_interval()) => {}
             }
-            if let Err(error) = self.ownership.heartbeat(self.store.as_ref()).await {
+            if let Err(error) = self.register_node().await {
                 tracing::error!(%error, "the node's heartbeat failed; its leases expire unless the next one succeeds");
             }
         }

@@ -240,14 +240,14 @@ pub trait Store: Send + Sync + 'static {
     async fn calls(&self, filter: CallFilter) -> Result<Vec<CallRecord>, StoreError>;
 
     /// Calls that have not ended and that `claimant` may own — its own, or held by no live node (the rule of
-    /// [`Store::acquire_call`] and of the timers' claim) — by id, after `after` (a page of at most `limit`): to walk
-    /// all of them in bounded memory.
+    /// [`Store::acquire_call`] and of the timers' claim) — with the lease on each now (none: never leased, or
+    /// released), by id, after `after` (a page of at most `limit`): to walk all of them in bounded memory.
     async fn claimable_calls_after(
         &self,
         claimant: &Claimant,
         after: Option<String>,
         limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError>;
+    ) -> Result<Vec<(CallRecord, Option<Lease>)>, StoreError>;
 
     /// Timers due at or before `until` that `claimant` may fire, earliest first, at most `limit`.
     async fn due_timers(

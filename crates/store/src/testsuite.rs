@@ -328,7 +328,9 @@ async fn a_calls_operations_are_kept_beside_it(store: impl Store) {
     let listed = store.calls(CallFilter { active_only: true, limit: 10, ..CallFilter::default() }).await.unwrap();
     let of = |calls: &[CallRecord], id: &str| calls.iter().find(|c| c.call_id == id).unwrap().operations.clone();
     assert_eq!((of(&listed, "c1"), of(&listed, "c2")), (expected.to_vec(), Vec::new()));
-    assert_eq!(of(&store.claimable_calls_after(&owner(), None, 10).await.unwrap(), "c1"), expected);
+    let claimable: Vec<CallRecord> =
+        store.claimable_calls_after(&owner(), None, 10).await.unwrap().into_iter().map(|(call, _)| call).collect();
+    assert_eq!(of(&claimable, "c1"), expected);
 
     // A stale change writes none of its operations; an ended call keeps none.
     let mut stale = change(call_record("c1", 10, 3, false), Some(1));
@@ -393,9 +395,12 @@ async fn ownership_is_a_lease_fenced_by_its_epoch(store: impl Store) {
 
     // While a is alive, b can neither take the call nor fire its timers, nor run its media.
     assert_eq!(store.acquire_call("c1", "b", at(5)).await.unwrap(), None);
-    let claimable = |calls: Vec<CallRecord>| calls.into_iter().map(|c| c.call_id).collect::<Vec<_>>();
+    let claimable = |calls: Vec<(CallRecord, Option<Lease>)>| {
+        calls.into_iter().map(|(call, lease)| (call.call_id, lease)).collect::<Vec<_>>()
+    };
     assert!(claimable(store.claimable_calls_after(&claimant("b", at(5)), None, 10).await.unwrap()).is_empty());
-    assert_eq!(claimable(store.claimable_calls_after(&claimant("a", at(5)), None, 10).await.unwrap()), ["c1"]);
+    let mine = claimable(store.claimable_calls_after(&claimant("a", at(5)), None, 10).await.unwrap());
+    assert_eq!(mine, [("c1".to_owned(), Some(lease("a", 1)))], "with the lease on it");
     assert_eq!(store.due_timers(at(100), 10, &claimant("b", at(5))).await.unwrap(), []);
     assert_eq!(store.next_timer_due(&claimant("b", at(5))).await.unwrap(), None);
     assert_eq!(store.due_timers(at(100), 10, &claimant("a", at(5))).await.unwrap(), [timer("c1", "ring", 5)]);
@@ -404,6 +409,8 @@ async fn ownership_is_a_lease_fenced_by_its_epoch(store: impl Store) {
 
     // a misses its heartbeats: past 15 s, b takes the call over with a higher epoch, and its timers with it.
     store.heartbeat(node("b", at(16))).await.unwrap();
+    let lapsed = claimable(store.claimable_calls_after(&claimant("b", at(16)), None, 10).await.unwrap());
+    assert_eq!(lapsed, [("c1".to_owned(), Some(lease("a", 1)))], "a's lease lapsed: b may take the call");
     let taken = store.acquire_call("c1", "b", at(16)).await.unwrap();
     assert_eq!(taken, Some(lease("b", 2)));
     assert_eq!(store.next_timer_due(&claimant("b", at(16))).await.unwrap(), Some(at(5)));
@@ -453,7 +460,7 @@ async fn timers_come_due_in_order(store: impl Store) {
     // Active calls can be walked by id, a page at a time; ended ones are left out.
     store.commit_call(change(call_record("c0", 10, 1, true), None)).await.unwrap();
     store.commit_call(change(call_record("c2", 10, 1, false), None)).await.unwrap();
-    let ids = |page: Vec<CallRecord>| page.into_iter().map(|c| c.call_id).collect::<Vec<_>>();
+    let ids = |page: Vec<(CallRecord, Option<Lease>)>| page.into_iter().map(|(c, _)| c.call_id).collect::<Vec<_>>();
     assert_eq!(ids(store.claimable_calls_after(&owner(), None, 1).await.unwrap()), ["c1"]);
     assert_eq!(ids(store.claimable_calls_after(&owner(), Some("c1".into()), 5).await.unwrap()), ["c2"]);
     assert!(store.claimable_calls_after(&owner(), Some("c2".into()), 5).await.unwrap().is_empty());

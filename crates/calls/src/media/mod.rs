@@ -121,8 +121,13 @@ fn frame_start(frame: u64) -> DateTime<Utc> {
 }
 
 /// What a call's document says about its media, or `None` when it has none (not established, no audio yet).
+/// Whether the call has a conference: established, with media flowing.
+pub(crate) fn has_media(call: &Call) -> bool {
+    call.state == CallState::Established && call.audio_active
+}
+
 fn plan_of(call: &Call) -> Option<Plan> {
-    if call.state != CallState::Established || !call.audio_active {
+    if !has_media(call) {
         return None;
     }
     let people = call
@@ -271,6 +276,19 @@ impl Media {
     /// How many calls' conferences this node runs.
     pub(crate) fn conferences(&self) -> usize {
         self.conferences.lock().expect(POISON).live.len()
+    }
+
+    /// The calls whose conferences this node runs.
+    pub(crate) fn conference_ids(&self) -> Vec<String> {
+        self.conferences.lock().expect(POISON).live.keys().cloned().collect()
+    }
+
+    /// Stops running a call's conference: this node lost the call, whose media is now mixed by its new owner.
+    pub(crate) fn release(&self, call_id: &str) {
+        let mut conferences = self.conferences.lock().expect(POISON);
+        conferences.live.remove(call_id);
+        conferences.busy.remove(call_id);
+        conferences.apps.remove(call_id);
     }
 
     /// Whether any call's media has something to play, record or hear now (the others wait, see [`Media::catch_up`]).

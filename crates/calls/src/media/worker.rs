@@ -144,22 +144,34 @@ impl Calls {
     }
 
     /// At start-up, rebuilds the conferences of the calls that have media and that this node owns or may take (no
-    /// live node holds them): a call another node owns has its conference there. Their jobs start again from the
-    /// beginning; what was heard before the restart is not kept.
+    /// live node holds them), taking the lease of those it does not hold already — so that their earlier owner, if
+    /// it comes back, finds them gone; a call another live node owns has its conference there. Their jobs start
+    /// again from the beginning; what was heard before the restart is not kept.
     pub async fn restore_media(&self) -> Result<(), CallsError> {
         const PAGE: u32 = 1000;
         let mut after = None;
         loop {
             let page = self.store.claimable_calls_after(&self.ownership.claimant(), after.take(), PAGE).await?;
             let now = self.clock.now();
-            for record in &page {
-                match crate::runtime::call_of(record) {
-                    Ok(call) => self.media.sync(&call, now),
-                    Err(error) => tracing::warn!(call_id = %record.call_id, %error, "a call this build cannot read"),
+            let full = page.len() == PAGE as usize;
+            let last = page.last().map(|(record, _)| record.call_id.clone());
+            for (record, lease) in page {
+                let call = match crate::runtime::call_of(&record) {
+                    Ok(call) => call,
+                    Err(error) => {
+                        tracing::warn!(call_id = %record.call_id, %error, "a call this build cannot read");
+                        continue;
+                    }
+                };
+                if !crate::media::has_media(&call) {
+                    continue;
+                }
+                if self.ownership.claim(self.store.as_ref(), &call.id, lease).await?.is_some() {
+                    self.media.sync(&call, now);
                 }
             }
-            match page.last() {
-                Some(last) if page.len() == PAGE as usize => after = Some(last.call_id.clone()),
+            match last {
+                Some(last) if full => after = Some(last),
                 _ => return Ok(()),
             }
         }

@@ -76,7 +76,8 @@ async fn a_node_that_lost_a_call_can_neither_change_it_nor_send_anything() {
 }
 
 /// Each call's media is mixed on one node: a node that starts on the store rebuilds the conferences of the calls it
-/// may own (its own, or held by no live node), not those of another live node's calls.
+/// may own (its own, or held by no live node) and takes their leases, not those of another live node's calls; a node
+/// back after its heartbeat lapsed stops mixing the calls taken from it.
 #[tokio::test]
 async fn a_starting_node_rebuilds_only_the_conferences_of_calls_it_may_own() {
     let a = TestServer::start().await;
@@ -104,6 +105,15 @@ async fn a_starting_node_rebuilds_only_the_conferences_of_calls_it_may_own() {
     a.store.heartbeat(heartbeat).await.unwrap();
     let c = a.another_node("node-c").await;
     assert_eq!(c.send("GET", &heard, None).await.status, 200, "c took over the call's media");
+    let c_now = switchboard_store::Claimant { node_id: "node-c".into(), at: Utc::now() };
+    let claimable = a.store.claimable_calls_after(&c_now, None, 10).await.unwrap();
+    assert_eq!(claimable[0].1.as_ref().map(|lease| lease.node_id.as_str()), Some("node-c"), "and its lease");
+
+    // a comes back (its next heartbeat): the call is c's, so a stops mixing it and cannot change it.
+    a.calls.register_node().await.unwrap();
+    assert_eq!(a.send("GET", &heard, None).await.status, 404, "a mixes it no more");
+    assert_owned_elsewhere(&a.send("POST", &format!("{CALLS}/{id}/keepAlive"), None).await);
+    assert_eq!(c.send("GET", &heard, None).await.status, 200);
     c.stop().await.unwrap();
     b.stop().await.unwrap();
     a.stop().await.unwrap();

@@ -24,6 +24,8 @@ pub(crate) struct TestServer {
     pub(crate) store: Arc<SqliteStore>,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) identity: Arc<Identity>,
+    /// The node's calls runtime (its heartbeat, say).
+    pub(crate) calls: Arc<Calls>,
     pub(crate) client: reqwest::Client,
     /// A token of the dev app (every calls permission); empty outside dev mode.
     pub(crate) token: String,
@@ -125,9 +127,10 @@ impl TestServer {
         calls.register_node().await.expect("the node registers");
         // As `switchboard serve` does on a virtual clock, before it serves.
         calls.restore_media().await.expect("the node rebuilds the conferences of its calls");
+        let calls = Arc::new(calls);
         let state = AppState::new(Shared {
             store: store.clone() as Arc<dyn Store>,
-            calls: Arc::new(calls),
+            calls: calls.clone(),
             identity: identity.clone(),
             instance,
             config,
@@ -151,6 +154,7 @@ impl TestServer {
             store,
             clock,
             identity,
+            calls,
             client: reqwest::Client::new(),
             token: String::new(),
             stop: Some(stop),

@@ -288,18 +288,27 @@ pub(super) fn claimable_calls_after(
     claimant: &Claimant,
     after: Option<&str>,
     limit: u32,
-) -> Result<Vec<CallRecord>, StoreError> {
-    let records = all(
+) -> Result<Vec<(CallRecord, Option<Lease>)>, StoreError> {
+    let found = all(
         connection,
         &format!(
-            "SELECT c.* FROM call c LEFT JOIN call_owner o ON o.call_id = c.call_id \
+            "SELECT c.*, o.node_id AS owner_node_id, o.epoch AS owner_epoch \
+             FROM call c LEFT JOIN call_owner o ON o.call_id = c.call_id \
              WHERE c.ended_at IS NULL AND c.call_id > ?3 AND (o.call_id IS NULL OR NOT ({HELD_ELSEWHERE})) \
              ORDER BY c.call_id LIMIT ?4"
         ),
         (&claimant.node_id, timestamp(claimant.at), after.unwrap_or_default(), limit),
-        call_from_row,
+        |row| {
+            let node_id: Option<String> = get(row, "owner_node_id")?;
+            let lease = match (node_id.filter(|node_id| !node_id.is_empty()), get(row, "owner_epoch")?) {
+                (Some(node_id), Some(epoch)) => Some(Lease { node_id, epoch }),
+                _ => None,
+            };
+            Ok((call_from_row(row)?, lease))
+        },
     )?;
-    with_operations(connection, records)
+    let (records, leases): (Vec<CallRecord>, Vec<Option<Lease>>) = found.into_iter().unzip();
+    Ok(with_operations(connection, records)?.into_iter().zip(leases).collect())
 }
 
 fn timer_from_row(row: &Row<'_>) -> Result<TimerRecord, StoreError> {

@@ -655,7 +655,7 @@ impl Store for SqliteStore {
         claimant: &Claimant,
         after: Option<String>,
         limit: u32,
-    ) -> Result<Vec<CallRecord>, StoreError> {
+    ) -> Result<Vec<(CallRecord, Option<Lease>)>, StoreError> {
         let claimant = claimant.clone();
         self.run(move |c| calls::claimable_calls_after(c, &claimant, after.as_deref(), limit)).await
     }
