@@ -196,8 +196,7 @@ impl Calls {
 
     /// The call, to be changed by this node: its own copy taken out of memory when it has one (so it changes it
     /// without copying it), else read from the store; with its operations as they are stored, to tell which ones
-    /// the change touches. Those of a call read from the store are not known to be (an earlier schema kept them in
-    /// the document): they are all written again with its next change.
+    /// the change touches and which it lets go.
     async fn load_to_change(
         &self,
         call_id: &str,
@@ -209,7 +208,19 @@ impl Calls {
                 let stored = call.operations.clone();
                 (call, stored)
             }
-            None => (self.read(&call_id).await?, Vec::new()),
+            None => {
+                let record = self.store.call(&call_id).await?;
+                let record = record.ok_or_else(|| CallsError::CallNotFound { call_id: call_id.clone() })?;
+                let call = call_of(&record)?;
+                // Those of its rows; any a document of an earlier schema still held inside it are written out.
+                let stored = call
+                    .operations
+                    .iter()
+                    .filter(|operation| record.operations.iter().any(|row| row.operation_id == operation.id))
+                    .cloned()
+                    .collect();
+                (call, stored)
+            }
         };
         if owner.is_some_and(|owner| !owner.owns(&call)) {
             self.ownership.restore(Arc::new(call));
