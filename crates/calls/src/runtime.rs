@@ -503,12 +503,18 @@ impl Calls {
     // ---- ownership ------------------------------------------------------------------------------------------------
 
     /// Registers this node with the store (its first heartbeat): before it serves, so its calls' timers and leases
-    /// are its own from the start. Also what every heartbeat does: if this node's had expired, other nodes may have
-    /// taken its calls, and it keeps mixing only the conferences of calls it can still hold.
+    /// are its own from the start. Also a heartbeat of a node back after its heartbeat lapsed (a test's, say): it
+    /// keeps mixing only the conferences of calls it can still hold.
     pub async fn register_node(&self) -> Result<(), CallsError> {
-        if !self.ownership.heartbeat(self.store.as_ref()).await? {
-            return Ok(());
+        if self.ownership.heartbeat(self.store.as_ref()).await? {
+            self.keep_media_of_calls_still_held().await?;
         }
+        Ok(())
+    }
+
+    /// After this node's heartbeat had lapsed (other nodes may have taken its calls): each call whose conference it
+    /// mixes is taken again, or, taken by another node, its media is let go.
+    async fn keep_media_of_calls_still_held(&self) -> Result<(), CallsError> {
         for call_id in self.media.conference_ids() {
             if self.ownership.lease(self.store.as_ref(), &call_id).await?.is_none() {
                 self.lost(&call_id);
@@ -524,17 +530,35 @@ impl Calls {
         CallsError::OwnedElsewhere { call_id: call_id.to_owned() }
     }
 
-    /// Heartbeats until `shutdown`, three times per lease time; a failed heartbeat is retried at the next.
+    /// Heartbeats until `shutdown`, three times per lease time; a failed heartbeat is retried at the next. When one
+    /// finds the heartbeat had lapsed, the conferences are checked beside the loop (one lease each: with many calls
+    /// longer than a lease time, which must not hold up the next heartbeat), and that check is stopped on shutdown.
     pub async fn run_ownership(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut checking: Option<tokio::task::JoinHandle<()>> = None;
         loop {
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut shutdown => break,
                 () = tokio::time::sleep(self.ownership.heartbeat_interval()) => {}
             }
-            if let Err(error) = self.register_node().await {
-                tracing::error!(%error, "the node's heartbeat failed; its leases expire unless the next one succeeds");
+            match self.ownership.heartbeat(self.store.as_ref()).await {
+                Ok(false) => {}
+                Ok(true) if checking.as_ref().is_some_and(|check| !check.is_finished()) => {}
+                Ok(true) => {
+                    let calls = self.clone();
+                    checking = Some(tokio::spawn(async move {
+                        if let Err(error) = calls.keep_media_of_calls_still_held().await {
+                            tracing::error!(%error, "checking which calls' media this node still mixes failed");
+                        }
+                    }));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the node's heartbeat failed; its leases expire unless the next one succeeds");
+                }
             }
+        }
+        if let Some(check) = checking {
+            check.abort();
         }
     }
 
