@@ -249,15 +249,23 @@ fn call_from_row(row: &Row<'_>) -> Result<CallRecord, StoreError> {
     })
 }
 
-/// The calls of `records` with their operations.
+/// The calls of `records` with their operations, read for all of them at once (a restart walks every call).
 fn with_operations(connection: &Connection, mut records: Vec<CallRecord>) -> Result<Vec<CallRecord>, StoreError> {
+    if records.is_empty() {
+        return Ok(records);
+    }
+    let mut query = Query::new("SELECT call_id, operation_id, document FROM call_operation WHERE call_id IN (");
+    query.bind_list(records.iter().map(|record| record.call_id.clone())).push(") ORDER BY call_id, seq");
+    let rows = all(connection, &query.sql, query.params(), |row| {
+        let operation = OperationRecord { operation_id: text(row, "operation_id")?, document: text(row, "document")? };
+        Ok((text(row, "call_id")?, operation))
+    })?;
+    let mut by_call: std::collections::HashMap<String, Vec<OperationRecord>> = std::collections::HashMap::new();
+    for (call_id, operation) in rows {
+        by_call.entry(call_id).or_default().push(operation);
+    }
     for record in &mut records {
-        record.operations = all(
-            connection,
-            "SELECT operation_id, document FROM call_operation WHERE call_id = ? ORDER BY seq",
-            [&record.call_id],
-            |row| Ok(OperationRecord { operation_id: text(row, "operation_id")?, document: text(row, "document")? }),
-        )?;
+        record.operations = by_call.remove(&record.call_id).unwrap_or_default();
     }
     Ok(records)
 }
