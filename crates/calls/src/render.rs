@@ -1,6 +1,8 @@
 //! Graph JSON from the engine's documents: the call entity `GET` and `POST` return, operations, and the bodies of
 //! `commsNotifications` (graph-calls.md §c), in the shapes of the docs examples they cite.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use switchboard_catalogue::{ApiVersion, Root};
@@ -187,7 +189,8 @@ struct Entry<'a> {
     id: &'a str,
     /// The bot's own leg: its app, which live Graph names in `info.clientVersion`.
     app_id: Option<Uuid>,
-    identity: IdentitySet,
+    /// The bot's is read from the request's `source` or `targets` (owned); a peer's is borrowed.
+    identity: Cow<'a, IdentitySet>,
     client_muted: bool,
     server_muted: bool,
     in_lobby: bool,
@@ -205,7 +208,7 @@ fn bot_entry(call: &Call) -> Entry<'_> {
         tenant_id: call.tenant_id,
         id: &call.my_participant_id,
         app_id: Some(call.app_id),
-        identity: call.bot_identity(),
+        identity: Cow::Owned(call.bot_identity()),
         client_muted: false,
         server_muted: call.bot.muted,
         in_lobby: call.bot.in_lobby,
@@ -223,7 +226,7 @@ fn peer_entry<'a>(call: &'a Call, peer: &'a Peer, position: usize) -> Entry<'a> 
         tenant_id: call.tenant_id,
         id: &peer.participant_id,
         app_id: None,
-        identity: peer.identity.clone(),
+        identity: Cow::Borrowed(&peer.identity),
         client_muted: peer.roster.client_muted,
         server_muted: peer.roster.server_muted,
         in_lobby: peer.roster.in_lobby,
@@ -245,7 +248,11 @@ fn participant(version: ApiVersion, entry: &Entry<'_>, shapes: Shapes) -> Value 
     info.insert("@odata.type".into(), "#microsoft.graph.participantInfo".into());
     info.insert(
         "identity".into(),
-        if observed { entry.identity.observed(&entry.tenant_id.to_string()) } else { entry.identity.clone() }.to_json(),
+        if observed {
+            entry.identity.observed(&entry.tenant_id.to_string()).to_json()
+        } else {
+            entry.identity.to_json()
+        },
     );
     info.insert("endpointType".into(), "default".into());
     if observed {

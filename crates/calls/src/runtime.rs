@@ -189,9 +189,12 @@ impl Calls {
 
     /// The call from the store.
     async fn read(&self, call_id: &str) -> Result<Call, CallsError> {
-        let record =
-            self.store.call(call_id).await?.ok_or_else(|| CallsError::CallNotFound { call_id: call_id.to_owned() })?;
-        call_of(&record)
+        call_of(&self.stored(call_id).await?)
+    }
+
+    /// The call's record in the store.
+    async fn stored(&self, call_id: &str) -> Result<CallRecord, CallsError> {
+        self.store.call(call_id).await?.ok_or_else(|| CallsError::CallNotFound { call_id: call_id.to_owned() })
     }
 
     /// The call, to be changed by this node: its own copy taken out of memory when it has one (so it changes it
@@ -209,8 +212,7 @@ impl Calls {
                 (call, stored)
             }
             None => {
-                let record = self.store.call(&call_id).await?;
-                let record = record.ok_or_else(|| CallsError::CallNotFound { call_id: call_id.clone() })?;
+                let record = self.stored(&call_id).await?;
                 let call = call_of(&record)?;
                 // Those of its rows; any a document of an earlier schema still held inside it are written out.
                 let stored = call

@@ -514,7 +514,7 @@ impl Dispatcher {
         if !retries && calls.is_empty() && handed.is_empty() {
             return Ok(None);
         }
-        let free = self.slots.lock().expect("invariant: nothing panics while holding the slot book").free();
+        let free = self.book().free();
         if free == 0 {
             // Nothing can start: this look waits for a slot.
             look.missed.everything |= everything;
@@ -791,12 +791,15 @@ impl Dispatcher {
         }
     }
 
+    fn book(&self) -> std::sync::MutexGuard<'_, SlotBook> {
+        self.slots.lock().expect("invariant: nothing panics while holding the slot book")
+    }
+
     /// The slots for delivering to `url` (`SlotBook::claim`), with its receiver's connection slots; none if the
     /// book has none free for it.
     fn claim(&self, url: Option<&str>) -> Option<Slots> {
         let host = url.and_then(host_of);
-        let claim =
-            self.slots.lock().expect("invariant: nothing panics while holding the slot book").claim(host.as_deref())?;
+        let claim = self.book().claim(host.as_deref())?;
         let connections = host.map(|host| {
             let mut connections =
                 self.connections.lock().expect("invariant: nothing panics while holding the connections lock");

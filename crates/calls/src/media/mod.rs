@@ -120,12 +120,12 @@ fn frame_start(frame: u64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(millis).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// What a call's document says about its media, or `None` when it has none (not established, no audio yet).
 /// Whether the call has a conference: established, with media flowing.
 pub(crate) fn has_media(call: &Call) -> bool {
     call.state == CallState::Established && call.audio_active
 }
 
+/// What a call's document says about its media, or `None` when it has none (not established, no audio yet).
 fn plan_of(call: &Call) -> Option<Plan> {
     if !has_media(call) {
         return None;

@@ -25,6 +25,19 @@ async fn journal_of(store: &dyn Store, call_id: &str) -> usize {
     store.notifications(filter).await.unwrap().len()
 }
 
+/// Makes `node`'s heartbeat look as if it stopped a second ago (it hung, or its network went): its leases lapse.
+async fn lapse_heartbeat(node: &TestServer) {
+    let lapsed = Utc::now() - Duration::seconds(1);
+    let heartbeat = NodeRecord {
+        node_id: "test-node".into(),
+        address: String::new(),
+        started_at: lapsed - Duration::seconds(20),
+        heartbeat_at: lapsed - Duration::seconds(10),
+        expires_at: lapsed,
+    };
+    node.store.heartbeat(heartbeat).await.unwrap();
+}
+
 fn assert_owned_elsewhere(reply: &Reply) {
     assert_eq!(reply.status, 503, "{:?}", reply.body);
     assert_eq!(reply.graph_error().0, "ServiceUnavailable");
@@ -47,15 +60,7 @@ async fn a_node_that_lost_a_call_can_neither_change_it_nor_send_anything() {
 
     // a's heartbeats stop (it hangs, or its network goes): its lease expires, and b takes the call over.
     let store: &dyn Store = &*a.store;
-    let lapsed = Utc::now() - Duration::seconds(1);
-    let heartbeat = NodeRecord {
-        node_id: "test-node".into(),
-        address: String::new(),
-        started_at: lapsed - Duration::seconds(20),
-        heartbeat_at: lapsed - Duration::seconds(10),
-        expires_at: lapsed,
-    };
-    store.heartbeat(heartbeat).await.unwrap();
+    lapse_heartbeat(&a).await;
     assert_eq!(b.send("POST", &keep_alive, None).await.status, 200, "b owns the call now");
 
     // a still believes it owns the call: whatever it tries is refused, and nothing of it is kept or sent.
@@ -94,15 +99,7 @@ async fn a_starting_node_rebuilds_only_the_conferences_of_calls_it_may_own() {
     assert_eq!(on_b.status, 404, "b runs no conference for a's call: {:?}", on_b.body);
 
     // a's heartbeats stop: a node starting now may own the call, and rebuilds its conference.
-    let lapsed = Utc::now() - Duration::seconds(1);
-    let heartbeat = NodeRecord {
-        node_id: "test-node".into(),
-        address: String::new(),
-        started_at: lapsed - Duration::seconds(20),
-        heartbeat_at: lapsed - Duration::seconds(10),
-        expires_at: lapsed,
-    };
-    a.store.heartbeat(heartbeat).await.unwrap();
+    lapse_heartbeat(&a).await;
     let c = a.another_node("node-c").await;
     assert_eq!(c.send("GET", &heard, None).await.status, 200, "c took over the call's media");
     let c_now = switchboard_store::Claimant { node_id: "node-c".into(), at: Utc::now() };

@@ -236,7 +236,8 @@ async fn creating_a_call_needs_the_permission_for_its_kind() {
 }
 
 /// On the wall clock the timer worker sleeps until the earliest timer it knows of; a commit that arms an earlier one
-/// wakes it, so that one fires when due, not with the later one.
+/// wakes it, so that one fires when due, not with the later one: Bob's answer is 45 s away, and the receiver waits
+/// 20 s at most for each of Alice's notifications.
 #[tokio::test]
 async fn on_the_wall_clock_a_timer_armed_later_but_due_sooner_fires_when_due() {
     let h = Harness::start().await;
@@ -246,9 +247,7 @@ async fn on_the_wall_clock_a_timer_armed_later_but_due_sooner_fires_when_due() {
     h.call(user_identity(&bob)).await;
     assert_eq!(h.receiver.next().await.summary(), "updated establishing");
     let soon = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
-    let started = std::time::Instant::now();
     let arrived = h.receiver.take(USER_CALL_SETUP.len()).await;
     assert_eq!(arrived.iter().map(|r| r.summary()).collect::<Vec<_>>(), USER_CALL_SETUP);
     assert!(arrived.iter().all(|r| r.resource_url().ends_with(&soon)), "all of them Alice's call's");
-    assert!(started.elapsed() < std::time::Duration::from_secs(40), "Alice's answer did not wait for Bob's timer");
 }

@@ -142,18 +142,19 @@ async fn a_call_read_back_after_a_restart_still_lets_its_oldest_operations_go() 
     let alice = h.user("Alice", answers_after(0)).await;
     let id = h.call(user_identity(&alice)).await["id"].as_str().unwrap().to_owned();
     h.receiver.take(USER_CALL_SETUP.len()).await;
-    let mute = format!("/v1.0/communications/calls/{id}/subscribeToTone");
+    let subscribe = format!("/v1.0/communications/calls/{id}/subscribeToTone");
     let mut operations = Vec::new();
     for _ in 0..21 {
-        operations
-            .push(h.graph("POST", &mute, Some(&json!({}))).await.expect(200).body["id"].as_str().unwrap().to_owned());
+        operations.push(
+            h.graph("POST", &subscribe, Some(&json!({}))).await.expect(200).body["id"].as_str().unwrap().to_owned(),
+        );
     }
     let operation = |n: usize| format!("/v1.0/communications/calls/{id}/operations/{}", operations[n]);
     h.graph("GET", &operation(0), None).await.expect(404);
     h.graph("GET", &operation(1), None).await.expect(200);
     h.restart().await;
     // Read from the store, the call takes one more operation and lets the oldest it kept go.
-    h.graph("POST", &mute, Some(&json!({}))).await.expect(200);
+    h.graph("POST", &subscribe, Some(&json!({}))).await.expect(200);
     h.restart().await;
     h.graph("GET", &operation(1), None).await.expect(404);
     h.graph("GET", &operation(2), None).await.expect(200);
